@@ -1,0 +1,146 @@
+/// Storage owned by a backend: a run of 4-byte elements on one device.
+///
+/// The frontend holds buffers through ``Tensor``; the storage is released when the
+/// last reference goes.
+public protocol BackendBuffer: AnyObject, Sendable {
+    /// Capacity in 4-byte elements (float32 or int32).
+    var elementCount: Int { get }
+}
+
+/// What kind of device a backend drives.
+public enum DeviceKind: String, Sendable, Equatable, CustomStringConvertible {
+    case cpu
+    case vulkan
+    public var description: String { rawValue }
+}
+
+/// The four elementwise binary operations, with NumPy broadcasting.
+public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    case add = 0, sub = 1, mul = 2, div = 3
+
+    public var description: String {
+        switch self {
+        case .add: return "add"
+        case .sub: return "sub"
+        case .mul: return "mul"
+        case .div: return "div"
+        }
+    }
+
+    /// The float64 reference.
+    public func apply(_ a: Double, _ b: Double) -> Double {
+        switch self {
+        case .add: return a + b
+        case .sub: return a - b
+        case .mul: return a * b
+        case .div: return a / b
+        }
+    }
+}
+
+/// The geometry of a (batched) matrix product C[b] = op(A[b]) * op(B[b]).
+///
+/// A is stored row-major as [m, k] per batch, or [k, m] when `transposeA`;
+/// B as [k, n], or [n, k] when `transposeB`. C is contiguous [batch, m, n].
+/// A batch stride of 0 reuses the same matrix for every batch (broadcast weights).
+public struct MatmulGeometry: Sendable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var batch: Int
+    public var transposeA: Bool
+    public var transposeB: Bool
+    public var batchStrideA: Int
+    public var batchStrideB: Int
+
+    public init(m: Int, n: Int, k: Int, batch: Int = 1,
+                transposeA: Bool = false, transposeB: Bool = false,
+                batchStrideA: Int? = nil, batchStrideB: Int? = nil) {
+        self.m = m
+        self.n = n
+        self.k = k
+        self.batch = batch
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.batchStrideA = batchStrideA ?? m * k
+        self.batchStrideB = batchStrideB ?? k * n
+    }
+
+    /// Row stride (leading dimension) of A as stored.
+    public var leadingDimensionA: Int { transposeA ? m : k }
+    /// Row stride (leading dimension) of B as stored.
+    public var leadingDimensionB: Int { transposeB ? k : n }
+    /// 2 m n k per batch.
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(batch) }
+}
+
+/// What happens to each output element of a matrix product before it is stored:
+/// `y = activation(acc + bias[column])`, optionally keeping `acc + bias` too.
+public struct MatmulEpilogue: Sendable {
+    /// Per-column bias of n elements, or nil.
+    public var bias: (any BackendBuffer)?
+    public var activation: Activation
+    /// When set, receives the pre-activation value `acc + bias` (what an exact backward keeps).
+    public var preActivation: (any BackendBuffer)?
+
+    public init(bias: (any BackendBuffer)? = nil, activation: Activation = .identity,
+                preActivation: (any BackendBuffer)? = nil) {
+        self.bias = bias
+        self.activation = activation
+        self.preActivation = preActivation
+    }
+
+    /// No bias, identity activation: a plain product.
+    public static let none = MatmulEpilogue()
+
+    public var isNone: Bool { bias == nil && activation == .identity && preActivation == nil }
+}
+
+/// One compute backend. The frontend validates every shape and argument before it
+/// calls a backend, so a backend may assume its inputs are consistent; it still
+/// throws on device failures (out of memory, device lost).
+///
+/// Calls may be asynchronous: a backend may queue work and only complete it at
+/// ``read(_:into:)`` or ``synchronize()``, which surface any deferred failure.
+public protocol Backend: AnyObject, Sendable {
+    /// Short device name ("CPU (OpenBLAS)", "NVIDIA H100", "llvmpipe").
+    var name: String { get }
+    var kind: DeviceKind { get }
+    /// A one-line description: device, driver or library, threads, fast paths.
+    var details: String { get }
+
+    func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer
+    /// Copies `source.count` bytes into the start of `buffer`.
+    func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError)
+    /// Waits for pending work on `buffer` and copies `destination.count` bytes out of it.
+    func read(_ buffer: any BackendBuffer, into destination: UnsafeMutableRawBufferPointer) throws(TensorError)
+    /// Waits for all queued work.
+    func synchronize() throws(TensorError)
+
+    /// Sets the first `count` elements to `value`.
+    func fill(_ buffer: any BackendBuffer, value: Float, count: Int) throws(TensorError)
+    /// Contiguous `destination[i] = source[layout(i)]` for every index of `layout.shape`.
+    func copyStrided(from source: any BackendBuffer, layout: StridedLayout,
+                     to destination: any BackendBuffer) throws(TensorError)
+    /// `out[i] = a[aLayout(i)] op b[bLayout(i)]`; both layouts have the output's shape
+    /// (broadcast axes have stride 0); `out` is contiguous.
+    func binary(_ op: BinaryOp, _ a: any BackendBuffer, _ aLayout: StridedLayout,
+                _ b: any BackendBuffer, _ bLayout: StridedLayout,
+                into out: any BackendBuffer) throws(TensorError)
+    /// `out = a * scalar + offset` elementwise over `count` elements.
+    func scaleShift(_ a: any BackendBuffer, scale: Float, offset: Float, count: Int,
+                    into out: any BackendBuffer) throws(TensorError)
+    /// C = op(A) op(B), then the epilogue, per ``MatmulGeometry``.
+    func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
+                geometry: MatmulGeometry, epilogue: MatmulEpilogue) throws(TensorError)
+    /// `output[i] = f(input[i])` for `count` elements.
+    func activate(_ activation: Activation, _ input: any BackendBuffer, count: Int,
+                  into output: any BackendBuffer) throws(TensorError)
+    /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
+    func activationBackward(_ activation: Activation, input: any BackendBuffer,
+                            gradOutput: any BackendBuffer, count: Int,
+                            into gradInput: any BackendBuffer) throws(TensorError)
+    /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
+    func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
+                   into output: any BackendBuffer) throws(TensorError)
+}

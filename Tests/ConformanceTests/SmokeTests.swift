@@ -1,0 +1,3 @@
+import Testing
+@testable import TensorEngine
+@Test func activationReference() { #expect(Activation.relu.forward(-1) == 0) }
