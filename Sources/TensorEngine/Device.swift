@@ -94,3 +94,13 @@ enum DefaultDevice {
         }
     }()
 }
+
+/// The CPU backend's thread count (default: every core; `TENSOR_CPU_THREADS` at start-up).
+///
+/// ```swift
+/// CPUThreads.set(1)     // single-threaded CPU kernels and OpenBLAS
+/// ```
+public enum CPUThreads {
+    public static var current: Int { CPUDevice.shared.threads }
+    public static func set(_ threads: Int) { CPUDevice.shared.threads = threads }
+}
