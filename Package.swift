@@ -29,12 +29,15 @@ let package = Package(
 
         .executableTarget(
             name: "tensorbench",
-            dependencies: ["TensorEngine"],
+            dependencies: ["TensorEngine", "TensorConformance"],
             path: "Benchmarks/tensorbench",
             swiftSettings: strict
         ),
 
+        // The conformance table and runner: used by ConformanceTests and `tensorbench conformance`.
+        .target(name: "TensorConformance", dependencies: ["TensorCore"], swiftSettings: strict),
+
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
-        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine"], swiftSettings: strict),
+        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance"], swiftSettings: strict),
     ]
 )

@@ -6,6 +6,7 @@ let commands: [(name: String, help: String)] = [
     ("devices", DevicesCommand.help),
     ("matmul", MatmulBench.help),
     ("activations", ActivationsBench.help),
+    ("conformance", ConformanceCommand.help),
 ]
 
 func printUsage() {
@@ -40,6 +41,10 @@ func runMain() -> Int32 {
         case "devices": try DevicesCommand.run(options)
         case "matmul": try MatmulBench.run(options, report: &report)
         case "activations": try ActivationsBench.run(options, report: &report)
+        case "conformance":
+            let passed = try ConformanceCommand.run(options, report: &report)
+            try report.write(options: options)
+            return passed ? 0 : 1
         case "tour":
             var quick = options
             quick.quick = true

@@ -144,3 +144,15 @@ public protocol Backend: AnyObject, Sendable {
     func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                    into output: any BackendBuffer) throws(TensorError)
 }
+
+/// The compute operations of ``Backend``, one case per protocol method that computes.
+///
+/// The conformance suite has a table entry for every case, and a test fails when a
+/// `Backend` method that computes has no case here (it reads the protocol's source), so a
+/// new operation cannot reach the engine without a conformance entry.
+public enum BackendOperation: String, Sendable, CaseIterable {
+    case fill, copyStrided, binary, scaleShift, matmul, activate, activationBackward, reduceSum
+
+    /// `Backend` methods that move memory rather than compute; they are exercised by every entry.
+    public static let memoryMethods: Set<String> = ["makeBuffer", "write", "read", "synchronize"]
+}
