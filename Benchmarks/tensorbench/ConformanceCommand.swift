@@ -5,7 +5,7 @@ import TensorEngine
 /// `tensorbench conformance`: the conformance table on any device, as a table; exit 1 on any failure.
 enum ConformanceCommand {
     static let help = """
-        tensorbench conformance [--device D] [--filter OP] [--seed N]
+        tensorbench conformance [--device D] [--filter TEXT] [--seed N]
           Runs the backend conformance table (every operation x shape class x value class
           against a float64 reference, with guard and poison checks) on the device and
           prints op, shape class, worst NMSE, bound and pass/fail. Exits 1 on any failure.
@@ -14,16 +14,8 @@ enum ConformanceCommand {
     /// Returns false when any case failed.
     static func run(_ options: Options, report: inout Report) throws -> Bool {
         let device = try options.resolveDevice()
-        var filter: String?
-        var seed: UInt64 = 20_261_124
-        var iterator = options.rest.makeIterator()
-        while let word = iterator.next() {
-            switch word {
-            case "filter": filter = iterator.next()
-            case "seed": seed = iterator.next().flatMap { UInt64($0) } ?? seed
-            default: throw UsageError("conformance: unexpected '\(word)' (use filter OP, seed N)")
-            }
-        }
+        let filter = options.filter
+        let seed = options.seed ?? 20_261_124
         let start = Date()
         let results = ConformanceRunner.run(on: device.backend, device: device.identifier, seed: seed, filter: filter) { index, total, testCase in
             Progress.say("conformance \(index + 1)/\(total) \(testCase.op) \(testCase.shapeClass)")

@@ -12,6 +12,8 @@ struct Options {
     var csvPath: String?
     var sizes: [Int]?
     var noPeers = false
+    var filter: String?
+    var seed: UInt64?
     var rest: [String] = []
 
     static let usage = """
@@ -23,6 +25,7 @@ struct Options {
           --quick                        smaller sizes and fewer repeats
           --no-peers                     skip the numpy / PyTorch columns
           --json FILE, --csv FILE        also write every figure to FILE
+          --filter TEXT, --seed N        conformance: only ops containing TEXT; base seed
           --help                         this text
         """
 
@@ -45,6 +48,10 @@ struct Options {
                 let parts = try value(argument).split(separator: ",").map { Int($0) }
                 guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError("--sizes needs positive integers, e.g. 256,512") }
                 sizes = parts.map { $0! }
+            case "--filter": filter = try value(argument)
+            case "--seed":
+                guard let n = UInt64(try value(argument)) else { throw UsageError("--seed needs a non-negative integer") }
+                seed = n
             case "--quick": quick = true
             case "--no-peers": noPeers = true
             case "--json": jsonPath = try value(argument)
