@@ -36,5 +36,6 @@ let package = Package(
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
         .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine"], swiftSettings: strict),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
     ]
 )
