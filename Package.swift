@@ -39,5 +39,6 @@ let package = Package(
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
         .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance"], swiftSettings: strict),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
     ]
 )
