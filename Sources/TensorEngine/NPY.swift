@@ -18,7 +18,7 @@ extension Tensor {
             try self.init(values, shape: parsed.shape, on: device)
         case .int32:
             let values = NPYFormat.decode(data, from: parsed.dataOffset, count: parsed.count, as: Int32.self)
-            try self.init(values, shape: parsed.shape, on: device)
+            try self.init(int32: values, shape: parsed.shape, on: device)
         }
     }
 

@@ -74,7 +74,7 @@ public final class Tensor: Sendable, CustomStringConvertible {
     }
 
     /// A tensor from row-major int32 values (labels, indices).
-    public convenience init(_ values: [Int32], shape: [Int], on device: Device = .default) throws(TensorError) {
+    public convenience init(int32 values: [Int32], shape: [Int], on device: Device = .default) throws(TensorError) {
         try ShapeMath.validate(shape, op: "Tensor")
         guard values.count == ShapeMath.elementCount(shape) else {
             throw .invalidShape(op: "Tensor", shape: shape,
@@ -178,7 +178,7 @@ public final class Tensor: Sendable, CustomStringConvertible {
         if device == self.device { return self }
         switch dtype {
         case .float32: return try Tensor(toArray(), shape: shape, on: device)
-        case .int32: return try Tensor(toInt32Array(), shape: shape, on: device)
+        case .int32: return try Tensor(int32: toInt32Array(), shape: shape, on: device)
         }
     }
 

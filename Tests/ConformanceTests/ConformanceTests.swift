@@ -29,7 +29,7 @@ import TensorEngine
         let protocolSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/TensorCore/Backend.swift").standardized
         let text = try String(contentsOf: protocolSource, encoding: .utf8)
-        guard let start = text.range(of: "public protocol Backend"),
+        guard let start = text.range(of: "public protocol Backend: "),
               let end = text.range(of: "\n}\n", range: start.upperBound..<text.endIndex) else {
             Issue.record("cannot find the Backend protocol in \(protocolSource.path)")
             return

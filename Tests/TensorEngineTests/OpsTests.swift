@@ -107,7 +107,7 @@ import TensorEngine
     func activationsMatchIndependentFormulas(device: Device) throws {
         var rng = SeededRandom(seed: 3)
         var values = rng.normalFloats(4099, std: 4)
-        values += [0, -0, 1e-40, -1e-40, 30, -30, 80, -80, 1e-7, -1e-7]
+        values += [0, -0, Float.leastNonzeroMagnitude * 1000, -Float.leastNonzeroMagnitude * 1000, 30, -30, 80, -80, 1e-7, -1e-7]
         let x = try Tensor(values, shape: [values.count], on: device)
         let grad = try Tensor(rng.normalFloats(values.count), shape: [values.count], on: device)
         let gradValues = doubles(try grad.toArray())

@@ -14,7 +14,7 @@ import TensorEngine
         #expect(try Tensor.full([2, 2], value: -2.5, on: device).toArray() == [-2.5, -2.5, -2.5, -2.5])
         #expect(try Tensor.zeros([0, 4], on: device).toArray() == [])
         #expect(try Tensor(scalar: 3, on: device).item() == 3)
-        let labels = try Tensor([Int32(3), 1, 4], shape: [3], on: device)
+        let labels = try Tensor(int32: [Int32(3), 1, 4], shape: [3], on: device)
         #expect(labels.dtype == .int32)
         #expect(try labels.toInt32Array() == [3, 1, 4])
     }
@@ -73,7 +73,7 @@ import TensorEngine
         let back = try Tensor(npy: data, on: .cpu)
         #expect(back.shape == [3, 5, 2])
         #expect(try back.toArray() == x.toArray())
-        let labels = try Tensor([Int32(7), -1], shape: [2], on: .cpu)
+        let labels = try Tensor(int32: [Int32(7), -1], shape: [2], on: .cpu)
         let labelsBack = try Tensor(npy: labels.npyData(), on: .cpu)
         #expect(labelsBack.dtype == .int32)
         #expect(try labelsBack.toInt32Array() == [7, -1])
