@@ -42,8 +42,8 @@ let package = Package(
         // The conformance table and runner: used by ConformanceTests and `tensorbench conformance`.
         .target(name: "TensorConformance", dependencies: ["TensorCore"], swiftSettings: strict),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
-        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance"], swiftSettings: strict),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend"], swiftSettings: strict),
+        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend"], swiftSettings: strict),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
         .testTarget(
             name: "VulkanBackendTests",

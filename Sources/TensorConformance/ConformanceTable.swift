@@ -277,7 +277,9 @@ public enum ConformanceTable {
     static func unaryCases() -> [ConformanceCase] {
         UnaryOp.allCases.flatMap { op in
             [(1, "1"), (257, "prime"), (65_537, "large")].flatMap { count, shapeClass in
-                ["normal", "large", "denormal"].map { values in
+                // log and sqrt of a denormal differ by orders of magnitude when a device flushes
+                // denormal inputs to zero, which Vulkan allows; they get normal inputs only.
+                (op == .log || op == .sqrt ? ["normal", "large"] : ["normal", "large", "denormal"]).map { values in
                     ConformanceCase(.unary, "unary \(op)", shapeClass: shapeClass, shape: "[\(count)]", values: values,
                                     bound: activationBound) { (h) throws(TensorError) in
                         var x = h.values(count, values, scale: op == .exp && values == "large" ? 1e-2 : 1)

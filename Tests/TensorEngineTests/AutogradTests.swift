@@ -7,7 +7,7 @@ import TensorEngine
 /// For each input p and a random direction v, the analytic directional derivative
 /// sum(grad * v) must match (L(p + h v) - L(p - h v)) / 2h. A wrong formula is off by
 /// O(1); float32 rounding and truncation stay below the tolerance.
-@Suite struct AutogradTests {
+@Suite(.vulkanValidation) struct AutogradTests {
     static func check(_ name: String, on device: Device, shapes: [[Int]], positive: Bool = false,
                       _ f: ([Tensor]) throws -> Tensor, sourceLocation: SourceLocation = #_sourceLocation) throws {
         var rng = SeededRandom(seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))

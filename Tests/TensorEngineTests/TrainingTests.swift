@@ -3,7 +3,7 @@ import Testing
 import TensorEngine
 
 /// End-to-end training on the real digits data (UCI handwritten digits, 1797 x 64).
-@Suite struct TrainingTests {
+@Suite(.vulkanValidation) struct TrainingTests {
     static func digits(on device: Device) throws -> (x: Tensor, y: Tensor, labels: [Int32]) {
         let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Benchmarks/data").standardized
         let x = try Tensor(npyFile: data.appendingPathComponent("digits_x.npy").path, on: device)
