@@ -36,5 +36,8 @@ let package = Package(
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
         .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine"], swiftSettings: strict),
+        .testTarget(
+            name: "TensorCoreTests", dependencies: ["TensorCore"], exclude: ["Resources"], swiftSettings: strict
+        ),
     ]
 )
