@@ -393,7 +393,8 @@ struct FewBitSolver: Sendable {
 
     /// Moves borders within 1e-9 of a breakpoint (a kink of f' such as relu's 0, or a
     /// histogram edge) onto it, one at a time, where the order is kept and the error does
-    /// not grow, so that ties at the kink resolve to the kink itself.
+    /// not grow by more than 1e-12 relative (rounding), so that ties at the kink resolve to
+    /// the kink itself (the 1-bit GELU border is exactly 0).
     func snapToBreakpoints(_ borders: inout [Double]) {
         guard !breakpoints.isEmpty else { return }
         var energy = error(borders: borders)
@@ -405,7 +406,7 @@ struct FewBitSolver: Sendable {
             var candidate = borders
             candidate[k] = point
             let candidateEnergy = error(borders: candidate)
-            if candidateEnergy <= energy {
+            if candidateEnergy <= energy * (1 + 1e-12) {
                 borders = candidate
                 energy = candidateEnergy
             }

@@ -22,8 +22,9 @@ import Synchronization
 ///
 /// ```swift
 /// let table = try FewBitTable.optimal(for: .gelu, bits: 2)
-/// table.borders                // [-0.4538, 0.0, 0.4538] (rounded)
-/// table.levels                 // [-0.0017, 0.3250, 0.6750, 1.0017] (rounded)
+/// table.borders                // [-0.4536, 0.0, 0.4536] (rounded)
+/// table.levels                 // [-0.0015, 0.3251, 0.6749, 1.0015] (rounded)
+/// table.l2Error                // 2.2377e-4
 /// let c = table.code(for: 0.3) // 2
 /// let g = 0.5 * table.levels[c]  // few-bit backward of an upstream gradient 0.5
 /// ```
@@ -75,6 +76,21 @@ public struct FewBitTable: Sendable, Hashable {
         self.borders = borders
         self.levels = levels
         self.l2Error = solver.error(borders: borders.map(Double.init), levels: levels.map(Double.init))
+    }
+
+    /// A table from its parts, with its error computed against `activation.derivative`.
+    ///
+    /// ```swift
+    /// let step = try FewBitTable(borders: [0], levels: [0, 1], activation: .gelu)
+    /// step.l2Error   // 7.05e-4, the error of the 1-bit step
+    /// ```
+    ///
+    /// - Throws: as ``init(borders:levels:derivative:weight:)``.
+    public init(
+        borders: [Float], levels: [Float], activation: Activation,
+        weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) {
+        try self.init(borders: borders, levels: levels, derivative: { activation.derivative($0) }, weight: weight)
     }
 
     /// A table from its parts and a known error; no checks beyond the counts.

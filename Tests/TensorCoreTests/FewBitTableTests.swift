@@ -77,6 +77,9 @@ func simpson(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> Double {
         // tanh' against 0 everywhere: the integral of sech^4 over R is 4/3.
         let tanh = try FewBitTable(borders: [0], levels: [0, 0], derivative: { Activation.tanh.derivative($0) })
         #expect(abs(tanh.l2Error - (4.0 / 3) / 200) < 1e-15)
+        let step = try FewBitTable(borders: [0], levels: [0, 1], activation: .gelu)
+        let optimal = try FewBitTable.optimal(for: .gelu, bits: 1)
+        #expect(abs(step.l2Error - optimal.l2Error) <= 1e-12 * optimal.l2Error)
     }
 
     /// The dynamic programme against exhaustive search over the same coarse grid, with segment
@@ -152,6 +155,7 @@ func simpson(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> Double {
     /// f'(x) + f'(-x) = 1 for GELU and SiLU: the optimal table is antisymmetric about (0, 1/2).
     @Test(arguments: [Activation.gelu, .geluTanh, .silu])
     func symmetry(activation: Activation) throws {
+        #expect(try FewBitTable.optimal(for: activation, bits: 1).borders == [0])
         for bits in 1...5 {
             let table = try FewBitTable.optimal(for: activation, bits: bits)
             let m = table.borders.count
