@@ -133,7 +133,7 @@ struct FewBitSolver: Sendable {
     // MARK: Grid
 
     /// `cells + 1` candidate border positions (plus 0 and the ends), denser where the
-    /// asymptotically optimal border density (w f''^2)^(1/3) is high, with 20% of the
+    /// asymptotically optimal border density (w f''^2)^(1/3) is high, with 5% of the
     /// points spread by w alone so that no region of the support is left without candidates.
     func grid(cells: Int) -> [Double] {
         let probes = 4000
@@ -150,7 +150,7 @@ struct FewBitSolver: Sendable {
         }
         let curvatureTotal = curvature.reduce(0, +)
         let massTotal = mass.reduce(0, +)
-        let alpha = curvatureTotal > 0 && curvatureTotal.isFinite ? 0.8 : 0
+        let alpha = curvatureTotal > 0 && curvatureTotal.isFinite ? 0.95 : 0
         var cdf = [Double](repeating: 0, count: probes + 1)
         for i in 0..<probes {
             var p = (1 - alpha) * (massTotal > 0 ? mass[i] / massTotal : 1 / Double(probes))

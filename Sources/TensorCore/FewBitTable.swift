@@ -193,12 +193,15 @@ public struct FewBitTable: Sendable, Hashable {
         try weight.validate(op: "FewBitTable.optimal")
     }
 
-    /// Grid cells for the fine dynamic programme: 16 per piece, at least 1024; the
-    /// refinement makes the result accurate beyond the grid.
-    static func gridCells(bits: Int) -> Int { max(1024, 16 << bits) }
+    /// Grid cells for the fine dynamic programme: 1024 up to 4 bits (the result is
+    /// bit-identical with 512 or 2048 cells there), else 16 per piece and at least 2048
+    /// (at 5 bits 1024 cells can miss the best basin for mish). The refinement makes the
+    /// result accurate beyond the grid.
+    static func gridCells(bits: Int) -> Int { bits <= 4 ? 1024 : max(2048, 16 << bits) }
 
     static func compute(
-        derivative: @escaping @Sendable (Double) -> Double, bits: Int, weight: FewBitWeight
+        derivative: @escaping @Sendable (Double) -> Double, bits: Int, weight: FewBitWeight,
+        cells: Int? = nil
     ) -> FewBitTable {
         let solver = FewBitSolver(derivative: derivative, weight: weight)
         let pieces = 1 << bits
@@ -208,7 +211,7 @@ public struct FewBitTable: Sendable, Hashable {
         let coarseCuts = solver.gridOptimum(coarseGrid, pieces: pieces).cuts
         var refined = solver.refine(coarseCuts.map { coarseNodes[$0] }, grid: coarseGrid)
         var refinedError = solver.error(borders: refined)
-        var nodes = solver.merge(solver.grid(cells: gridCells(bits: bits)), with: refined)
+        var nodes = solver.merge(solver.grid(cells: cells ?? gridCells(bits: bits)), with: refined)
         // Then, repeatedly: solve on the fine grid, which contains the incumbent's borders, so
         // the incumbent bounds the search; if the grid optimum beats the incumbent (another
         // basin), refine it and put its borders into the grid. Stops when the grid optimum
