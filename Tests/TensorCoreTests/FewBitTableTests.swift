@@ -206,6 +206,10 @@ func simpson(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> Double {
         // A piecewise-constant user derivative with a jump at 0 is exact at 1 bit.
         let step = try FewBitTable.optimal(derivative: { $0 > 0 ? 0.75 : -0.25 }, bits: 1)
         #expect(step.borders == [0] && step.levels == [-0.25, 0.75] && step.l2Error == 0)
+        // Jumps away from 0 (a hard sigmoid's derivative) are found to within the fine grid.
+        let hard = try FewBitTable.optimal(derivative: { abs($0) < 3 ? 1.0 / 6 : 0 }, bits: 2)
+        #expect(hard.borders.contains { abs($0 + 3) < 1e-3 } && hard.borders.contains { abs($0 - 3) < 1e-3 })
+        #expect(hard.l2Error < 1e-8)
     }
 
     @Test func otherWeights() throws {
