@@ -1,6 +1,6 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
 enum Shader: Int, CaseIterable, Sendable {
-    case fill, scaleShift, copyStrided, binary, activation, reduceSum, matmulTiled, matmulNaive, matvec, unary, softmax
+    case fill, scaleShift, copyStrided, binary, activation, reduceSum, matmulTiled, matmulNaive, matvec, unary, softmax, fewBit
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -16,6 +16,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matvec: return SPIRV.matvec
         case .unary: return SPIRV.unary
         case .softmax: return SPIRV.softmax
+        case .fewBit: return SPIRV.fewbit
         }
     }
 
@@ -25,6 +26,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .unary, .softmax: return 2
         case .binary, .activation: return 3
+        case .fewBit: return 4
         case .matmulTiled, .matmulNaive, .matvec: return 5
         }
     }
