@@ -51,6 +51,10 @@ extension VulkanDevice {
     /// by shape, and its unchecked variant when M, N and K are multiples of the tile.
     public func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
                        geometry: MatmulGeometry, epilogue: MatmulEpilogue) throws(TensorError) {
+        if let fewBit = epilogue.fewBit {
+            try matmulFewBit(a, b, into: c, geometry: geometry, epilogue: epilogue, fewBit: fewBit)
+            return
+        }
         try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue, kernel: MatmulKernelChoice.choose(geometry))
     }
 
