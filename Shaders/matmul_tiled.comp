@@ -8,6 +8,9 @@
 // workgroup stages A (BM x BK) and B (BK x BN) in shared memory, reading global memory
 // along each operand's contiguous dimension whatever its transposition.
 // ALIGNED != 0 drops every bounds check (M % BM == N % BN == K % BK == 0).
+// STAGE_SHARED == 0 skips shared memory and barriers: each invocation reads its operands
+// straight from global memory into registers. That suits CPU implementations (lavapipe),
+// where caches do the staging and a barrier costs a coroutine switch per SIMD group.
 #extension GL_EXT_control_flow_attributes : enable
 #include "matmul_common.glsl"
 
@@ -19,6 +22,7 @@ layout(constant_id = 3) const uint BK = 16;
 layout(constant_id = 4) const uint TM = 4;
 layout(constant_id = 5) const uint TN = 4;
 layout(constant_id = 6) const uint ALIGNED = 0;
+layout(constant_id = 7) const uint STAGE_SHARED = 1;
 
 shared float tileA[BK * BM];   // [k][m]
 shared float tileB[BK * BN];   // [k][n]
@@ -39,49 +43,71 @@ void main() {
         float acc[TM * TN];
         [[unroll]] for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
 
-        for (uint k0 = 0u; k0 < p.K; k0 += BK) {
-            [[unroll]] for (uint l = 0u; l < (BM * BK) / WG; ++l) {
-                uint idx = tid + l * WG;
-                uint r = TRANS_A != 0 ? idx % BM : idx / BK;
-                uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
-                uint gr = rowBase + r;
-                uint gk = k0 + kk;
-                float v;
-                if (ALIGNED != 0) {
-                    v = a[baseA + te_index_a(gr, gk)];
-                } else {
-                    v = (gr < p.M && gk < p.K) ? a[baseA + te_index_a(gr, gk)] : 0.0;
-                }
-                tileA[kk * BM + r] = v;
-            }
-            [[unroll]] for (uint l = 0u; l < (BN * BK) / WG; ++l) {
-                uint idx = tid + l * WG;
-                uint cc = TRANS_B != 0 ? idx / BK : idx % BN;
-                uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
-                uint gc = colBase + cc;
-                uint gk = k0 + kk;
-                float v;
-                if (ALIGNED != 0) {
-                    v = b[baseB + te_index_b(gk, gc)];
-                } else {
-                    v = (gc < p.N && gk < p.K) ? b[baseB + te_index_b(gk, gc)] : 0.0;
-                }
-                tileB[kk * BN + cc] = v;
-            }
-            barrier();
-
-            [[unroll]] for (uint kk = 0u; kk < BK; ++kk) {
+        if (STAGE_SHARED == 0) {
+            uint rowLimit = ALIGNED != 0 ? BM : min(BM, p.M - min(p.M, rowBase));
+            uint colLimit = ALIGNED != 0 ? BN : min(BN, p.N - min(p.N, colBase));
+            for (uint k = 0u; k < p.K; ++k) {
                 float ar[TM];
                 float br[TN];
-                [[unroll]] for (uint i = 0u; i < TM; ++i) ar[i] = tileA[kk * BM + tRow + i * threadsM];
-                [[unroll]] for (uint j = 0u; j < TN; ++j) br[j] = tileB[kk * BN + tCol + j * threadsN];
+                [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                    uint r = tRow + i * threadsM;
+                    ar[i] = (ALIGNED != 0 || r < rowLimit) ? a[baseA + te_index_a(rowBase + r, k)] : 0.0;
+                }
+                [[unroll]] for (uint j = 0u; j < TN; ++j) {
+                    uint cc = tCol + j * threadsN;
+                    br[j] = (ALIGNED != 0 || cc < colLimit) ? b[baseB + te_index_b(k, colBase + cc)] : 0.0;
+                }
                 [[unroll]] for (uint i = 0u; i < TM; ++i) {
                     [[unroll]] for (uint j = 0u; j < TN; ++j) {
                         acc[i * TN + j] = fma(ar[i], br[j], acc[i * TN + j]);
                     }
                 }
             }
-            barrier();
+        } else {
+            for (uint k0 = 0u; k0 < p.K; k0 += BK) {
+                [[unroll]] for (uint l = 0u; l < (BM * BK) / WG; ++l) {
+                    uint idx = tid + l * WG;
+                    uint r = TRANS_A != 0 ? idx % BM : idx / BK;
+                    uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
+                    uint gr = rowBase + r;
+                    uint gk = k0 + kk;
+                    float v;
+                    if (ALIGNED != 0) {
+                        v = a[baseA + te_index_a(gr, gk)];
+                    } else {
+                        v = (gr < p.M && gk < p.K) ? a[baseA + te_index_a(gr, gk)] : 0.0;
+                    }
+                    tileA[kk * BM + r] = v;
+                }
+                [[unroll]] for (uint l = 0u; l < (BN * BK) / WG; ++l) {
+                    uint idx = tid + l * WG;
+                    uint cc = TRANS_B != 0 ? idx / BK : idx % BN;
+                    uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
+                    uint gc = colBase + cc;
+                    uint gk = k0 + kk;
+                    float v;
+                    if (ALIGNED != 0) {
+                        v = b[baseB + te_index_b(gk, gc)];
+                    } else {
+                        v = (gc < p.N && gk < p.K) ? b[baseB + te_index_b(gk, gc)] : 0.0;
+                    }
+                    tileB[kk * BN + cc] = v;
+                }
+                barrier();
+
+                [[unroll]] for (uint kk = 0u; kk < BK; ++kk) {
+                    float ar[TM];
+                    float br[TN];
+                    [[unroll]] for (uint i = 0u; i < TM; ++i) ar[i] = tileA[kk * BM + tRow + i * threadsM];
+                    [[unroll]] for (uint j = 0u; j < TN; ++j) br[j] = tileB[kk * BN + tCol + j * threadsN];
+                    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                        [[unroll]] for (uint j = 0u; j < TN; ++j) {
+                            acc[i * TN + j] = fma(ar[i], br[j], acc[i * TN + j]);
+                        }
+                    }
+                }
+                barrier();
+            }
         }
 
         uint baseC = batch * p.M * p.N;

@@ -11,7 +11,8 @@ import TensorCore
 /// first usable one, opened with the Khronos validation layer on.
 enum Fixture {
     static let opened: Result<VulkanDevice, TensorError> = {
-        setenv("TENSOR_VULKAN_VALIDATION", "1", 1)
+        // Respect an explicit TENSOR_VULKAN_VALIDATION=0 (benchmarks); default on.
+        setenv("TENSOR_VULKAN_VALIDATION", "1", 0)
         return Result { () throws(TensorError) in
             let infos = try VulkanRuntime.physicalDevices()
             guard let chosen = infos.first(where: { $0.type == .cpu && $0.isUsable }) ?? infos.first(where: \.isUsable) else {
