@@ -85,7 +85,8 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
             throw .backendUnavailable(backend: "Vulkan", reason: "\(physical.info.name): no queue")
         }
 
-        let memoryChoice = try Self.chooseMemory(physical, functions: functions, device: created)
+        let memoryChoice = try Self.chooseMemory(physical, functions: functions, device: created,
+                                                  forceStaging: runtime.options.forceStaging)
         if !memoryChoice.hostVisible { features.remove(.hostVisibleDeviceMemory) }
         enabledFeatures = features
         allocator = VulkanAllocator(
@@ -108,7 +109,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
 
     /// Picks the memory type of storage buffers (and of staging when they are not mappable).
     private static func chooseMemory(_ physical: PhysicalDeviceDetails, functions: DeviceFunctions,
-                                     device: VkDevice) throws(TensorError)
+                                     device: VkDevice, forceStaging: Bool) throws(TensorError)
         -> (storageType: UInt32, hostVisible: Bool, stagingType: UInt32, heapSize: Int) {
         var probeInfo = VkBufferCreateInfo()
         probeInfo.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
@@ -140,7 +141,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
 
         // Mapped device memory when it covers (most of) the device: integrated GPUs, CPU
         // drivers, ReBAR. A 256 MiB BAR window on a discrete GPU does not count.
-        if !environmentFlag("TENSOR_VULKAN_FORCE_STAGING"), let type = find(deviceLocal | hostCoherent),
+        if !forceStaging, let type = find(deviceLocal | hostCoherent),
            heapSize(type) >= largestLocal / 2 {
             return (type, true, type, heapSize(type))
         }

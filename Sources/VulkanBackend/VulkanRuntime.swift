@@ -28,18 +28,25 @@ public final class VulkanRuntime: @unchecked Sendable {
         public var loaderPath: String
         /// Enable VK_LAYER_KHRONOS_validation and a debug messenger.
         public var validation: Bool
+        /// Never map storage memory: device-local buffers plus a staging buffer, as on a
+        /// discrete GPU without ReBAR (for tests of that path on any device).
+        public var forceStaging: Bool
 
-        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false) {
+        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false, forceStaging: Bool = false) {
             self.loaderPath = loaderPath
             self.validation = validation
+            self.forceStaging = forceStaging
         }
 
-        /// Options from `TENSOR_VULKAN_LOADER` and `TENSOR_VULKAN_VALIDATION`.
+        /// Options from `TENSOR_VULKAN_LOADER`, `TENSOR_VULKAN_VALIDATION` and `TENSOR_VULKAN_FORCE_STAGING`.
         public static func fromEnvironment() -> Options {
-            Options(loaderPath: VulkanLoader.defaultPath, validation: environmentFlag("TENSOR_VULKAN_VALIDATION"))
+            Options(loaderPath: VulkanLoader.defaultPath, validation: environmentFlag("TENSOR_VULKAN_VALIDATION"),
+                    forceStaging: environmentFlag("TENSOR_VULKAN_FORCE_STAGING"))
         }
     }
 
+    /// The options the runtime was created with.
+    public let options: Options
     let loader: VulkanLoader
     let instance: VkInstance
     let functions: InstanceFunctions
@@ -64,6 +71,7 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// Throws `backendUnavailable` with the reason when there is no loader, no driver,
     /// or no device.
     public init(options: Options) throws(TensorError) {
+        self.options = options
         loader = try VulkanLoader(path: options.loaderPath)
         let globals = try GlobalFunctions(loader: loader)
 
