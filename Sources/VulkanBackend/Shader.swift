@@ -1,6 +1,6 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
 enum Shader: Int, CaseIterable, Sendable {
-    case fill, scaleShift, copyStrided, binary, activation, reduceSum, matmulTiled, matmulNaive, matvec
+    case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive, matvec
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -11,6 +11,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .binary: return SPIRV.binary
         case .activation: return SPIRV.activation
         case .reduceSum: return SPIRV.reduceSum
+        case .reduceSumSubgroup: return SPIRV.reduceSumSubgroup
         case .matmulTiled: return SPIRV.matmulTiled
         case .matmulNaive: return SPIRV.matmulNaive
         case .matvec: return SPIRV.matvec
@@ -21,7 +22,7 @@ enum Shader: Int, CaseIterable, Sendable {
     var bindingCount: Int {
         switch self {
         case .fill: return 1
-        case .scaleShift, .copyStrided, .reduceSum: return 2
+        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup: return 2
         case .binary, .activation: return 3
         case .matmulTiled, .matmulNaive, .matvec: return 5
         }
