@@ -33,6 +33,14 @@ struct MatmulTileConfig: Sendable, Equatable {
         return .small
     }
 
+    /// The constraints of Shaders/matmul_tiled.comp: whole blocks per invocation, whole
+    /// loads per invocation, and runs of 4 rows / columns when staging in shared memory.
+    var isValid: Bool {
+        guard bm % tm == 0, bn % tn == 0 else { return false }
+        guard stageShared else { return true }
+        return tm % 4 == 0 && tn % 4 == 0 && (bm * bk) % threads == 0 && (bn * bk) % threads == 0
+    }
+
     func isAligned(_ geometry: MatmulGeometry) -> Bool {
         geometry.m % bm == 0 && geometry.n % bn == 0 && geometry.k % bk == 0
     }
@@ -102,6 +110,7 @@ extension VulkanDevice {
         let batchGroups = min(g.batch, maxGroupCount.z)
         switch kernel {
         case let .tiled(config, aligned):
+            precondition(config.isValid, "invalid matmul tile configuration \(config)")
             shader = .matmulTiled
             constants.set(0, UInt32(config.threads))
             constants.set(1, UInt32(config.bm))

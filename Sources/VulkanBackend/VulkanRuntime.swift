@@ -206,6 +206,17 @@ public final class VulkanRuntime: @unchecked Sendable {
         if create(instance, &info, nil, &created) == VK_SUCCESS { messenger = created }
     }
 
+    /// The device a default choice should take: a usable discrete GPU, then integrated,
+    /// virtual, other; a CPU-type device (lavapipe) only when `allowCPU`. Nil when none.
+    public func preferredDeviceIndex(allowCPU: Bool = false) -> Int? {
+        var order: [VulkanDeviceInfo.DeviceType] = [.discrete, .integrated, .virtual, .other]
+        if allowCPU { order.append(.cpu) }
+        for type in order {
+            if let info = deviceInfos.first(where: { $0.type == type && $0.isUsable }) { return info.index }
+        }
+        return nil
+    }
+
     /// The validation warnings and errors recorded since the last call, oldest first.
     public func drainValidationMessages() -> [VulkanValidationMessage] {
         validationLog.drain()

@@ -43,5 +43,22 @@ extension VulkanTests {
             }
             Fixture.expectNoValidationMessages()
         }
+
+        @Test func smallOpLatency() throws {
+            let device = try Fixture.device
+            let x = try device.upload([Float](repeating: 1, count: 1024))
+            let y = try device.makeBuffer(elementCount: 1024)
+            try device.synchronize()
+            let count = 2000
+            let time = try seconds {
+                for _ in 0..<count / 2 {
+                    try device.scaleShift(x, scale: 1, offset: 1, count: 1024, into: y)
+                    try device.scaleShift(y, scale: 1, offset: -1, count: 1024, into: x)
+                }
+                try device.synchronize()
+            }
+            print("small op (1024 elements, dependent chain): \(String(format: "%.1f", time / Double(count) * 1e6)) us per op")
+            Fixture.expectNoValidationMessages()
+        }
     }
 }

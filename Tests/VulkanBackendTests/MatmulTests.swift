@@ -131,6 +131,13 @@ extension VulkanTests {
             try run(Case(m: 31, n: 33, k: 7, batch: 2), bias: true, activation: .identity, pre: false)
         }
 
+        @Test func tileConfigurationsAreValid() {
+            for config in [MatmulTileConfig.small, .medium, .large, .cpuSmall, .cpuLarge] {
+                #expect(config.isValid, "\(config)")
+            }
+            #expect(!MatmulTileConfig(bm: 64, bn: 64, bk: 8, tm: 2, tn: 2).isValid)
+        }
+
         @Test func choosesKernels() {
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 1, n: 4096, k: 4096)) == .matvec)
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 4096, n: 4096, k: 4096)) == .tiled(.large, aligned: true))

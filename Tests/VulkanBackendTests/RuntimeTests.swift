@@ -17,6 +17,11 @@ extension VulkanTests {
             #expect(device.kind == .vulkan)
             #expect(device.info.isUsable)
             #expect(!device.details.isEmpty)
+            let runtime = try VulkanRuntime.sharedRuntime()
+            if let preferred = runtime.preferredDeviceIndex() {
+                #expect(infos[preferred].type != .cpu)
+            }
+            #expect(runtime.preferredDeviceIndex(allowCPU: true) != nil)
             // The same index gives the same cached device.
             #expect(try VulkanRuntime.device(index: device.info.index) === device)
             Fixture.expectNoValidationMessages()
