@@ -34,17 +34,21 @@ let package = Package(
 
         .executableTarget(
             name: "tensorbench",
-            dependencies: ["TensorEngine"],
+            dependencies: ["TensorEngine", "TensorConformance"],
             path: "Benchmarks/tensorbench",
             swiftSettings: strict
         ),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
+        // The conformance table and runner: used by ConformanceTests and `tensorbench conformance`.
+        .target(name: "TensorConformance", dependencies: ["TensorCore"], swiftSettings: strict),
+
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend"], swiftSettings: strict),
+        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend"], swiftSettings: strict),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
         .testTarget(
             name: "VulkanBackendTests",
             dependencies: ["VulkanBackend", "TensorCore"],
             swiftSettings: strict
         ),
-        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine"], swiftSettings: strict),
     ]
 )

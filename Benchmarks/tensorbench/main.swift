@@ -1,2 +1,69 @@
+import Foundation
 import TensorEngine
-print("tensorbench")
+
+/// tensorbench: how fast, against what, on which device.
+let commands: [(name: String, help: String)] = [
+    ("devices", DevicesCommand.help),
+    ("matmul", MatmulBench.help),
+    ("activations", ActivationsBench.help),
+    ("conformance", ConformanceCommand.help),
+]
+
+func printUsage() {
+    print("""
+        usage: tensorbench [SUBCOMMAND] [options]
+
+        With no subcommand: a short tour of the headline numbers on the default device.
+        Subcommands: \(commands.map(\.name).joined(separator: ", "))
+
+        \(Options.usage)
+        """)
+}
+
+func runMain() -> Int32 {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    let subcommand = arguments.first.flatMap { $0.hasPrefix("-") ? nil : $0 } ?? "tour"
+    if subcommand != "tour" { arguments.removeFirst() }
+    do {
+        let options = try Options(arguments)
+        if options.help {
+            if let entry = commands.first(where: { $0.name == subcommand }) {
+                print(entry.help)
+                print(Options.usage)
+            } else {
+                printUsage()
+            }
+            return 0
+        }
+        let device = try options.resolveDevice()
+        var report = Report(command: CommandLine.arguments.dropFirst().map { $0 }, device: device)
+        switch subcommand {
+        case "devices": try DevicesCommand.run(options)
+        case "matmul": try MatmulBench.run(options, report: &report)
+        case "activations": try ActivationsBench.run(options, report: &report)
+        case "conformance":
+            let passed = try ConformanceCommand.run(options, report: &report)
+            try report.write(options: options)
+            return passed ? 0 : 1
+        case "tour":
+            var quick = options
+            quick.quick = true
+            try DevicesCommand.run(quick)
+            print("")
+            try MatmulBench.run(quick, report: &report)
+            print("")
+            try ActivationsBench.run(quick, report: &report)
+        default:
+            FileHandle.standardError.write(Data("tensorbench: unknown subcommand '\(subcommand)'\n".utf8))
+            printUsage()
+            return 2
+        }
+        try report.write(options: options)
+        return 0
+    } catch {
+        FileHandle.standardError.write(Data("tensorbench: \(error)\n".utf8))
+        return 1
+    }
+}
+
+exit(runMain())

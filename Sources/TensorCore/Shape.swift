@@ -86,33 +86,28 @@ public struct StridedLayout: Sendable, Equatable {
 
     /// Merges adjacent axes that can be walked as one; drops extent-1 axes.
     public func coalesced() -> StridedLayout {
-        Self.coalesce(shape: shape, strideSets: [strides], offset: offset).layout(0)
+        let merged = Self.coalesce(shape: shape, strideSets: [strides])
+        return StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: offset)
     }
 
-    /// Merges axes jointly for several layouts sharing one shape (as in a broadcast binary op).
-    public static func coalesce(shape: [Int], strideSets: [[Int]], offset: Int = 0) -> Coalesced {
+    /// Merges axes jointly for several layouts sharing one shape (as in a broadcast
+    /// binary op): axis j folds into the axis before it when, in every layout,
+    /// `stride[before] == stride[j] * shape[j]`. Offsets are unaffected.
+    public static func coalesce(shape: [Int], strideSets: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
         var outShape: [Int] = []
         var outStrides = [[Int]](repeating: [], count: strideSets.count)
         for axis in 0..<shape.count where shape[axis] != 1 {
-            if let last = outShape.last,
-               (0..<strideSets.count).allSatisfy({ strideSets[$0][axis] * shape[axis] == outStrides[$0].last! }) {
-                outShape[outShape.count - 1] = last * shape[axis]
-                for s in 0..<strideSets.count { outStrides[s][outStrides[s].count - 1] = strideSets[s][axis] }
+            let mergeable = !outShape.isEmpty && strideSets.indices.allSatisfy {
+                strideSets[$0][axis] * shape[axis] == outStrides[$0][outStrides[$0].count - 1]
+            }
+            if mergeable {
+                outShape[outShape.count - 1] *= shape[axis]
+                for s in strideSets.indices { outStrides[s][outStrides[s].count - 1] = strideSets[s][axis] }
             } else {
                 outShape.append(shape[axis])
-                for s in 0..<strideSets.count { outStrides[s].append(strideSets[s][axis]) }
+                for s in strideSets.indices { outStrides[s].append(strideSets[s][axis]) }
             }
         }
-        return Coalesced(shape: outShape, strides: outStrides, offset: offset)
-    }
-
-    /// The result of ``StridedLayout/coalesce(shape:strideSets:offset:)``.
-    public struct Coalesced: Sendable {
-        public var shape: [Int]
-        public var strides: [[Int]]
-        public var offset: Int
-        public func layout(_ index: Int) -> StridedLayout {
-            StridedLayout(shape: shape, strides: strides[index], offset: index == 0 ? offset : 0)
-        }
+        return (outShape, outStrides)
     }
 }

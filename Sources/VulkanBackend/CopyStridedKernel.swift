@@ -12,8 +12,7 @@ extension VulkanDevice {
         let count = layout.elementCount
         guard count > 0 else { return }
         let merged = StridedLayout.coalesce(shape: layout.shape,
-                                            strideSets: [layout.strides, ShapeMath.contiguousStrides(layout.shape)],
-                                            offset: layout.offset)
+                                            strideSets: [layout.strides, ShapeMath.contiguousStrides(layout.shape)])
         guard merged.shape.count <= StridedLayout.maxRank else {
             throw .invalidArgument(op: "copyStrided",
                                    reason: "layout of rank \(merged.shape.count) after merging; at most \(StridedLayout.maxRank)")

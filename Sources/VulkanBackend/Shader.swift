@@ -1,6 +1,7 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
 enum Shader: Int, CaseIterable, Sendable {
-    case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive, matvec
+    case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive,
+         matvec, unary, softmax
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -15,6 +16,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matmulTiled: return SPIRV.matmulTiled
         case .matmulNaive: return SPIRV.matmulNaive
         case .matvec: return SPIRV.matvec
+        case .unary: return SPIRV.unary
+        case .softmax: return SPIRV.softmax
         }
     }
 
@@ -22,7 +25,7 @@ enum Shader: Int, CaseIterable, Sendable {
     var bindingCount: Int {
         switch self {
         case .fill: return 1
-        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup: return 2
+        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax: return 2
         case .binary, .activation: return 3
         case .matmulTiled, .matmulNaive, .matvec: return 5
         }

@@ -1,0 +1,62 @@
+import TensorEngine
+
+/// `tensorbench activations`: elementwise activation throughput (Gelem/s), ours vs PyTorch and numpy.
+enum ActivationsBench {
+    static let help = """
+        tensorbench activations [options]
+          Forward (and exact-derivative backward) of each activation over an n x n float32
+          tensor: Gelem/s at the min and median time; PyTorch's F.gelu / F.silu / ... with out=
+          and numpy's equivalent expressions on the same data in the same run.
+        """
+
+    static let measured: [Activation] = [.relu, .gelu, .geluTanh, .silu, .tanh, .sigmoid, .softplus, .mish, .elu(alpha: 1), .leakyReLU(slope: 0.01)]
+
+    static func run(_ options: Options, report: inout Report) throws {
+        let device = try options.resolveDevice()
+        let n = options.sizes?.first ?? (options.quick ? 1024 : 4096)
+        let repeats = options.repeats ?? (options.quick ? 5 : 10)
+        let threads = options.threads ?? CPUThreads.current
+        let peers = options.noPeers ? [:] : Peers.run("activations.py", ["--size", "\(n)", "--repeat", "\(repeats)"], threads: threads)
+        let x = try Tensor.randn([n, n], std: 3, seed: 1, on: device)
+        let grad = try Tensor.randn([n, n], seed: 2, on: device)
+        var table = Table("activation", "pass", "ours Gelem/s min", "median", "torch", "ratio", "numpy", "ratio")
+        for activation in measured {
+            let name = activationName(activation)
+            for pass in ["forward", "backward"] {
+                Progress.say("activations \(name) \(pass) on \(device.identifier)")
+                let timing = try Timing.measure(repeats: repeats, on: device) {
+                    if pass == "forward" {
+                        _ = try activate(x, activation)
+                    } else {
+                        _ = try activationBackward(activation, input: x, gradOutput: grad)
+                    }
+                }
+                let label = "\(name) \(pass)"
+                var record = Record(benchmark: "activations", device: device.identifier, label: label, shape: [n, n],
+                                    metric: "Gelem/s", unit: "elements", ours: timing, work: Double(n * n))
+                var cells = [name, pass, format(record.bestRate, digits: 2), format(record.medianRate, digits: 2)]
+                for peer in ["torch", "numpy"] where !options.noPeers {
+                    let figure = Peers.figure(peers, peer: peer, label: label)
+                    record.peers[peer] = figure
+                    cells += peerCells(figure, work: record.work, ours: timing).map { $0 }
+                }
+                report.records.append(record)
+                table.add(cells)
+            }
+        }
+        Progress.done()
+        print("activations on \(device), \(n)x\(n) float32")
+        print(table.render())
+        print("ratio = our Gelem/s / peer Gelem/s at the min time (> 1: we are faster)")
+    }
+
+    /// The name the peer scripts use.
+    static func activationName(_ activation: Activation) -> String {
+        switch activation {
+        case .leakyReLU: return "leaky_relu"
+        case .elu: return "elu"
+        case .geluTanh: return "gelu_tanh"
+        default: return activation.description
+        }
+    }
+}

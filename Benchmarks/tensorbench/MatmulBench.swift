@@ -1,0 +1,46 @@
+import TensorEngine
+
+/// `tensorbench matmul`: square fp32 matmul GFLOP/s, ours vs numpy and PyTorch.
+enum MatmulBench {
+    static let help = """
+        tensorbench matmul [options]
+          Square float32 C = A * B at each size: GFLOP/s at the min and median time,
+          with numpy's and PyTorch's figures for the same sizes measured in the same run.
+        """
+
+    static func run(_ options: Options, report: inout Report) throws {
+        let device = try options.resolveDevice()
+        let sizes = options.sizes ?? (options.quick ? [256, 512, 1024] : [1024, 2048, 4096])
+        let repeats = options.repeats ?? (options.quick ? 3 : 5)
+        let threads = options.threads ?? CPUThreads.current
+        var table = Table("n", "ours GFLOP/s min", "median", "numpy", "ratio", "torch", "ratio")
+        let peers = options.noPeers ? [:] : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","),
+                                                                  "--repeat", "\(repeats)"], threads: threads)
+        for n in sizes {
+            Progress.say("matmul \(n) on \(device.identifier)")
+            let a = try Tensor.randn([n, n], seed: 1, on: device)
+            let b = try Tensor.randn([n, n], seed: 2, on: device)
+            let timing = try Timing.measure(repeats: repeats, on: device) { _ = try matmul(a, b) }
+            var record = Record(benchmark: "matmul", device: device.identifier, label: "\(n)", shape: [n, n, n],
+                                metric: "GFLOP/s", unit: "FLOP", ours: timing, work: 2 * Double(n) * Double(n) * Double(n))
+            var cells = ["\(n)", format(record.bestRate), format(record.medianRate)]
+            for peer in ["numpy", "torch"] where !options.noPeers {
+                let figure = Peers.figure(peers, peer: peer, label: "\(n)")
+                record.peers[peer] = figure
+                cells += peerCells(figure, work: record.work, ours: timing)
+            }
+            report.records.append(record)
+            table.add(cells)
+        }
+        Progress.done()
+        print("matmul on \(device)")
+        print(table.render())
+        print("ratio = our GFLOP/s / peer GFLOP/s at the min time (> 1: we are faster)")
+    }
+}
+
+/// The peer's rate and our ratio to it, or the reason it is missing.
+func peerCells(_ figure: PeerFigure, work: Double, ours: Timing) -> [String] {
+    guard let min = figure.min else { return [figure.why.map { "n/a (\($0))" } ?? "n/a", "-"] }
+    return [format(work / min / 1e9), format(min / ours.min, digits: 2) + "x"]
+}

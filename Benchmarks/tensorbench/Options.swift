@@ -1,0 +1,78 @@
+import Foundation
+import TensorEngine
+
+/// Command-line options shared by every subcommand.
+struct Options {
+    var device: String?
+    var threads: Int?
+    var repeats: Int?
+    var quick = false
+    var help = false
+    var jsonPath: String?
+    var csvPath: String?
+    var sizes: [Int]?
+    var noPeers = false
+    var filter: String?
+    var seed: UInt64?
+    var rest: [String] = []
+
+    static let usage = """
+        common options:
+          --device cpu|vulkan|vulkan:N   device to run on (default: TENSOR_DEVICE or the best available)
+          --threads N                    CPU backend threads (default: all cores)
+          --repeat N                     timed repeats per figure (min and median are reported)
+          --sizes A,B,C                  problem sizes instead of the defaults
+          --quick                        smaller sizes and fewer repeats
+          --no-peers                     skip the numpy / PyTorch columns
+          --json FILE, --csv FILE        also write every figure to FILE
+          --filter TEXT, --seed N        conformance: only ops containing TEXT; base seed
+          --help                         this text
+        """
+
+    init(_ arguments: [String]) throws {
+        var iterator = arguments.makeIterator()
+        func value(_ flag: String) throws -> String {
+            guard let next = iterator.next() else { throw UsageError("\(flag) needs a value") }
+            return next
+        }
+        while let argument = iterator.next() {
+            switch argument {
+            case "--device": device = try value(argument)
+            case "--threads":
+                guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--threads needs a positive integer") }
+                threads = n
+            case "--repeat":
+                guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--repeat needs a positive integer") }
+                repeats = n
+            case "--sizes":
+                let parts = try value(argument).split(separator: ",").map { Int($0) }
+                guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError("--sizes needs positive integers, e.g. 256,512") }
+                sizes = parts.map { $0! }
+            case "--filter": filter = try value(argument)
+            case "--seed":
+                guard let n = UInt64(try value(argument)) else { throw UsageError("--seed needs a non-negative integer") }
+                seed = n
+            case "--quick": quick = true
+            case "--no-peers": noPeers = true
+            case "--json": jsonPath = try value(argument)
+            case "--csv": csvPath = try value(argument)
+            case "--help", "-h": help = true
+            default:
+                if argument.hasPrefix("--") { throw UsageError("unknown option \(argument)") }
+                rest.append(argument)
+            }
+        }
+    }
+
+    /// The device the options name, with the thread count applied to the CPU backend.
+    func resolveDevice() throws -> Device {
+        let device = try device.map { try Device.select($0) } ?? Device.default
+        if let threads { CPUThreads.set(threads) }
+        return device
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Runs the same workloads in numpy and PyTorch (Benchmarks/peers/*.py) for side-by-side columns.
+///
+/// The interpreter is `TENSORBENCH_PYTHON`, else `.venv/bin/python3` (made by
+/// `scripts/install-deps --peers`), else `python3` on PATH. Each script prints one JSON
+/// object per line: {"peer": "numpy", "label": ..., "min": s, "median": s, "version": ...}
+/// or {"peer": "torch", "label": ..., "why": "..."} when it cannot run.
+enum Peers {
+    struct Line: Decodable {
+        var peer: String
+        var label: String?
+        var min: Double?
+        var median: Double?
+        var version: String?
+        var why: String?
+    }
+
+    static var python: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["TENSORBENCH_PYTHON"], !explicit.isEmpty { return explicit }
+        for candidate in [".venv/bin/python3", repositoryRoot + "/.venv/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "python3"
+    }
+
+    /// The checkout this binary was built from (peer scripts live there).
+    static let repositoryRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }()
+
+    static func script(_ name: String) -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        let roots = [environment["TENSORBENCH_PEERS"], "Benchmarks/peers", repositoryRoot + "/Benchmarks/peers"].compactMap { $0 }
+        return roots.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Runs `script` with `arguments`; figures keyed by peer name then label. A peer that
+    /// cannot run appears with `why` set.
+    static func run(_ scriptName: String, _ arguments: [String], threads: Int) -> [String: [String: PeerFigure]] {
+        guard let path = script(scriptName) else {
+            return ["numpy": ["*": PeerFigure(why: "peer script \(scriptName) not found")]]
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "\(threads)" }
+        environment.removeValue(forKey: "OPENBLAS_CORETYPE")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            return ["numpy": ["*": PeerFigure(why: "cannot start \(python): \(error)")]]
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var figures: [String: [String: PeerFigure]] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            guard let parsed = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else { continue }
+            figures[parsed.peer, default: [:]][parsed.label ?? "*"] =
+                PeerFigure(min: parsed.min, median: parsed.median, version: parsed.version, why: parsed.why)
+        }
+        if figures.isEmpty {
+            figures["numpy"] = ["*": PeerFigure(why: "\(python) \(scriptName) exited \(process.terminationStatus) with no figures")]
+        }
+        return figures
+    }
+
+    /// The figure for `label`, or the peer's blanket reason.
+    static func figure(_ figures: [String: [String: PeerFigure]], peer: String, label: String) -> PeerFigure {
+        if let figure = figures[peer]?[label] { return figure }
+        if let blanket = figures[peer]?["*"] { return blanket }
+        if let any = figures.values.first?["*"], figures[peer] == nil { return any }
+        return PeerFigure(why: "\(peer) did not report \(label)")
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import TensorEngine
+
+/// Min and median of repeated, device-synchronised timings.
+struct Timing: Codable {
+    var min: Double
+    var median: Double
+    var samples: Int
+
+    /// Runs `body` `warmup` times untimed, then `repeats` times timed, each followed by
+    /// a device synchronisation so queued GPU work is inside the measurement.
+    static func measure(repeats: Int, warmup: Int = 1, on device: Device, _ body: () throws -> Void) throws -> Timing {
+        for _ in 0..<warmup {
+            try body()
+            try device.synchronize()
+        }
+        var seconds: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            try device.synchronize()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return Timing(seconds)
+    }
+
+    init(_ seconds: [Double]) {
+        let sorted = seconds.sorted()
+        min = sorted.first ?? .nan
+        median = sorted.isEmpty ? .nan : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
+        samples = sorted.count
+    }
+}
+
+/// Writes progress for long runs to stderr: a live line on a terminal, plain lines otherwise.
+enum Progress {
+    static let isTerminal = isatty(STDERR_FILENO) != 0
+
+    static func say(_ text: String) {
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        } else {
+            FileHandle.standardError.write(Data("\(text)\n".utf8))
+        }
+    }
+
+    static func done() {
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

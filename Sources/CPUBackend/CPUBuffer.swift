@@ -1,0 +1,33 @@
+import TensorCore
+
+/// A run of 4-byte elements in host memory, 64-byte aligned, owned by the CPU backend.
+///
+/// Buffers come from ``CPUDevice/makeBuffer(elementCount:)``; their memory returns to
+/// a bounded cache of recently freed allocations when the last reference goes, so the
+/// next buffer of a similar size skips the page faults of a fresh allocation.
+/// The contents of a new buffer are unspecified.
+///
+/// ```swift
+/// let buffer = try CPUDevice.shared.makeBuffer(elementCount: 1024)
+/// try CPUDevice.shared.fill(buffer, value: 1, count: 1024)
+/// ```
+///
+/// `@unchecked Sendable`: the pointer and sizes never change; the memory behind them
+/// is read and written only by backend calls, which the frontend issues in order
+/// (an op completes before the next one starts), so no two threads race on it.
+public final class CPUBuffer: BackendBuffer, @unchecked Sendable {
+    public let elementCount: Int
+    /// Start of the storage, 64-byte aligned.
+    let base: UnsafeMutablePointer<Float>
+    let capacityBytes: Int
+
+    init(elementCount: Int, base: UnsafeMutablePointer<Float>, capacityBytes: Int) {
+        self.elementCount = elementCount
+        self.base = base
+        self.capacityBytes = capacityBytes
+    }
+
+    deinit {
+        BufferPool.shared.release(UnsafeMutableRawPointer(base), bytes: capacityBytes)
+    }
+}

@@ -1,0 +1,78 @@
+import TensorCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CPUDevice {
+    /// A 64-byte-aligned buffer of `elementCount` 4-byte elements (contents unspecified),
+    /// reusing recently freed memory of the same size class where there is some.
+    ///
+    /// ```swift
+    /// let buffer = try CPUDevice.shared.makeBuffer(elementCount: 256)
+    /// ```
+    public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
+        guard elementCount >= 0 else {
+            throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
+        }
+        let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: 4)
+        guard !overflow, let (pointer, capacity) = BufferPool.shared.acquire(bytes: bytes) else {
+            throw .outOfMemory(device: name, bytes: overflow ? Int.max : bytes, reason: "posix_memalign failed")
+        }
+        return CPUBuffer(elementCount: elementCount,
+                         base: pointer.bindMemory(to: Float.self, capacity: capacity / 4),
+                         capacityBytes: capacity)
+    }
+
+    /// Copies `source` into the start of `buffer`.
+    ///
+    /// ```swift
+    /// try [Float](repeating: 1, count: 4).withUnsafeBytes { try cpu.write($0, to: buffer) }
+    /// ```
+    public func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError) {
+        let target = try cpuBuffer(buffer, op: "write")
+        guard source.count <= target.elementCount * 4 else {
+            throw .invalidArgument(op: "write", reason: "\(source.count) bytes exceed the buffer's \(target.elementCount * 4)")
+        }
+        if let from = source.baseAddress, source.count > 0 {
+            memcpy(UnsafeMutableRawPointer(target.base), from, source.count)
+        }
+    }
+
+    /// Copies the first `destination.count` bytes of `buffer` out.
+    ///
+    /// ```swift
+    /// var values = [Float](repeating: 0, count: 4)
+    /// try values.withUnsafeMutableBytes { try cpu.read(buffer, into: $0) }
+    /// ```
+    public func read(_ buffer: any BackendBuffer, into destination: UnsafeMutableRawBufferPointer) throws(TensorError) {
+        let source = try cpuBuffer(buffer, op: "read")
+        guard destination.count <= source.elementCount * 4 else {
+            throw .invalidArgument(op: "read", reason: "\(destination.count) bytes exceed the buffer's \(source.elementCount * 4)")
+        }
+        if let to = destination.baseAddress, destination.count > 0 {
+            memcpy(to, UnsafeRawPointer(source.base), destination.count)
+        }
+    }
+
+    /// Nothing to wait for: CPU work completes before each call returns.
+    ///
+    /// ```swift
+    /// try CPUDevice.shared.synchronize()
+    /// ```
+    public func synchronize() throws(TensorError) {}
+
+    /// The CPU buffer behind `buffer`; throws for a buffer of another backend.
+    func cpuBuffer(_ buffer: any BackendBuffer, op: String) throws(TensorError) -> CPUBuffer {
+        guard let cpu = buffer as? CPUBuffer else {
+            throw .invalidArgument(op: op, reason: "buffer \(type(of: buffer)) does not belong to the CPU backend")
+        }
+        return cpu
+    }
+
+    /// Throws unless `buffer` holds at least `count` elements.
+    func require(_ buffer: CPUBuffer, holds count: Int, op: String, role: String) throws(TensorError) {
+        guard count <= buffer.elementCount else {
+            throw .invalidArgument(op: op, reason: "\(role) holds \(buffer.elementCount) elements, \(count) needed")
+        }
+    }
+}

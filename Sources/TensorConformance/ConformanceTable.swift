@@ -1,0 +1,321 @@
+import Foundation
+import TensorCore
+
+/// The table of every backend operation, each with its shapes, value classes, float64
+/// reference and error bound. Bounds: 1e-10 for exact-by-construction ops (copies, fills,
+/// single roundings), 1e-9 for matmul (fp32 accumulation vs float64 reaches ~1e-13
+/// here; DESIGN's starting bound 5e-4 would hide real bugs), 1e-8 for transcendental
+/// activations (polynomial or driver approximations of exp/erf/tanh).
+public enum ConformanceTable {
+    public static let exactBound = 1e-10
+    public static let matmulBound = 1e-9
+    public static let activationBound = 1e-8
+    /// Sums of up to 65537 fp32 terms: pairwise or tree orders reach ~1e-13; a plain running sum ~1e-9.
+    public static let reduceBound = 1e-9
+
+    /// Matmul tile edges: kernels tile with 8, 16, 32, 64 or 128; each is tested one short and one past.
+    public static let tileSizes = [8, 16, 32, 64, 128]
+
+    /// Every case, in a fixed order (the seed of case i is base seed + i).
+    public static func cases() -> [ConformanceCase] {
+        fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
+            + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
+            + unaryCases() + softmaxCases()
+    }
+
+    static func fillCases() -> [ConformanceCase] {
+        [(0, "empty"), (1, "1"), (257, "prime"), (65_537, "large")].flatMap { count, shapeClass in
+            [Float(-0.0), 3.5, .infinity].map { value in
+                ConformanceCase(.fill, "fill", shapeClass: shapeClass, shape: "[\(count)]", values: "\(value)",
+                                bound: exactBound, exactSigns: true) { (h) throws(TensorError) in
+                    let out = try h.output(count)
+                    try h.backend.fill(out.buffer, value: value, count: count)
+                    return .init(actual: try h.read(out), reference: [Double](repeating: Double(value), count: count))
+                }
+            }
+        }
+    }
+
+    static func copyCases() -> [ConformanceCase] {
+        let layouts: [(String, Int, StridedLayout)] = [
+            ("transposed", 31 * 7, StridedLayout(shape: [7, 31], strides: [1, 7])),
+            ("transposed large", 257 * 129, StridedLayout(shape: [129, 257], strides: [1, 129])),
+            ("permuted 3-D", 2 * 3 * 5, StridedLayout(shape: [5, 2, 3], strides: [1, 15, 5])),
+            ("broadcast", 7, StridedLayout(shape: [31, 7], strides: [0, 1])),
+            ("offset", 100, StridedLayout(shape: [3, 4], strides: [20, 2], offset: 17)),
+            ("rank 8", 256, StridedLayout(shape: [2, 2, 2, 2, 2, 2, 2, 2], strides: [1, 2, 4, 8, 16, 32, 64, 128])),
+            ("empty", 4, StridedLayout(shape: [0, 4], strides: [4, 1])),
+        ]
+        return layouts.flatMap { name, sourceCount, layout in
+            ["normal", "denormal"].map { values in
+                ConformanceCase(.copyStrided, "copyStrided", shapeClass: name, shape: "\(layout.shape)", values: values,
+                                bound: exactBound, exactSigns: true) { (h) throws(TensorError) in
+                    let source = h.values(sourceCount, values)
+                    let input = try h.input(source)
+                    let out = try h.output(layout.elementCount)
+                    if layout.elementCount > 0 { try h.backend.copyStrided(from: input, layout: layout, to: out.buffer) }
+                    return .init(actual: try h.read(out), reference: References.strided(source, layout))
+                }
+            }
+        }
+    }
+
+    static func binaryCases() -> [ConformanceCase] {
+        // (class, out shape, a strides, a count, b strides, b count)
+        let shapes: [(String, [Int], [Int], Int, [Int], Int)] = [
+            ("1", [1], [1], 1, [1], 1),
+            ("prime", [257], [1], 257, [1], 257),
+            ("row broadcast", [31, 7], [7, 1], 217, [0, 1], 7),
+            ("column broadcast", [7, 31], [31, 1], 217, [1, 0], 7),
+            ("scalar", [65_537], [1], 65_537, [0], 1),
+            ("outer broadcast", [5, 3], [1, 0], 5, [0, 1], 3),
+            ("3-D", [3, 5, 7], [35, 7, 1], 105, [0, 1, 0], 5),
+            ("empty", [0, 7], [7, 1], 0, [0, 1], 7),
+        ]
+        return BinaryOp.allCases.flatMap { op in
+            shapes.flatMap { shapeClass, shape, aStrides, aCount, bStrides, bCount in
+                ["normal", "large", "zeros"].map { values in
+                    ConformanceCase(.binary, "binary \(op)", shapeClass: shapeClass, shape: "\(shape)", values: values,
+                                    bound: exactBound) { (h) throws(TensorError) in
+                        let a = h.values(aCount, values)
+                        // Divisors stay away from zero so the reference is finite.
+                        let b = op == .div ? h.values(bCount, "normal").map { $0 >= 0 ? $0 + 0.5 : $0 - 0.5 } : h.values(bCount, values)
+                        let aLayout = StridedLayout(shape: shape, strides: aStrides)
+                        let bLayout = StridedLayout(shape: shape, strides: bStrides)
+                        let count = aLayout.elementCount
+                        let out = try h.output(count)
+                        if count > 0 {
+                            try h.backend.binary(op, try h.input(a), aLayout, try h.input(b), bLayout, into: out.buffer)
+                        }
+                        let ra = References.strided(a, aLayout), rb = References.strided(b, bLayout)
+                        return .init(actual: try h.read(out), reference: (0..<count).map { op.apply(ra[$0], rb[$0]) })
+                    }
+                }
+            }
+        }
+    }
+
+    static func scaleShiftCases() -> [ConformanceCase] {
+        [(1, "1"), (257, "prime"), (65_537, "large")].flatMap { count, shapeClass in
+            ["normal", "large", "denormal"].map { values in
+                ConformanceCase(.scaleShift, "scaleShift", shapeClass: shapeClass, shape: "[\(count)]", values: values,
+                                bound: exactBound) { (h) throws(TensorError) in
+                    let a = h.values(count, values)
+                    let out = try h.output(count)
+                    try h.backend.scaleShift(try h.input(a), scale: -1.5, offset: 0.25, count: count, into: out.buffer)
+                    return .init(actual: try h.read(out), reference: a.map { Double(Float(-1.5) * $0 + 0.25) })
+                }
+            }
+        }
+    }
+
+    /// (class, m, n, k) covering 1, primes, 0-size, and one short / one past every tile size.
+    static var matmulShapes: [(String, Int, Int, Int)] {
+        var shapes: [(String, Int, Int, Int)] = [
+            ("1", 1, 1, 1), ("prime", 7, 31, 257), ("prime", 31, 7, 13), ("matvec", 1, 257, 129),
+            ("matvec", 3, 129, 65), ("non-square", 5, 300, 3), ("k=0", 4, 6, 0), ("empty", 0, 5, 3),
+            ("large", 260, 130, 96),
+        ]
+        for t in tileSizes {
+            shapes.append(("tile-1", t - 1, t - 1, t - 1))
+            shapes.append(("tile+1", t + 1, t + 1, t + 1))
+            shapes.append(("tile", t, t, t))
+            shapes.append(("tile mixed", t + 1, t - 1, t))
+        }
+        return shapes
+    }
+
+    static func matmulCases() -> [ConformanceCase] {
+        var cases: [ConformanceCase] = []
+        for (shapeClass, m, n, k) in matmulShapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let values = ta && tb ? "large" : (ta ? "zeros" : "normal")
+                let geometry = MatmulGeometry(m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+                let label = (ta ? "transposed A " : "") + (tb ? "transposed B " : "") + shapeClass
+                cases.append(matmulCase(label, geometry, values: values))
+            }
+        }
+        cases.append(matmulCase("batched", MatmulGeometry(m: 17, n: 33, k: 9, batch: 3), values: "normal"))
+        cases.append(matmulCase("batched broadcast B", MatmulGeometry(m: 17, n: 33, k: 9, batch: 4, batchStrideB: 0), values: "normal"))
+        cases.append(matmulCase("batched transposed", MatmulGeometry(m: 65, n: 7, k: 31, batch: 2, transposeA: true, transposeB: true), values: "normal"))
+        cases.append(matmulCase("batched matvec", MatmulGeometry(m: 1, n: 65, k: 33, batch: 5, batchStrideB: 0), values: "normal"))
+        cases.append(matmulCase("denormal", MatmulGeometry(m: 33, n: 17, k: 65), values: "denormal"))
+        return cases
+    }
+
+    static func matmulCase(_ shapeClass: String, _ g: MatmulGeometry, values: String,
+                           epilogue activation: Activation? = nil) -> ConformanceCase {
+        let shape = "[\(g.batch)] [\(g.m), \(g.k)]\(g.transposeA ? "T" : "") x [\(g.k), \(g.n)]\(g.transposeB ? "T" : "")"
+        let aCount = g.batchStrideA == 0 ? g.m * g.k : g.batch * g.m * g.k
+        let bCount = g.batchStrideB == 0 ? g.k * g.n : g.batch * g.k * g.n
+        let op = activation.map { "matmul+bias+\($0)" } ?? "matmul"
+        return ConformanceCase(.matmul, op, shapeClass: shapeClass, shape: shape, values: values,
+                               bound: activation.map { $0 == .identity ? matmulBound : activationBound } ?? matmulBound) { (h) throws(TensorError) in
+            let a = h.values(aCount, values), b = h.values(bCount, values)
+            let count = g.batch * g.m * g.n
+            let out = try h.output(count)
+            var reference = References.matmul(a, b, g)
+            var epilogue = MatmulEpilogue.none
+            var pre: GuardedOutput?
+            if let activation {
+                let bias = h.values(g.n, "normal")
+                pre = try h.output(count)
+                epilogue = MatmulEpilogue(bias: try h.input(bias), activation: activation, preActivation: pre!.buffer)
+                reference = reference.enumerated().map { activation.forward($0.element + Double(bias[$0.offset % g.n])) }
+            }
+            try h.backend.matmul(try h.input(a), try h.input(b), into: out.buffer, geometry: g, epilogue: epilogue)
+            var actual = try h.read(out)
+            if let pre {
+                // The pre-activation output must hold acc + bias: check it by re-applying f.
+                let preValues = try h.read(pre)
+                let recomputed = preValues.map { activation!.forward(Double($0)) }
+                actual += actual.isEmpty ? [] : recomputed.map { Float($0) }
+                reference += reference
+            }
+            return .init(actual: actual, reference: reference)
+        }
+    }
+
+    /// matmul with the bias + activation epilogue, for every activation, fused (one call)
+    /// and compared with the unfused sequence matmul, binary add, activate on the same backend.
+    static func epilogueCases() -> [ConformanceCase] {
+        var cases: [ConformanceCase] = []
+        for activation in Activation.allCases {
+            cases.append(matmulCase("tile+1", MatmulGeometry(m: 33, n: 65, k: 17), values: "normal", epilogue: activation))
+            cases.append(matmulCase("matvec", MatmulGeometry(m: 1, n: 129, k: 31), values: "normal", epilogue: activation))
+            cases.append(ConformanceCase(.matmul, "linear \(activation) fused vs unfused", shapeClass: "prime",
+                                         shape: "[31, 13] x [13, 37]", values: "normal", bound: activationBound) { (h) throws(TensorError) in
+                let (m, n, k) = (31, 37, 13)
+                let g = MatmulGeometry(m: m, n: n, k: k)
+                let x = try h.input(h.values(m * k, "normal")), w = try h.input(h.values(k * n, "normal"))
+                let bias = try h.input(h.values(n, "normal"))
+                let fused = try h.output(m * n)
+                try h.backend.matmul(x, w, into: fused.buffer, geometry: g,
+                                     epilogue: MatmulEpilogue(bias: bias, activation: activation))
+                let product = try h.output(m * n), shifted = try h.output(m * n), unfused = try h.output(m * n)
+                try h.backend.matmul(x, w, into: product.buffer, geometry: g, epilogue: .none)
+                try h.backend.binary(.add, product.buffer, StridedLayout(shape: [m, n], strides: [n, 1]),
+                                     bias, StridedLayout(shape: [m, n], strides: [0, 1]), into: shifted.buffer)
+                try h.backend.activate(activation, shifted.buffer, count: m * n, into: unfused.buffer)
+                return .init(actual: try h.read(fused), reference: try h.read(unfused).map(Double.init))
+            })
+        }
+        return cases
+    }
+
+    static func activationInputs(_ h: Harness, _ count: Int, _ values: String, avoidKinks: Bool) -> [Float] {
+        var x: [Float]
+        switch values {
+        case "large": x = h.values(count, "normal", scale: 30)
+        case "denormal", "zeros": x = h.values(count, values)
+        default: x = h.values(count, "normal", scale: 3)
+        }
+        if avoidKinks { x = x.map { abs($0) < 1e-3 ? ($0 < 0 ? -1e-3 : 1e-3) + $0 : $0 } }
+        return x
+    }
+
+    static let activationSizes: [(Int, String)] = [(1, "1"), (257, "prime"), (65_537, "large")]
+
+    static func activationCases() -> [ConformanceCase] {
+        (Activation.allCases + [.leakyReLU(slope: 0.2), .elu(alpha: 0.5)]).flatMap { activation in
+            activationSizes.flatMap { count, shapeClass in
+                ["normal", "large", "denormal", "zeros"].map { values in
+                    ConformanceCase(.activate, "activate \(activation)", shapeClass: shapeClass, shape: "[\(count)]",
+                                    values: values, bound: activationBound) { (h) throws(TensorError) in
+                        let x = activationInputs(h, count, values, avoidKinks: false)
+                        let out = try h.output(count)
+                        try h.backend.activate(activation, try h.input(x), count: count, into: out.buffer)
+                        return .init(actual: try h.read(out), reference: x.map { activation.forward(Double($0)) })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward against a float64 finite difference of the forward definition, times the incoming gradient.
+    static func activationBackwardCases() -> [ConformanceCase] {
+        (Activation.allCases + [.leakyReLU(slope: 0.2), .elu(alpha: 0.5)]).flatMap { activation in
+            activationSizes.flatMap { count, shapeClass in
+                ["normal", "large"].map { values in
+                    ConformanceCase(.activationBackward, "activationBackward \(activation)", shapeClass: shapeClass,
+                                    shape: "[\(count)]", values: values, bound: activationBound) { (h) throws(TensorError) in
+                        let x = activationInputs(h, count, values, avoidKinks: true)
+                        let grad = h.values(count, "normal")
+                        let out = try h.output(count)
+                        try h.backend.activationBackward(activation, input: try h.input(x), gradOutput: try h.input(grad),
+                                                         count: count, into: out.buffer)
+                        let reference = (0..<count).map { Double(grad[$0]) * References.finiteDifference(activation, Double(x[$0])) }
+                        return .init(actual: try h.read(out), reference: reference)
+                    }
+                }
+            }
+        }
+    }
+
+    static func reduceCases() -> [ConformanceCase] {
+        let shapes: [(String, Int, Int, Int)] = [
+            ("1", 1, 1, 1), ("prime", 7, 31, 5), ("inner 1", 31, 257, 1), ("outer 1", 1, 257, 33),
+            ("large axis", 2, 65_537, 1), ("large inner", 3, 7, 4099), ("tile+1", 33, 65, 1), ("tile-1", 31, 63, 3),
+        ]
+        return shapes.flatMap { shapeClass, outer, axis, inner in
+            ["normal", "large", "zeros"].map { values in
+                ConformanceCase(.reduceSum, "reduceSum", shapeClass: shapeClass, shape: "[\(outer), \(axis), \(inner)]",
+                                values: values, bound: reduceBound) { (h) throws(TensorError) in
+                    let x = h.values(outer * axis * inner, values)
+                    let out = try h.output(outer * inner)
+                    try h.backend.reduceSum(try h.input(x), outer: outer, axis: axis, inner: inner, scale: 0.5, into: out.buffer)
+                    var reference = [Double](repeating: 0, count: outer * inner)
+                    for o in 0..<outer { for a in 0..<axis { for i in 0..<inner {
+                        reference[o * inner + i] += 0.5 * Double(x[(o * axis + a) * inner + i])
+                    } } }
+                    return .init(actual: try h.read(out), reference: reference)
+                }
+            }
+        }
+    }
+
+    static func unaryCases() -> [ConformanceCase] {
+        UnaryOp.allCases.flatMap { op in
+            [(1, "1"), (257, "prime"), (65_537, "large")].flatMap { count, shapeClass in
+                // log and sqrt of a denormal differ by orders of magnitude when a device flushes
+                // denormal inputs to zero, which Vulkan allows; they get normal inputs only.
+                (op == .log || op == .sqrt ? ["normal", "large"] : ["normal", "large", "denormal"]).map { values in
+                    ConformanceCase(.unary, "unary \(op)", shapeClass: shapeClass, shape: "[\(count)]", values: values,
+                                    bound: activationBound) { (h) throws(TensorError) in
+                        var x = h.values(count, values, scale: op == .exp && values == "large" ? 1e-2 : 1)
+                        if op == .log || op == .sqrt { x = x.map { Swift.abs($0) + (values == "denormal" ? 0 : 1e-3) } }
+                        let out = try h.output(count)
+                        try h.backend.unary(op, try h.input(x), count: count, into: out.buffer)
+                        return .init(actual: try h.read(out), reference: x.map { op.apply(Double($0)) })
+                    }
+                }
+            }
+        }
+    }
+
+    static func softmaxCases() -> [ConformanceCase] {
+        let shapes: [(String, Int, Int)] = [("1", 1, 1), ("prime", 7, 31), ("classes 10", 257, 10), ("wide", 3, 4099), ("tile+1", 65, 33)]
+        return [false, true].flatMap { logarithm in
+            shapes.flatMap { shapeClass, rows, columns in
+                ["normal", "large"].map { values in
+                    ConformanceCase(.softmax, logarithm ? "logSoftmax" : "softmax", shapeClass: shapeClass,
+                                    shape: "[\(rows), \(columns)]", values: values, bound: activationBound) { (h) throws(TensorError) in
+                        let x = h.values(rows * columns, values, scale: values == "large" ? 1e-2 : 1)
+                        let out = try h.output(rows * columns)
+                        try h.backend.softmax(try h.input(x), rows: rows, columns: columns, logarithm: logarithm, into: out.buffer)
+                        var reference = [Double](repeating: 0, count: rows * columns)
+                        for r in 0..<rows {
+                            let row = x[(r * columns)..<((r + 1) * columns)].map(Double.init)
+                            let top = row.max()!
+                            let logTotal = Foundation.log(row.map { Foundation.exp($0 - top) }.reduce(0, +))
+                            for c in 0..<columns {
+                                reference[r * columns + c] = logarithm ? row[c] - top - logTotal : Foundation.exp(row[c] - top - logTotal)
+                            }
+                        }
+                        return .init(actual: try h.read(out), reference: reference)
+                    }
+                }
+            }
+        }
+    }
+}

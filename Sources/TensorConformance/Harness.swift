@@ -1,0 +1,84 @@
+import TensorCore
+
+/// Buffers for one conformance case on one backend: inputs uploaded from host values,
+/// outputs poisoned before the run and followed by guard elements that must survive it.
+public final class Harness {
+    /// Elements after every output that no kernel may write.
+    public static let guardCount = 67
+    /// Written into every output element and guard before a run: an unwritten element or a
+    /// stray write shows as this value (finite, so NaN checks stay meaningful).
+    public static let poison: Float = -1.2345e29
+
+    public let backend: any Backend
+    var rng: SeededRandom
+
+    init(backend: any Backend, seed: UInt64) {
+        self.backend = backend
+        rng = SeededRandom(seed: seed)
+    }
+
+    /// A device buffer holding `values`.
+    func input(_ values: [Float]) throws(TensorError) -> any BackendBuffer {
+        let buffer = try backend.makeBuffer(elementCount: values.count)
+        if !values.isEmpty {
+            let result: Result<Void, TensorError> = values.withUnsafeBytes { bytes in
+                do throws(TensorError) {
+                    try backend.write(bytes, to: buffer)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            try result.get()
+        }
+        return buffer
+    }
+
+    /// A poisoned output of `count` elements plus the guard.
+    func output(_ count: Int) throws(TensorError) -> GuardedOutput {
+        let buffer = try backend.makeBuffer(elementCount: count + Self.guardCount)
+        try backend.fill(buffer, value: Self.poison, count: count + Self.guardCount)
+        return GuardedOutput(buffer: buffer, count: count)
+    }
+
+    /// The output's values; throws when a guard element was overwritten.
+    func read(_ output: GuardedOutput) throws(TensorError) -> [Float] {
+        let total = output.count + Self.guardCount
+        var values = [Float](repeating: 0, count: total)
+        var failure: TensorError?
+        values.withUnsafeMutableBytes { bytes in
+            do throws(TensorError) {
+                try backend.read(output.buffer, into: bytes)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        if let stray = (output.count..<total).first(where: { values[$0].bitPattern != Self.poison.bitPattern }) {
+            throw .deviceFailure(device: backend.name,
+                                 reason: "out-of-bounds write: guard element \(stray - output.count) past the end holds \(values[stray])")
+        }
+        return Array(values[0..<output.count])
+    }
+
+    /// Values of a class: "normal", "large", "denormal", "zeros" (sparse, most exactly 0).
+    func values(_ count: Int, _ kind: String, scale: Float = 1) -> [Float] {
+        switch kind {
+        case "large": return rng.normalFloats(count, std: 1e4 * scale)
+        case "denormal":
+            return (0..<count).map { _ in
+                let magnitude = Float(rng.nextUniform()) * 1e-38
+                return rng.nextUniform() < 0.5 ? -magnitude : magnitude
+            }
+        case "zeros":
+            return (0..<count).map { _ in rng.nextUniform() < 0.9 ? 0 : scale * Float(rng.nextNormal()) }
+        default: return rng.normalFloats(count, std: scale)
+        }
+    }
+}
+
+/// An output buffer with ``Harness/guardCount`` guard elements after `count`.
+struct GuardedOutput {
+    let buffer: any BackendBuffer
+    let count: Int
+}

@@ -1,0 +1,62 @@
+import TensorCore
+
+/// `f(x)` elementwise for an ``Activation``.
+///
+/// ```swift
+/// let y = try activate(x, .gelu)      // same as gelu(x)
+/// ```
+public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) -> Tensor {
+    try OpSupport.floats("activate", x)
+    let source = try x.contiguous()
+    let out = try OpSupport.output(x.shape, on: x.device)
+    if out.elementCount > 0 {
+        try x.device.backend.activate(activation, source.storage, count: out.elementCount, into: out.storage)
+    }
+    let saved = source.detached()
+    return Autograd.record("activate \(activation)", out, inputs: [x], retained: [RetainedStorage(saved)]) { (g) throws(TensorError) in
+        [try activationBackward(activation, input: saved, gradOutput: g)]
+    }
+}
+
+/// `gradOutput * f'(x)` elementwise: the backward of ``activate(_:_:)`` with the exact derivative.
+///
+/// ```swift
+/// let dx = try activationBackward(.silu, input: x, gradOutput: dy)
+/// ```
+public func activationBackward(_ activation: Activation, input x: Tensor, gradOutput: Tensor) throws(TensorError) -> Tensor {
+    try OpSupport.sameDevice("activationBackward", x, gradOutput)
+    try OpSupport.floats("activationBackward", x, gradOutput)
+    guard x.shape == gradOutput.shape else {
+        throw .shapeMismatch(op: "activationBackward", lhs: x.shape, rhs: gradOutput.shape,
+                             reason: "input and gradient shapes differ")
+    }
+    let input = try x.contiguous()
+    let grad = try gradOutput.contiguous()
+    let out = try OpSupport.output(x.shape, on: x.device)
+    if out.elementCount > 0 {
+        try x.device.backend.activationBackward(activation, input: input.storage, gradOutput: grad.storage,
+                                                count: out.elementCount, into: out.storage)
+    }
+    return out
+}
+
+/// max(x, 0).
+public func relu(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .relu) }
+/// x for x > 0, slope * x otherwise.
+public func leakyReLU(_ x: Tensor, slope: Float = 0.01) throws(TensorError) -> Tensor { try activate(x, .leakyReLU(slope: slope)) }
+/// Exact GELU, x * Phi(x).
+public func gelu(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .gelu) }
+/// GELU's tanh approximation.
+public func geluTanh(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .geluTanh) }
+/// x * sigmoid(x).
+public func silu(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .silu) }
+/// x * tanh(softplus(x)).
+public func mish(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .mish) }
+/// tanh(x).
+public func tanh(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .tanh) }
+/// 1 / (1 + e^-x).
+public func sigmoid(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .sigmoid) }
+/// log(1 + e^x).
+public func softplus(_ x: Tensor) throws(TensorError) -> Tensor { try activate(x, .softplus) }
+/// x for x > 0, alpha * (e^x - 1) otherwise.
+public func elu(_ x: Tensor, alpha: Float = 1) throws(TensorError) -> Tensor { try activate(x, .elu(alpha: alpha)) }

@@ -1,0 +1,208 @@
+import TensorCore
+
+/// The matrix product with NumPy `matmul` semantics.
+///
+/// Rank-2 operands multiply as matrices; higher ranks are stacks of matrices whose
+/// leading (batch) axes broadcast; a rank-1 operand is a vector (its axis is removed
+/// from the result). Transposed views (``Tensor/transposed()``) are passed to the
+/// kernel as transposed operands: no copy is made.
+///
+/// ```swift
+/// let a = try Tensor.randn([64, 128], seed: 1, on: .cpu)
+/// let b = try Tensor.randn([256, 128], seed: 2, on: .cpu)
+/// let c = try matmul(a, b.transposed())   // [64, 256], B read transposed in place
+/// ```
+public func matmul(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
+    let out = try MatmulPlan(a, b, op: "matmul").run(epilogue: .none)
+    let (left, right) = (a.detached(), b.detached())
+    return Autograd.record("matmul", out, inputs: [a, b], retained: [RetainedStorage(left), RetainedStorage(right)]) { (g) throws(TensorError) in
+        let (ga, gb) = try matmulGradients(left, right, g, needA: a.requiresGrad, needB: b.requiresGrad)
+        return [ga, gb]
+    }
+}
+
+/// dA = dC B^T and dB = A^T dC, with vector operands and broadcast batch axes undone.
+/// Transposes are views, so no operand is copied.
+func matmulGradients(_ a: Tensor, _ b: Tensor, _ g: Tensor, needA: Bool, needB: Bool) throws(TensorError) -> (Tensor?, Tensor?) {
+    let a2 = a.rank == 1 ? try a.reshaped([1, a.shape[0]]) : a
+    let b2 = b.rank == 1 ? try b.reshaped([b.shape[0], 1]) : b
+    let batch = try ShapeMath.broadcast(Array(a2.shape.dropLast(2)), Array(b2.shape.dropLast(2)), op: "matmul backward")
+    let g2 = try g.reshaped(batch + [a2.shape[a2.rank - 2], b2.shape[b2.rank - 1]])
+    let ga = needA ? try Autograd.reduce(try matmul(g2, try b2.transposed()), to: a2.shape).reshaped(a.shape) : nil
+    let gb = needB ? try Autograd.reduce(try matmul(try a2.transposed(), g2), to: b2.shape).reshaped(b.shape) : nil
+    return (ga, gb)
+}
+
+extension Tensor {
+    /// `matmul(self, other)`.
+    public func matmul(_ other: Tensor) throws(TensorError) -> Tensor {
+        try TensorEngine.matmul(self, other)
+    }
+}
+
+/// A fully connected layer in one fused kernel: `activation(x * weight + bias)`.
+///
+/// `x` is [..., in], `weight` [in, out], `bias` [out] or nil; the result is [..., out].
+/// On every backend the bias and activation run in the matmul's epilogue (the CPU
+/// backend: sgemm, then one fused pass over the output).
+///
+/// ```swift
+/// let h = try linear(x, weight: w, bias: b, activation: .gelu)
+/// ```
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+                   activation: Activation = .identity) throws(TensorError) -> Tensor {
+    let recording = !GradMode.disabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
+    let keep = recording && activation != .identity
+    let (out, preActivation) = try linearForward(x, weight: weight, bias: bias, activation: activation, keepPreActivation: keep)
+    guard recording else { return out }
+    let input = x.detached(), w = weight.detached()
+    let saved = preActivation?.detached()
+    let retained = [RetainedStorage(input), RetainedStorage(w)] + (saved.map { [RetainedStorage($0)] } ?? [])
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    return Autograd.record("linear \(activation)", out, inputs: inputs, retained: retained) { (g) throws(TensorError) in
+        let gz = try saved.map { (z) throws(TensorError) in try activationBackward(activation, input: z, gradOutput: g) } ?? g
+        return try linearGradients(input: input, weight: w, gradPreActivation: gz, needInput: x.requiresGrad,
+                                   needWeight: weight.requiresGrad, needBias: bias?.requiresGrad ?? false)
+    }
+}
+
+/// The gradients of `x * weight + bias` from the gradient at the pre-activation.
+func linearGradients(input: Tensor, weight: Tensor, gradPreActivation gz: Tensor, needInput: Bool,
+                     needWeight: Bool, needBias: Bool) throws(TensorError) -> [Tensor?] {
+    let features = weight.shape[0], outputs = weight.shape[1]
+    let rows = input.elementCount / max(features, 1)
+    let flatGrad = try gz.reshaped([rows, outputs])
+    let gx = needInput ? try matmul(flatGrad, try weight.transposed()).reshaped(input.shape) : nil
+    let gw = needWeight ? try matmul(try input.reshaped([rows, features]).transposed(), flatGrad) : nil
+    let gb = needBias ? try flatGrad.sum(axis: 0) : nil
+    return [gx, gw, gb]
+}
+
+/// ``linear(_:weight:bias:activation:)`` that also returns `x * weight + bias` before the
+/// activation, written by the same kernel (what an exact backward keeps).
+func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation,
+                   keepPreActivation: Bool) throws(TensorError) -> (output: Tensor, preActivation: Tensor?) {
+    let op = "linear"
+    try OpSupport.sameDevice(op, x, weight)
+    try OpSupport.floats(op, x, weight)
+    guard weight.rank == 2 else {
+        throw .invalidShape(op: op, shape: weight.shape, reason: "weight must be [in, out]")
+    }
+    guard x.rank >= 1, x.shape[x.rank - 1] == weight.shape[0] else {
+        throw .shapeMismatch(op: op, lhs: x.shape, rhs: weight.shape,
+                             reason: "input features differ from weight rows")
+    }
+    if let bias {
+        try OpSupport.sameDevice(op, x, bias)
+        try OpSupport.floats(op, bias)
+        guard bias.shape == [weight.shape[1]] else {
+            throw .shapeMismatch(op: op, lhs: bias.shape, rhs: weight.shape,
+                                 reason: "bias must be [out] for weight [in, out]")
+        }
+    }
+    let features = weight.shape[0]
+    let rows = x.rank == 1 ? 1 : x.shape.dropLast().reduce(1, *)
+    let flat = try x.contiguous().reshaped([rows, features])
+    let plan = try MatmulPlan(flat, weight, op: op)
+    let preActivation = keepPreActivation ? try OpSupport.output(plan.resultShape, on: x.device) : nil
+    let biasStorage = try bias.map { (b) throws(TensorError) in try b.contiguous().storage }
+    let epilogue = MatmulEpilogue(bias: biasStorage, activation: activation, preActivation: preActivation?.storage)
+    let out = try plan.run(epilogue: epilogue)
+    let outShape = Array(x.shape.dropLast()) + [weight.shape[1]]
+    return (try out.reshaped(outShape), try preActivation?.reshaped(outShape))
+}
+
+/// Turns two tensors into one backend matmul call: shapes checked, batch axes broadcast,
+/// transposed views recognised, anything else made contiguous.
+struct MatmulPlan {
+    let a: MatrixOperand
+    let b: MatrixOperand
+    let geometry: MatmulGeometry
+    let resultShape: [Int]
+    let device: Device
+
+    init(_ lhs: Tensor, _ rhs: Tensor, op: String) throws(TensorError) {
+        try OpSupport.sameDevice(op, lhs, rhs)
+        try OpSupport.floats(op, lhs, rhs)
+        guard lhs.rank >= 1, rhs.rank >= 1 else {
+            throw .shapeMismatch(op: op, lhs: lhs.shape, rhs: rhs.shape, reason: "operands must have at least one axis")
+        }
+        let left = lhs.rank == 1 ? try lhs.reshaped([1, lhs.shape[0]]) : lhs
+        let right = rhs.rank == 1 ? try rhs.reshaped([rhs.shape[0], 1]) : rhs
+        let m = left.shape[left.rank - 2], k = left.shape[left.rank - 1]
+        let n = right.shape[right.rank - 1]
+        guard right.shape[right.rank - 2] == k else {
+            throw .shapeMismatch(op: op, lhs: lhs.shape, rhs: rhs.shape, reason: "inner dimensions differ")
+        }
+        let batchShape = try ShapeMath.broadcast(Array(left.shape.dropLast(2)), Array(right.shape.dropLast(2)), op: op)
+        a = try MatrixOperand(left, batchShape: batchShape)
+        b = try MatrixOperand(right, batchShape: batchShape)
+        geometry = MatmulGeometry(m: m, n: n, k: k, batch: batchShape.reduce(1, *),
+                                  transposeA: a.transposed, transposeB: b.transposed,
+                                  batchStrideA: a.batchStride, batchStrideB: b.batchStride)
+        var shape = batchShape
+        if lhs.rank > 1 { shape.append(m) }
+        if rhs.rank > 1 { shape.append(n) }
+        resultShape = shape
+        device = lhs.device
+    }
+
+    func run(epilogue: MatmulEpilogue) throws(TensorError) -> Tensor {
+        let out = try OpSupport.output(resultShape, on: device)
+        if out.elementCount > 0 {
+            try device.backend.matmul(a.tensor.storage, b.tensor.storage, into: out.storage,
+                                      geometry: geometry, epilogue: epilogue)
+        }
+        return out
+    }
+}
+
+/// One matmul operand as the kernels take it: a stack of row-major matrices, possibly
+/// read transposed, with a batch stride (0 = the same matrix for every batch).
+struct MatrixOperand {
+    let tensor: Tensor
+    let transposed: Bool
+    let batchStride: Int
+
+    init(_ source: Tensor, batchShape: [Int]) throws(TensorError) {
+        let rows = source.shape[source.rank - 2], cols = source.shape[source.rank - 1]
+        let ownCount = source.shape.dropLast(2).reduce(1, *)
+        let needsExpansion = ownCount != 1 && ownCount != batchShape.reduce(1, *)
+        var tensor = source
+        if needsExpansion {
+            // Broadcast batch axes that neither match nor are all 1: materialise the expansion.
+            let full = batchShape + [rows, cols]
+            let strides = broadcastStrides(source, to: full)
+            let buffer = try source.device.backend.makeBuffer(elementCount: ShapeMath.elementCount(full))
+            if ShapeMath.elementCount(full) > 0 {
+                try source.device.backend.copyStrided(
+                    from: source.storage, layout: StridedLayout(shape: full, strides: strides, offset: source.offset),
+                    to: buffer)
+            }
+            tensor = Tensor(storage: buffer, shape: full, device: source.device)
+        }
+        let r = tensor.rank
+        let s = tensor.strides
+        let batchContiguous = Self.batchAxesPacked(tensor, blockSize: rows * cols)
+        if tensor.offset == 0, batchContiguous, Tensor.isRowMajor(shape: [rows, cols], strides: [s[r - 2], s[r - 1]]) {
+            transposed = false
+        } else if tensor.offset == 0, batchContiguous, Tensor.isRowMajor(shape: [cols, rows], strides: [s[r - 1], s[r - 2]]) {
+            transposed = true
+        } else {
+            tensor = try tensor.contiguous()
+            transposed = false
+        }
+        self.tensor = tensor
+        batchStride = tensor.shape.dropLast(2).reduce(1, *) == 1 ? 0 : rows * cols
+    }
+
+    /// True when the batch axes step through consecutive rows*cols blocks.
+    private static func batchAxesPacked(_ tensor: Tensor, blockSize: Int) -> Bool {
+        var expected = blockSize
+        for axis in stride(from: tensor.rank - 3, through: 0, by: -1) where tensor.shape[axis] != 1 {
+            if tensor.strides[axis] != expected { return false }
+            expected *= tensor.shape[axis]
+        }
+        return true
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TensorConformance
+import TensorEngine
+import VulkanBackend
+
+/// The conformance table on every available backend: the CPU, and Vulkan devices
+/// (lavapipe in CI) with the Khronos validation layer on.
+@Suite(.vulkanValidation) struct ConformanceTests {
+    static let devices: [Device] = {
+        setenv("TENSOR_VULKAN_VALIDATION", "1", 0)
+        return Device.available
+    }()
+
+    @Test(arguments: devices)
+    func tableConformsOn(device: Device) {
+        let start = Date()
+        let results = ConformanceRunner.run(on: device.backend, device: device.identifier)
+        let failures = results.filter { !$0.passed }
+        for failure in failures {
+            Issue.record("\(failure)")
+        }
+        #expect(results.count == ConformanceTable.cases().count)
+        print("conformance \(device.identifier): \(results.count - failures.count) passed, \(failures.count) failed in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+    }
+
+    /// A new compute method on `Backend` without a `BackendOperation` case, or a case
+    /// without a table entry, fails here.
+    @Test func everyBackendOperationHasAnEntry() throws {
+        let protocolSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/TensorCore/Backend.swift").standardized
+        let text = try String(contentsOf: protocolSource, encoding: .utf8)
+        guard let start = text.range(of: "public protocol Backend: "),
+              let end = text.range(of: "\n}\n", range: start.upperBound..<text.endIndex) else {
+            Issue.record("cannot find the Backend protocol in \(protocolSource.path)")
+            return
+        }
+        let body = text[start.upperBound..<end.lowerBound]
+        let methods = body.split(separator: "\n").compactMap { line -> String? in
+            guard let funcRange = line.range(of: "func ") else { return nil }
+            return String(line[funcRange.upperBound...].prefix { $0.isLetter || $0.isNumber })
+        }
+        #expect(methods.count >= 10, "parsed \(methods)")
+        let known = Set(BackendOperation.allCases.map(\.rawValue)).union(BackendOperation.memoryMethods)
+        for method in methods {
+            #expect(known.contains(method), "Backend.\(method) has no BackendOperation case and so no conformance entry")
+        }
+        let covered = Set(ConformanceTable.cases().map(\.operation))
+        for operation in BackendOperation.allCases {
+            #expect(covered.contains(operation), "\(operation) has no conformance case")
+        }
+    }
+
+    /// The checks themselves catch what they claim to: a wrong value, an unwritten element,
+    /// a NaN, a flipped zero sign.
+    @Test func checksRejectWrongOutputs() {
+        let reference: [Double] = [1, -2, 0, 3]
+        #expect(ConformanceRunner.check([1, -2, 0, 3], reference, exactSigns: true, bound: 1e-10).failure == nil)
+        #expect(ConformanceRunner.check([1, -2, 0, 3.01], reference, exactSigns: false, bound: 1e-10).failure != nil)
+        #expect(ConformanceRunner.check([1, -2, .nan, 3], reference, exactSigns: false, bound: 1).failure != nil)
+        #expect(ConformanceRunner.check([1, -2, -0.0, 3], reference, exactSigns: true, bound: 1).failure != nil)
+        let unwritten = ConformanceRunner.check([1, -2, Harness.poison, 3], reference, exactSigns: false, bound: 1e-10).failure ?? ""
+        #expect(unwritten.contains("never written"))
+    }
+}
+
+/// Fails a test when the Khronos validation layer reported anything while it ran.
+/// Applied to every suite that touches Vulkan devices.
+struct VulkanValidationCheck: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        try await function()
+        guard testCase != nil || !test.isSuite else { return }
+        let messages = VulkanRuntime.drainValidationMessages()
+        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
+    }
+}
+
+extension Trait where Self == VulkanValidationCheck {
+    static var vulkanValidation: VulkanValidationCheck { VulkanValidationCheck() }
+}

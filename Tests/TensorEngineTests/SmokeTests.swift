@@ -1,3 +1,0 @@
-import Testing
-@testable import TensorEngine
-@Test func activationReference() { #expect(Activation.relu.forward(-1) == 0) }
