@@ -30,8 +30,11 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     /// A small buffer bound to descriptor slots a kernel variant does not use.
     private(set) var placeholder: VulkanBuffer!
 
+    /// The driver's device name.
     public var name: String { info.name }
+    /// Always `.vulkan`.
     public var kind: DeviceKind { .vulkan }
+    /// One line: device, type, driver, Vulkan version, subgroup size, memory path, enabled fast paths.
     public var details: String {
         "\(info.name) (\(info.type.rawValue), \(info.driverName) \(info.driverVersion), Vulkan \(info.apiVersion), "
             + "subgroup \(info.subgroupSize), \(allocator.hostVisible ? "host-visible memory" : "device-local memory + staging")"
@@ -156,6 +159,8 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
 
     // MARK: - Buffers and transfers
 
+    /// A buffer of `elementCount` 4-byte elements from the block suballocator (0 allowed);
+    /// throws `outOfMemory` past maxStorageBufferRange or when the device is full.
     public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
         try VulkanBuffer(elementCount: elementCount, allocator: allocator, device: ObjectIdentifier(self))
     }
@@ -168,6 +173,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         return vulkan
     }
 
+    /// Copies `source` into the start of `buffer`, after any queued work that uses the buffer.
     public func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError) {
         let target = try self.buffer(buffer, "write")
         guard source.count <= target.size else {
@@ -184,6 +190,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         }
     }
 
+    /// Submits and waits for the queued work that uses `buffer`, then copies its start out.
     public func read(_ buffer: any BackendBuffer, into destination: UnsafeMutableRawBufferPointer) throws(TensorError) {
         let source = try self.buffer(buffer, "read")
         guard destination.count <= source.size else {
@@ -200,6 +207,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         }
     }
 
+    /// Submits everything recorded and waits for it; throws any deferred device failure.
     public func synchronize() throws(TensorError) {
         lock.lock()
         defer { lock.unlock() }
@@ -239,7 +247,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
             withUnsafeTemporaryAllocation(of: VkWriteDescriptorSet.self, capacity: buffers.count) { writes in
                 for (index, (buffer, _)) in buffers.enumerated() {
                     infos[index] = VkDescriptorBufferInfo(buffer: buffer.block.buffer, offset: VkDeviceSize(buffer.offset),
-                                                          range: VkDeviceSize(buffer.size))
+                                                          range: VkDeviceSize(min(buffer.size, allocator.maxRange)))
                     var write = VkWriteDescriptorSet()
                     write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
                     write.dstSet = set

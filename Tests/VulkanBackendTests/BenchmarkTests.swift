@@ -30,7 +30,8 @@ extension VulkanTests {
                 ("cpuSmall", tiled(.cpuSmall)), ("cpuLarge", tiled(.cpuLarge)),
                 ("auto", MatmulKernelChoice.choose(g, cpuDevice: device.info.type == .cpu)),
             ]
-            for (label, kernel) in kernels where ProcessInfo.processInfo.environment["TENSOR_VULKAN_BENCH_ONLY"].map({ label.hasPrefix($0) }) ?? true {
+            let only = ProcessInfo.processInfo.environment["TENSOR_VULKAN_BENCH_ONLY"]?.split(separator: ",").map(String.init)
+            for (label, kernel) in kernels where only?.contains(label) ?? true {
                 try device.matmul(a, b, into: c, geometry: g, epilogue: .none, kernel: kernel)
                 try device.synchronize()
                 let repeats = label == "naive" ? 1 : 3
