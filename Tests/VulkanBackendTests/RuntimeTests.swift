@@ -67,6 +67,30 @@ extension VulkanTests {
             }
         }
 
+        @Test func noDriverIsUnavailableWithReason() throws {
+            _ = try Fixture.device   // the shared runtime keeps its own instance
+            let saved = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES"].map { ($0, ProcessInfo.processInfo.environment[$0]) }
+            defer {
+                for (name, value) in saved {
+                    if let value { setenv(name, value, 1) } else { unsetenv(name) }
+                }
+            }
+            setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json", 1)
+            setenv("VK_DRIVER_FILES", "/nonexistent/icd.json", 1)
+            do {
+                _ = try VulkanRuntime(options: .init())
+                Issue.record("no driver must throw")
+            } catch {
+                guard case let .backendUnavailable(backend, reason) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(backend == "Vulkan")
+                #expect(reason.contains("driver") || reason.contains("device"), "\(reason)")
+                print("no driver: \(error)")
+            }
+        }
+
         @Test func badDeviceIndexThrows() throws {
             _ = try Fixture.device
             #expect(throws: TensorError.self) { try VulkanRuntime.device(index: 1000) }
