@@ -27,6 +27,8 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     let maxGroupCount: (x: Int, y: Int, z: Int)
     /// Host-visible staging buffer for devices whose storage memory is not mapped.
     let staging: StagingBuffer?
+    /// vkCmdPushDescriptorSetKHR when push descriptors are in use; descriptor pools otherwise.
+    let pushDescriptorSet: PFN_vkCmdPushDescriptorSetKHR?
     /// A small buffer bound to descriptor slots a kernel variant does not use.
     private(set) var placeholder: VulkanBuffer!
 
@@ -50,6 +52,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         self.physical = physical
         self.info = physical.info
         var features = physical.info.supportedFeatures.applyingEnvironmentSwitches()
+            .subtracting(runtime.options.disabledFeatures)
         let limits = physical.properties.limits
         maxGroupCount = (Int(limits.maxComputeWorkGroupCount.0), Int(limits.maxComputeWorkGroupCount.1),
                          Int(limits.maxComputeWorkGroupCount.2))
@@ -59,6 +62,9 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES
         storage16.storageBuffer16BitAccess = features.contains(.fp16Storage) ? 1 : 0
         var created: VkDevice?
+        let extensionNames = features.contains(.pushDescriptors) ? ["VK_KHR_push_descriptor"] : []
+        let extensionPointers = extensionNames.map { UnsafePointer(strdup($0)) }
+        defer { for name in extensionPointers { free(UnsafeMutablePointer(mutating: name)) } }
         let result = withUnsafePointer(to: &priority) { priorityPointer in
             withUnsafeMutablePointer(to: &storage16) { storagePointer in
                 var queueInfo = VkDeviceQueueCreateInfo()
@@ -67,12 +73,16 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
                 queueInfo.queueCount = 1
                 queueInfo.pQueuePriorities = priorityPointer
                 return withUnsafePointer(to: &queueInfo) { queuePointer in
-                    var info = VkDeviceCreateInfo()
-                    info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-                    info.pNext = UnsafeRawPointer(storagePointer)
-                    info.queueCreateInfoCount = 1
-                    info.pQueueCreateInfos = queuePointer
-                    return runtime.functions.createDevice(physical.handle, &info, nil, &created)
+                    extensionPointers.withUnsafeBufferPointer { extensionList in
+                        var info = VkDeviceCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                        info.pNext = UnsafeRawPointer(storagePointer)
+                        info.queueCreateInfoCount = 1
+                        info.pQueueCreateInfos = queuePointer
+                        info.enabledExtensionCount = UInt32(extensionPointers.count)
+                        info.ppEnabledExtensionNames = extensionList.baseAddress
+                        return runtime.functions.createDevice(physical.handle, &info, nil, &created)
+                    }
                 }
             }
         }
@@ -82,6 +92,12 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         }
         handle = created
         functions = try DeviceFunctions(instance: runtime.functions, device: created)
+        if features.contains(.pushDescriptors), let raw = runtime.functions.getDeviceProcAddr(created, "vkCmdPushDescriptorSetKHR") {
+            pushDescriptorSet = unsafeBitCast(raw, to: PFN_vkCmdPushDescriptorSetKHR.self)
+        } else {
+            pushDescriptorSet = nil
+            features.remove(.pushDescriptors)
+        }
         var queue: VkQueue?
         functions.getDeviceQueue(created, queueFamily, 0, &queue)
         guard let queue else {
@@ -100,7 +116,8 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
             maxRange: Int(limits.maxStorageBufferRange), heapSize: memoryChoice.heapSize)
         stream = try CommandStream(functions: functions, device: created, queue: queue,
                                    queueFamily: queueFamily, deviceName: physical.info.name)
-        pipelines = PipelineCache(functions: functions, device: created, deviceName: physical.info.name)
+        pipelines = PipelineCache(functions: functions, device: created, deviceName: physical.info.name,
+                                  pushDescriptors: pushDescriptorSet != nil)
         if memoryChoice.hostVisible {
             staging = nil
         } else {
@@ -242,7 +259,9 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         let pipeline = try pipelines.pipeline(shader, constants)
         try stream.track(buffers)
         let commandBuffer = try stream.begin()
-        let set = try stream.descriptorSet(layout: pipeline.setLayout)
+        let pushDescriptors = pushDescriptorSet
+        var set: VkDescriptorSet?
+        if pushDescriptors == nil { set = try stream.descriptorSet(layout: pipeline.setLayout) }
         withUnsafeTemporaryAllocation(of: VkDescriptorBufferInfo.self, capacity: buffers.count) { infos in
             withUnsafeTemporaryAllocation(of: VkWriteDescriptorSet.self, capacity: buffers.count) { writes in
                 for (index, (buffer, _)) in buffers.enumerated() {
@@ -257,13 +276,20 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
                     write.pBufferInfo = UnsafePointer(infos.baseAddress! + index)
                     writes[index] = write
                 }
-                functions.updateDescriptorSets(handle, UInt32(buffers.count), writes.baseAddress, 0, nil)
+                if let pushDescriptors {
+                    pushDescriptors(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0,
+                                    UInt32(buffers.count), writes.baseAddress)
+                } else {
+                    functions.updateDescriptorSets(handle, UInt32(buffers.count), writes.baseAddress, 0, nil)
+                }
             }
         }
         functions.cmdBindPipeline(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline)
-        var setOptional: VkDescriptorSet? = set
-        functions.cmdBindDescriptorSets(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout,
-                                        0, 1, &setOptional, 0, nil)
+        if let set {
+            var setOptional: VkDescriptorSet? = set
+            functions.cmdBindDescriptorSets(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout,
+                                            0, 1, &setOptional, 0, nil)
+        }
         if push.count > 0 {
             var words = push.words
             withUnsafeBytes(of: &words) { raw in

@@ -70,7 +70,8 @@ public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvert
     public static let subgroupArithmetic = VulkanFeatures(rawValue: 1 << 2)
     /// VK_KHR_cooperative_matrix. Off with TENSOR_VULKAN_NO_COOPMAT.
     public static let cooperativeMatrix = VulkanFeatures(rawValue: 1 << 3)
-    /// VK_KHR_push_descriptor.
+    /// VK_KHR_push_descriptor: descriptors written into the command buffer, no pools.
+    /// Off with TENSOR_VULKAN_NO_PUSH_DESCRIPTORS.
     public static let pushDescriptors = VulkanFeatures(rawValue: 1 << 4)
     /// A memory type that is both device-local and host-visible (integrated, ReBAR, CPU).
     public static let hostVisibleDeviceMemory = VulkanFeatures(rawValue: 1 << 5)
@@ -92,6 +93,7 @@ public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvert
         if environmentFlag("TENSOR_VULKAN_NO_FP16") { result.subtract([.fp16Storage, .fp16Arithmetic]) }
         if environmentFlag("TENSOR_VULKAN_NO_SUBGROUP") { result.remove(.subgroupArithmetic) }
         if environmentFlag("TENSOR_VULKAN_NO_COOPMAT") { result.remove(.cooperativeMatrix) }
+        if environmentFlag("TENSOR_VULKAN_NO_PUSH_DESCRIPTORS") { result.remove(.pushDescriptors) }
         return result
     }
 }

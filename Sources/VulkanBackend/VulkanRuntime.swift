@@ -15,8 +15,8 @@ import TensorCore
 /// Environment: `TENSOR_VULKAN_LOADER` (loader path, default `libvulkan.so.1`),
 /// `TENSOR_VULKAN_VALIDATION=1` (enable VK_LAYER_KHRONOS_validation and record every
 /// warning and error it reports; see ``drainValidationMessages()``),
-/// `TENSOR_VULKAN_NO_FP16`, `TENSOR_VULKAN_NO_SUBGROUP`, `TENSOR_VULKAN_NO_COOPMAT`
-/// (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
+/// `TENSOR_VULKAN_NO_FP16`, `TENSOR_VULKAN_NO_SUBGROUP`, `TENSOR_VULKAN_NO_COOPMAT`,
+/// `TENSOR_VULKAN_NO_PUSH_DESCRIPTORS` (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
 /// exercise the device-local + staging path).
 ///
 /// `@unchecked Sendable`: the Vulkan handles are immutable after `init`; the device
@@ -31,11 +31,16 @@ public final class VulkanRuntime: @unchecked Sendable {
         /// Never map storage memory: device-local buffers plus a staging buffer, as on a
         /// discrete GPU without ReBAR (for tests of that path on any device).
         public var forceStaging: Bool
+        /// Fast paths not to use even where supported (on top of the TENSOR_VULKAN_NO_* switches).
+        public var disabledFeatures: VulkanFeatures
 
-        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false, forceStaging: Bool = false) {
+        /// Options for a runtime; the defaults load `libvulkan.so.1` without validation.
+        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false, forceStaging: Bool = false,
+                    disabledFeatures: VulkanFeatures = []) {
             self.loaderPath = loaderPath
             self.validation = validation
             self.forceStaging = forceStaging
+            self.disabledFeatures = disabledFeatures
         }
 
         /// Options from `TENSOR_VULKAN_LOADER`, `TENSOR_VULKAN_VALIDATION` and `TENSOR_VULKAN_FORCE_STAGING`.

@@ -51,5 +51,30 @@ extension VulkanTests {
             let messages = runtime.drainValidationMessages()
             #expect(messages.isEmpty, "\(messages)")
         }
+
+        /// The descriptor-pool path (devices without VK_KHR_push_descriptor) and the plain
+        /// reductions, forced off on a device that has both fast paths.
+        @Test func withoutFastPaths() throws {
+            let primary = try Fixture.device
+            let runtime = try VulkanRuntime(options: .init(validation: primary.runtime.validationEnabled,
+                                                           disabledFeatures: [.pushDescriptors, .subgroupArithmetic]))
+            let device = try runtime.openDevice(index: primary.info.index)
+            #expect(device.pushDescriptorSet == nil)
+            #expect(!device.enabledFeatures.contains(.pushDescriptors))
+            #expect(!device.enabledFeatures.contains(.subgroupArithmetic))
+            var random = TestRandom(seed: 41)
+            let values = random.floats(600)
+            let x = try device.upload(values)
+            let y = try device.makeBuffer(elementCount: 600)
+            // More dispatches than one descriptor pool holds, across several batches.
+            for _ in 0..<300 { try device.scaleShift(x, scale: 1, offset: 0.5, count: 600, into: y) }
+            let sums = try device.makeBuffer(elementCount: 2)
+            try device.reduceSum(y, outer: 2, axis: 300, inner: 1, scale: 1, into: sums)
+            let result = try device.download(sums, count: 2)
+            let expected = [0, 1].map { row in values[(row * 300)..<((row + 1) * 300)].reduce(0.0) { $0 + Double($1) + 0.5 } }
+            expectClose(result, expected, nmse: 1e-11, maxError: 1e-4, "reduce without subgroups")
+            let messages = runtime.drainValidationMessages()
+            #expect(messages.isEmpty, "\(messages)")
+        }
     }
 }
