@@ -127,53 +127,6 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         placeholder = try VulkanBuffer(elementCount: 4, allocator: allocator, device: ObjectIdentifier(self))
     }
 
-    /// Picks the memory type of storage buffers (and of staging when they are not mappable).
-    private static func chooseMemory(_ physical: PhysicalDeviceDetails, functions: DeviceFunctions,
-                                     device: VkDevice, forceStaging: Bool) throws(TensorError)
-        -> (storageType: UInt32, hostVisible: Bool, stagingType: UInt32, heapSize: Int) {
-        var probeInfo = VkBufferCreateInfo()
-        probeInfo.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        probeInfo.size = 4096
-        probeInfo.usage = VulkanAllocator.usage
-        probeInfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        var probe: VkBuffer?
-        guard functions.createBuffer(device, &probeInfo, nil, &probe) == VK_SUCCESS, let probe else {
-            throw .backendUnavailable(backend: "Vulkan", reason: "\(physical.info.name): cannot create a buffer")
-        }
-        var requirements = VkMemoryRequirements()
-        functions.getBufferMemoryRequirements(device, probe, &requirements)
-        functions.destroyBuffer(device, probe, nil)
-
-        let memory = physical.memory
-        var types: [VkMemoryType] = []
-        var heaps: [VkMemoryHeap] = []
-        withUnsafeBytes(of: memory.memoryTypes) { types = Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount))) }
-        withUnsafeBytes(of: memory.memoryHeaps) { heaps = Array($0.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount))) }
-        func find(_ flags: UInt32) -> UInt32? {
-            types.indices.first { index in
-                requirements.memoryTypeBits & (1 << UInt32(index)) != 0 && types[index].propertyFlags & flags == flags
-            }.map { UInt32($0) }
-        }
-        func heapSize(_ type: UInt32) -> Int { Int(heaps[Int(types[Int(type)].heapIndex)].size) }
-        let deviceLocal = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
-        let hostCoherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-        let largestLocal = heaps.filter { $0.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }.map { Int($0.size) }.max() ?? 0
-
-        // Mapped device memory when it covers (most of) the device: integrated GPUs, CPU
-        // drivers, ReBAR. A 256 MiB BAR window on a discrete GPU does not count.
-        if !forceStaging, let type = find(deviceLocal | hostCoherent),
-           heapSize(type) >= largestLocal / 2 {
-            return (type, true, type, heapSize(type))
-        }
-        guard let staging = find(hostCoherent) else {
-            throw .backendUnavailable(backend: "Vulkan", reason: "\(physical.info.name): no host-visible memory")
-        }
-        if let type = find(deviceLocal) {
-            return (type, false, staging, heapSize(type))
-        }
-        return (staging, true, staging, heapSize(staging))
-    }
-
     // MARK: - Buffers and transfers
 
     /// A buffer of `elementCount` 4-byte elements from the block suballocator (0 allowed);
@@ -188,40 +141,6 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
             throw .deviceMismatch(op: op, lhs: name, rhs: "\(type(of: buffer))")
         }
         return vulkan
-    }
-
-    /// Copies `source` into the start of `buffer`, after any queued work that uses the buffer.
-    public func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError) {
-        let target = try self.buffer(buffer, "write")
-        guard source.count <= target.size else {
-            throw .invalidArgument(op: "write", reason: "\(source.count) bytes into a buffer of \(target.elementCount * 4)")
-        }
-        guard source.count > 0, let base = source.baseAddress else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        if let address = target.hostAddress {
-            try stream.wait(serial: target.lastSerial)
-            address.copyMemory(from: base, byteCount: source.count)
-        } else if let staging {
-            try staging.upload(source, to: target, stream: stream)
-        }
-    }
-
-    /// Submits and waits for the queued work that uses `buffer`, then copies its start out.
-    public func read(_ buffer: any BackendBuffer, into destination: UnsafeMutableRawBufferPointer) throws(TensorError) {
-        let source = try self.buffer(buffer, "read")
-        guard destination.count <= source.size else {
-            throw .invalidArgument(op: "read", reason: "\(destination.count) bytes from a buffer of \(source.elementCount * 4)")
-        }
-        lock.lock()
-        defer { lock.unlock() }
-        try stream.wait(serial: source.lastSerial)
-        guard destination.count > 0, let base = destination.baseAddress else { return }
-        if let address = source.hostAddress {
-            base.copyMemory(from: address, byteCount: destination.count)
-        } else if let staging {
-            try staging.download(source, into: destination, stream: stream)
-        }
     }
 
     /// Submits everything recorded and waits for it; throws any deferred device failure.
@@ -244,66 +163,5 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     /// The validation messages recorded so far by this device's runtime (then cleared).
     public func drainValidationMessages() -> [VulkanValidationMessage] {
         runtime.drainValidationMessages()
-    }
-
-    // MARK: - Dispatch
-
-    /// Records one compute dispatch: barrier if needed, pipeline, descriptors, push constants.
-    func dispatch(_ shader: Shader, constants: SpecConstants = SpecConstants(),
-                  buffers: [(VulkanBuffer, Access)], push: PushConstants,
-                  groups: (x: Int, y: Int, z: Int)) throws(TensorError) {
-        precondition(buffers.count == shader.bindingCount, "\(shader): wrong number of bindings")
-        guard groups.x > 0, groups.y > 0, groups.z > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let pipeline = try pipelines.pipeline(shader, constants)
-        try stream.track(buffers)
-        let commandBuffer = try stream.begin()
-        let pushDescriptors = pushDescriptorSet
-        var set: VkDescriptorSet?
-        if pushDescriptors == nil { set = try stream.descriptorSet(layout: pipeline.setLayout) }
-        withUnsafeTemporaryAllocation(of: VkDescriptorBufferInfo.self, capacity: buffers.count) { infos in
-            withUnsafeTemporaryAllocation(of: VkWriteDescriptorSet.self, capacity: buffers.count) { writes in
-                for (index, (buffer, _)) in buffers.enumerated() {
-                    infos[index] = VkDescriptorBufferInfo(buffer: buffer.block.buffer, offset: VkDeviceSize(buffer.offset),
-                                                          range: VkDeviceSize(min(buffer.size, allocator.maxRange)))
-                    var write = VkWriteDescriptorSet()
-                    write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-                    write.dstSet = set
-                    write.dstBinding = UInt32(index)
-                    write.descriptorCount = 1
-                    write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                    write.pBufferInfo = UnsafePointer(infos.baseAddress! + index)
-                    writes[index] = write
-                }
-                if let pushDescriptors {
-                    pushDescriptors(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0,
-                                    UInt32(buffers.count), writes.baseAddress)
-                } else {
-                    functions.updateDescriptorSets(handle, UInt32(buffers.count), writes.baseAddress, 0, nil)
-                }
-            }
-        }
-        functions.cmdBindPipeline(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline)
-        if let set {
-            var setOptional: VkDescriptorSet? = set
-            functions.cmdBindDescriptorSets(commandBuffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout,
-                                            0, 1, &setOptional, 0, nil)
-        }
-        if push.count > 0 {
-            var words = push.words
-            withUnsafeBytes(of: &words) { raw in
-                functions.cmdPushConstants(commandBuffer, pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue,
-                                           0, UInt32(push.count * 4), raw.baseAddress)
-            }
-        }
-        functions.cmdDispatch(commandBuffer, UInt32(min(groups.x, maxGroupCount.x)),
-                              UInt32(min(groups.y, maxGroupCount.y)), UInt32(min(groups.z, maxGroupCount.z)))
-        try stream.didDispatch()
-    }
-
-    /// Workgroups for a 1-D elementwise kernel of 256 invocations (the kernels loop past the limit).
-    func elementwiseGroups(_ count: Int) -> (x: Int, y: Int, z: Int) {
-        (min((count + 255) / 256, maxGroupCount.x), 1, 1)
     }
 }

@@ -61,6 +61,9 @@ extension VulkanTests {
             Case(m: 63, n: 129, k: 20, transposeA: true, transposeB: true, kernel: "cpuLarge"),
             Case(m: 33, n: 31, k: 5, batch: 2, transposeB: true, kernel: "cpuSmall"),
             Case(m: 40, n: 70, k: 33, transposeA: true, transposeB: true, kernel: "medium"),
+            Case(m: 64, n: 64, k: 32, transposeA: true, transposeB: true, kernel: "medium"),  // aligned
+            Case(m: 128, n: 128, k: 16, batch: 2, transposeB: true, broadcastB: true, kernel: "large"),
+            Case(m: 32, n: 64, k: 16, batch: 3, transposeA: true, broadcastA: true, kernel: "small"),
             Case(m: 128, n: 128, k: 64, kernel: "large"),  // aligned
             Case(m: 129, n: 127, k: 9, kernel: "large"),
             Case(m: 32, n: 32, k: 8, kernel: "small"),
