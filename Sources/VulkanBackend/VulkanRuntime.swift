@@ -243,14 +243,21 @@ public final class VulkanRuntime: @unchecked Sendable {
 
     // MARK: - The shared runtime
 
-    private static let shared: Result<VulkanRuntime, TensorError> = Result { () throws(TensorError) in
-        try VulkanRuntime(options: .fromEnvironment())
+    private static let shared = SharedRuntime()
+
+    /// Sets the options of the shared runtime before its first use (instead of the
+    /// environment); returns false, changing nothing, when it already exists.
+    ///
+    /// Tests use it to turn validation on without mutating the process environment.
+    @discardableResult
+    public static func configureShared(_ options: Options) -> Bool {
+        shared.configure(options)
     }
 
-    /// The process-wide runtime, created on first use from the environment; throws why
-    /// Vulkan is unavailable (the failure is remembered).
+    /// The process-wide runtime, created on first use (from ``configureShared(_:)`` or the
+    /// environment); throws why Vulkan is unavailable (the failure is remembered).
     public static func sharedRuntime() throws(TensorError) -> VulkanRuntime {
-        try shared.get()
+        try shared.runtime()
     }
 
     /// Every physical device of the shared runtime.
@@ -266,6 +273,33 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// The shared runtime's recorded validation messages (empty when Vulkan is unavailable).
     public static func drainValidationMessages() -> [VulkanValidationMessage] {
         (try? sharedRuntime().drainValidationMessages()) ?? []
+    }
+}
+
+/// The shared runtime, created once under a lock.
+///
+/// `@unchecked Sendable`: both fields are only touched with `lock` held.
+private final class SharedRuntime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var options: VulkanRuntime.Options?
+    private var result: Result<VulkanRuntime, TensorError>?
+
+    func configure(_ options: VulkanRuntime.Options) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard result == nil else { return false }
+        self.options = options
+        return true
+    }
+
+    func runtime() throws(TensorError) -> VulkanRuntime {
+        lock.lock()
+        defer { lock.unlock() }
+        if let result { return try result.get() }
+        let options = self.options ?? .fromEnvironment()
+        let created = Result { () throws(TensorError) in try VulkanRuntime(options: options) }
+        result = created
+        return try created.get()
     }
 }
 

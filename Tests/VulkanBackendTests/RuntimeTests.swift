@@ -67,16 +67,12 @@ extension VulkanTests {
             }
         }
 
-        @Test func noDriverIsUnavailableWithReason() throws {
-            _ = try Fixture.device   // the shared runtime keeps its own instance
-            let saved = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES"].map { ($0, ProcessInfo.processInfo.environment[$0]) }
-            defer {
-                for (name, value) in saved {
-                    if let value { setenv(name, value, 1) } else { unsetenv(name) }
-                }
-            }
-            setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json", 1)
-            setenv("VK_DRIVER_FILES", "/nonexistent/icd.json", 1)
+        /// Run alone with no driver visible, e.g.
+        /// `TENSOR_VULKAN_EXPECT_NO_DRIVER=1 VK_ICD_FILENAMES=/nonexistent swift test --filter noDriver`
+        /// (the environment is not changed from inside the test process: other suites run
+        /// concurrently and setenv races with getenv).
+        @Test(.enabled(if: ProcessInfo.processInfo.environment["TENSOR_VULKAN_EXPECT_NO_DRIVER"] == "1"))
+        func noDriverIsUnavailableWithReason() {
             do {
                 _ = try VulkanRuntime(options: .init())
                 Issue.record("no driver must throw")
