@@ -56,7 +56,8 @@ extension VulkanTests {
             Case(m: 63, n: 65, k: 15, kernel: "medium"),   // one short / past
             Case(m: 64, n: 64, k: 64),
             Case(m: 63, n: 65, k: 15),
-            Case(m: 64, n: 128, k: 16, kernel: "cpuLarge"),  // aligned
+            Case(m: 128, n: 128, k: 16, kernel: "cpuLarge"),  // aligned
+            Case(m: 64, n: 128, k: 16, kernel: "cpuLarge"),
             Case(m: 65, n: 127, k: 9, kernel: "cpuLarge"),
             Case(m: 63, n: 129, k: 20, transposeA: true, transposeB: true, kernel: "cpuLarge"),
             Case(m: 33, n: 31, k: 5, batch: 2, transposeB: true, kernel: "cpuSmall"),
