@@ -102,7 +102,7 @@ extension VulkanDevice {
             z = try makeBuffer(elementCount: count)
         }
         try matmul(a, b, into: z, geometry: geometry, epilogue: MatmulEpilogue(bias: epilogue.bias),
-                   kernel: MatmulKernelChoice.choose(geometry))
+                   kernel: MatmulKernelChoice.choose(geometry, cpuDevice: info.type == .cpu))
         try activateFewBit(epilogue.activation, z, count: count, into: c, fewBit: fewBit)
     }
 }
