@@ -16,7 +16,9 @@ enum ActivationsBench {
         let n = options.sizes?.first ?? (options.quick ? 1024 : 4096)
         let repeats = options.repeats ?? (options.quick ? 5 : 10)
         let threads = options.threads ?? CPUThreads.current
-        let peers = options.noPeers ? [:] : Peers.run("activations.py", ["--size", "\(n)", "--repeat", "\(repeats)"], threads: threads)
+        let names = measured.map(activationName).joined(separator: ",")
+        let peers = options.noPeers ? [:] : Peers.run("activations.py", ["--sizes", "\(n)x\(n)", "--repeat", "\(repeats)",
+                                                                       "--threads", "\(threads)", "--activations", names], threads: threads)
         let x = try Tensor.randn([n, n], std: 3, seed: 1, on: device)
         let grad = try Tensor.randn([n, n], seed: 2, on: device)
         var table = Table("activation", "pass", "ours Gelem/s min", "median", "torch", "ratio", "numpy", "ratio")
@@ -36,7 +38,8 @@ enum ActivationsBench {
                                     metric: "Gelem/s", unit: "elements", ours: timing, work: Double(n * n))
                 var cells = [name, pass, format(record.bestRate, digits: 2), format(record.medianRate, digits: 2)]
                 for peer in ["torch", "numpy"] where !options.noPeers {
-                    let figure = Peers.figure(peers, peer: peer, label: label)
+                    let figure = pass == "backward" ? PeerFigure(why: "peer script times forward only")
+                                                    : Peers.figure(peers, peer: peer, label: label)
                     record.peers[peer] = figure
                     cells += peerCells(figure, work: record.work, ours: timing).map { $0 }
                 }

@@ -14,8 +14,9 @@ enum MatmulBench {
         let repeats = options.repeats ?? (options.quick ? 3 : 5)
         let threads = options.threads ?? CPUThreads.current
         var table = Table("n", "ours GFLOP/s min", "median", "numpy", "ratio", "torch", "ratio")
-        let peers = options.noPeers ? [:] : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","),
-                                                                  "--repeat", "\(repeats)"], threads: threads)
+        let peers = options.noPeers || device.kind != .cpu ? [:]
+            : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","), "--repeat", "\(repeats)",
+                                      "--threads", "\(threads)"], threads: threads)
         for n in sizes {
             Progress.say("matmul \(n) on \(device.identifier)")
             let a = try Tensor.randn([n, n], seed: 1, on: device)

@@ -5,15 +5,29 @@ import Foundation
 /// The interpreter is `TENSORBENCH_PYTHON`, else `.venv/bin/python3` (made by
 /// `scripts/install-deps --peers`), else `python3` on PATH. Each script prints one JSON
 /// object per line: {"peer": "numpy", "label": ..., "min": s, "median": s, "version": ...}
-/// or {"peer": "torch", "label": ..., "why": "..."} when it cannot run.
+/// or {"peer": "torch", "label": ..., "why": "..."} when it cannot run. The matmul and
+/// activation scripts say "library", "min_s", "median_s" and give the shape or the
+/// activation instead of a label; both forms are read.
 enum Peers {
     struct Line: Decodable {
-        var peer: String
+        var peer: String?
+        var library: String?
         var label: String?
         var min: Double?
         var median: Double?
+        var min_s: Double?
+        var median_s: Double?
         var version: String?
         var why: String?
+        var m: Int?
+        var activation: String?
+
+        var name: String? { peer ?? library }
+        var resolvedLabel: String? {
+            if let label { return label }
+            if let activation { return "\(activation) forward" }
+            return m.map { "\($0)" }
+        }
     }
 
     static var python: String {
@@ -62,9 +76,10 @@ enum Peers {
         process.waitUntilExit()
         var figures: [String: [String: PeerFigure]] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            guard let parsed = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)) else { continue }
-            figures[parsed.peer, default: [:]][parsed.label ?? "*"] =
-                PeerFigure(min: parsed.min, median: parsed.median, version: parsed.version, why: parsed.why)
+            guard let parsed = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), let name = parsed.name else { continue }
+            figures[name, default: [:]][parsed.resolvedLabel ?? "*"] =
+                PeerFigure(min: parsed.min ?? parsed.min_s, median: parsed.median ?? parsed.median_s,
+                           version: parsed.version, why: parsed.why)
         }
         if figures.isEmpty {
             figures["numpy"] = ["*": PeerFigure(why: "\(python) \(scriptName) exited \(process.terminationStatus) with no figures")]

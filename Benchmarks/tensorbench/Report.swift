@@ -14,6 +14,8 @@ struct Record: Codable {
     var work: Double
     var peers: [String: PeerFigure] = [:]
     var extra: [String: Double] = [:]
+    /// A per-step series (training losses), for plots.
+    var series: [Double]?
 
     /// Throughput at the best (min) and the median time, in units of 1e9 per second.
     var bestRate: Double { work / ours.min / 1e9 }

@@ -112,10 +112,15 @@ enum FewBitEpilogue {
         table.borders.withUnsafeBufferPointer { borders in
             parallelFor(count: count, threads: threads, grain: 65536, alignment: FewBitKernels.run) { range in
                 // Encode the whole run first (it reads c + bias), then finish it row segment by row segment.
+                // encode visits i = 0, 1, 2, ... in order, so the column advances by one per call.
+                var column = range.lowerBound % columns
+                let start = c + range.lowerBound
                 FewBitKernels.encode(count: range.count, start: range.lowerBound, borders: borders, bits: table.bits,
                                      words: words) { i in
-                    let flat = range.lowerBound + i
-                    return c[flat] + (bias?[flat % columns] ?? 0)
+                    let z = start[i] + (bias?[column] ?? 0)
+                    column += 1
+                    if column == columns { column = 0 }
+                    return z
                 }
                 var flat = range.lowerBound
                 while flat < range.upperBound {

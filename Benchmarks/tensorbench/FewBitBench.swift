@@ -1,0 +1,93 @@
+import Foundation
+import TensorEngine
+
+/// `tensorbench fewbit`: the tables against the published ones, and the fused few-bit
+/// linear + GELU forward and backward against the exact one.
+enum FewBitBench {
+    static let help = """
+        tensorbench fewbit [options]
+          1. Our optimal tables vs the published tables of the fewbit project
+             (Tests/TensorCoreTests/Resources/fewbit_published_tables.json) for GELU, SiLU,
+             Tanh, Sigmoid at 1-4 bits: the weighted L2 error of each (same integral).
+          2. Time to compute every table (11 activations x 8 widths) in this process.
+          3. Fused linear + GELU forward + backward, x [256, 1024] W [1024, 4096] (--quick:
+             [128, 512] x [512, 1024]): exact vs few-bit 1-4 bits, step time min / median
+             and the ratio to exact (few-bit target: within 1.1x).
+        """
+
+    static func run(_ options: Options, report: inout Report) throws {
+        let device = try options.resolveDevice()
+        try tables(report: &report, device: device)
+        print("")
+        try linearStep(options, device: device, report: &report)
+    }
+
+    static func tables(report: inout Report, device: Device) throws {
+        let path = Peers.repositoryRoot + "/Tests/TensorCoreTests/Resources/fewbit_published_tables.json"
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let published = json?["tables"] as? [String: [String: [String: [Double]]]] ?? [:]
+        var table = Table("activation", "bits", "ours L2", "published L2", "ours / published")
+        for (name, activation) in [("gelu", Activation.gelu), ("silu", .silu), ("tanh", .tanh), ("sigmoid", .sigmoid)] {
+            for bits in 1...4 {
+                let ours = try FewBitTable.optimal(for: activation, bits: bits)
+                guard let entry = published[name]?["\(bits)"], let borders = entry["borders"], let levels = entry["levels"] else {
+                    table.add([name, "\(bits)", String(format: "%.4e", ours.l2Error), "missing", "-"])
+                    continue
+                }
+                // Published borders include the outer ends -100 and 100.
+                let theirs = try FewBitTable(borders: borders.dropFirst().dropLast().map(Float.init), levels: levels.map(Float.init),
+                                             activation: activation)
+                table.add([name, "\(bits)", String(format: "%.4e", ours.l2Error), String(format: "%.4e", theirs.l2Error),
+                           format(ours.l2Error / theirs.l2Error, digits: 3)])
+                var record = Record(benchmark: "fewbit-table", device: "host", label: "\(name) \(bits)-bit", shape: [bits],
+                                    metric: "L2 error", unit: "", ours: Timing([0]), work: 0)
+                record.extra = ["ours_l2": ours.l2Error, "published_l2": theirs.l2Error]
+                report.records.append(record)
+            }
+        }
+        print("fewbit tables: weighted L2 error of f' - q over uniform [-100, 100], ours vs published")
+        print(table.render())
+        let start = Date()
+        for activation in Activation.allCases {
+            for bits in 1...8 { _ = try FewBitTable.optimal(for: activation, bits: bits) }
+        }
+        print(String(format: "all %d tables (11 activations x 1-8 bits) computed and cached in %.2f s", Activation.allCases.count * 8,
+                     Date().timeIntervalSince(start)))
+    }
+
+    static func linearStep(_ options: Options, device: Device, report: inout Report) throws {
+        let (rows, inputs, outputs) = options.quick ? (128, 512, 1024) : (256, 1024, 4096)
+        let repeats = options.repeats ?? (options.quick ? 5 : 10)
+        let x = try Tensor.randn([rows, inputs], seed: 1, on: device)
+        let w = try Tensor.randn([inputs, outputs], std: 1 / Float(inputs).squareRoot(), seed: 2, on: device).requiringGrad()
+        let b = try Tensor.zeros([outputs], on: device).requiringGrad()
+        let g = try Tensor.randn([rows, outputs], seed: 3, on: device)
+        var table = Table("memory", "fwd+bwd ms min", "median", "vs exact (min)", "vs exact (median)", "activation bytes")
+        var exact: Timing?
+        for memory in [ActivationMemory.exact, .fewBit(bits: 1), .fewBit(bits: 2), .fewBit(bits: 3), .fewBit(bits: 4)] {
+            Progress.say("fewbit linear+gelu \(memory)")
+            var bytes = 0
+            let timing = try Timing.measure(repeats: repeats, warmup: 2, on: device) {
+                let y = try linear(x, weight: w, bias: b, activation: .gelu, memory: memory)
+                bytes = y.retainedBytesByOp().filter { $0.key.contains("activation") }.values.reduce(0, +)
+                try y.backward(g)
+                w.clearGrad()
+                b.clearGrad()
+            }
+            if memory == .exact { exact = timing }
+            let reference = exact ?? timing
+            table.add(["\(memory)", format(timing.min * 1e3, digits: 2), format(timing.median * 1e3, digits: 2),
+                       format(timing.min / reference.min, digits: 3) + "x", format(timing.median / reference.median, digits: 3) + "x",
+                       "\(bytes)"])
+            var record = Record(benchmark: "fewbit-linear-gelu", device: device.identifier, label: "\(memory)",
+                                shape: [rows, inputs, outputs], metric: "GFLOP/s", unit: "FLOP", ours: timing,
+                                work: 6 * Double(rows) * Double(inputs) * Double(outputs))
+            record.extra = ["activation_bytes": Double(bytes), "ratio_to_exact_min": timing.min / reference.min,
+                            "ratio_to_exact_median": timing.median / reference.median]
+            report.records.append(record)
+        }
+        Progress.done()
+        print("fewbit: linear + GELU forward and backward (dx, dW, db), x [\(rows), \(inputs)] W [\(inputs), \(outputs)], on \(device)")
+        print(table.render())
+    }
+}
