@@ -1,9 +1,11 @@
-# cmake -D CMAKE_DIR=<build>/shaders -D SWIFTPM_DIR=<.build> -D SHADER_DIR=<Shaders> -P CompareSPIRV.cmake
+# cmake -D CMAKE_DIR=<build>/shaders -D SWIFTPM_DIR=<.build> -D SHADER_DIR=<Shaders> [-D REQUIRE=ON]
+#       -P CompareSPIRV.cmake
 #
 # Checks that the CMake build embeds exactly the SPIR-V SwiftPM's ShaderPlugin embeds: for
 # every Shaders/*.comp, <build>/shaders/SPIRV_<name>.swift must equal, byte for byte, the
 # SPIRV_<name>.swift under the SwiftPM build's plugin outputs. Prints "SKIP: ..." (the test's
-# SKIP_REGULAR_EXPRESSION) when there is no SwiftPM build to compare against.
+# SKIP_REGULAR_EXPRESSION) when there is no SwiftPM build to compare against, or fails
+# then with -D REQUIRE=ON.
 cmake_minimum_required(VERSION 3.25)
 foreach(var CMAKE_DIR SWIFTPM_DIR SHADER_DIR)
   if(NOT DEFINED ${var})
@@ -14,7 +16,9 @@ endforeach()
 # .build/plugins/outputs/<package>/VulkanBackend/destination/ShaderPlugin/SPIRV_<name>.swift
 file(GLOB_RECURSE swiftpm_files LIST_DIRECTORIES false "${SWIFTPM_DIR}/plugins/outputs/SPIRV_*.swift")
 list(FILTER swiftpm_files INCLUDE REGEX "/ShaderPlugin/SPIRV_[^/]*\\.swift$")
-if(NOT swiftpm_files)
+if(NOT swiftpm_files AND REQUIRE)
+  message(FATAL_ERROR "no SwiftPM ShaderPlugin outputs under ${SWIFTPM_DIR}/plugins/outputs to compare with")
+elseif(NOT swiftpm_files)
   message("SKIP: no SwiftPM ShaderPlugin outputs under ${SWIFTPM_DIR}/plugins/outputs "
           "(run `swift build` first, or configure with -DTENSORENGINE_SWIFTPM_BUILD_DIR=...)")
   return()
