@@ -32,9 +32,11 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // FMA and copy micro-benchmarks for tensorbench's "fraction of peak" (C, per-function ISA targets).
+        .target(name: "CPeak", path: "Benchmarks/CPeak"),
         .executableTarget(
             name: "tensorbench",
-            dependencies: ["TensorEngine", "TensorConformance"],
+            dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend", "CPeak"],
             path: "Benchmarks/tensorbench",
             swiftSettings: strict
         ),

@@ -21,7 +21,9 @@ enum ActivationsBench {
                                                                        "--threads", "\(threads)", "--activations", names], threads: threads)
         let x = try Tensor.randn([n, n], std: 3, seed: 1, on: device)
         let grad = try Tensor.randn([n, n], seed: 2, on: device)
-        var table = Table("activation", "pass", "ours Gelem/s min", "median", "torch", "ratio", "numpy", "ratio")
+        if device.kind == .cpu, report.peak == nil { report.peak = Peak.load() }
+        let peak = device.kind == .cpu ? report.peak : nil
+        var table = Table("activation", "pass", "ours Gelem/s min", "median", "% copy peak", "torch", "ratio", "numpy", "ratio")
         for activation in measured {
             let name = activationName(activation)
             for pass in ["forward", "backward"] {
@@ -36,7 +38,10 @@ enum ActivationsBench {
                 let label = "\(name) \(pass)"
                 var record = Record(benchmark: "activations", device: device.identifier, label: label, shape: [n, n],
                                     metric: "Gelem/s", unit: "elements", ours: timing, work: Double(n * n))
-                var cells = [name, pass, format(record.bestRate, digits: 2), format(record.medianRate, digits: 2)]
+                // Bytes moved: read x (and the gradient), write y.
+                let bytesPerElement = pass == "forward" ? 8.0 : 12.0
+                var cells = [name, pass, format(record.bestRate, digits: 2), format(record.medianRate, digits: 2),
+                             peak.map { format(100 * record.bestRate * bytesPerElement / $0.copyGBps) + "%" } ?? "-"]
                 for peer in ["torch", "numpy"] where !options.noPeers {
                     let figure = pass == "backward" ? PeerFigure(why: "peer script times forward only")
                                                     : Peers.figure(peers, peer: peer, label: label)
@@ -51,6 +56,7 @@ enum ActivationsBench {
         print("activations on \(device), \(n)x\(n) float32")
         print(table.render())
         print("ratio = our Gelem/s / peer Gelem/s at the min time (> 1: we are faster)")
+        if let peak { print(peak.description) }
     }
 
     /// The name the peer scripts use.

@@ -1,4 +1,5 @@
 import TensorEngine
+import VulkanBackend
 
 /// `tensorbench matmul`: square fp32 matmul GFLOP/s, ours vs numpy and PyTorch.
 enum MatmulBench {
@@ -13,7 +14,10 @@ enum MatmulBench {
         let sizes = options.sizes ?? (options.quick ? [256, 512, 1024] : [1024, 2048, 4096])
         let repeats = options.repeats ?? (options.quick ? 3 : 5)
         let threads = options.threads ?? CPUThreads.current
-        var table = Table("n", "ours GFLOP/s min", "median", "numpy", "ratio", "torch", "ratio")
+        let vulkan = device.backend as? VulkanDevice
+        var table = vulkan != nil ? Table("n", "ours GFLOP/s min", "median", "naive kernel", "tiled / naive")
+                                  : Table("n", "ours GFLOP/s min", "median", "% peak", "numpy", "ratio", "torch", "ratio")
+        if vulkan == nil, report.peak == nil { report.peak = Peak.load() }
         let peers = options.noPeers || device.kind != .cpu ? [:]
             : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","), "--repeat", "\(repeats)",
                                       "--threads", "\(threads)"], threads: threads)
@@ -25,7 +29,21 @@ enum MatmulBench {
             var record = Record(benchmark: "matmul", device: device.identifier, label: "\(n)", shape: [n, n, n],
                                 metric: "GFLOP/s", unit: "FLOP", ours: timing, work: 2 * Double(n) * Double(n) * Double(n))
             var cells = ["\(n)", format(record.bestRate), format(record.medianRate)]
-            for peer in ["numpy", "torch"] where !options.noPeers {
+            if vulkan == nil, let peak = report.peak {
+                cells.append(format(100 * record.bestRate / peak.fmaGFLOPS) + "%")
+            }
+            if let vulkan {
+                // The one-invocation-per-output kernel on the same operands: what tiling gains.
+                let c = try Tensor.zeros([n, n], on: device)
+                let naive = try Timing.measure(repeats: max(1, repeats / 2), on: device) {
+                    try vulkan.naiveMatmul(a.storageForBenchmarks, b.storageForBenchmarks, into: c.storageForBenchmarks,
+                                           geometry: MatmulGeometry(m: n, n: n, k: n))
+                }
+                record.extra["naive_min_s"] = naive.min
+                record.extra["naive_median_s"] = naive.median
+                cells += [format(record.work / naive.min / 1e9, digits: 2), format(naive.min / timing.min, digits: 1) + "x"]
+            }
+            for peer in ["numpy", "torch"] where !options.noPeers && vulkan == nil {
                 let figure = Peers.figure(peers, peer: peer, label: "\(n)")
                 record.peers[peer] = figure
                 cells += peerCells(figure, work: record.work, ours: timing)
@@ -37,6 +55,7 @@ enum MatmulBench {
         print("matmul on \(device)")
         print(table.render())
         print("ratio = our GFLOP/s / peer GFLOP/s at the min time (> 1: we are faster)")
+        if vulkan == nil, let peak = report.peak { print(peak.description) }
     }
 }
 

@@ -38,6 +38,8 @@ struct Report: Codable {
     var devices: [String]
     var records: [Record] = []
     var notes: [String: String] = [:]
+    /// This machine's measured FMA and copy peak (CPU runs), for "fraction of peak" columns.
+    var peak: Peak?
 
     init(command: [String], device: Device) {
         self.command = (["tensorbench"] + command).joined(separator: " ")

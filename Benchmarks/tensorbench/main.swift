@@ -7,6 +7,7 @@ let commands: [(name: String, help: String)] = [
     ("matmul", MatmulBench.help),
     ("activations", ActivationsBench.help),
     ("conformance", ConformanceCommand.help),
+    ("linear", LinearBench.help),
     ("fewbit", FewBitBench.help),
     ("train", TrainBench.help),
 ]
@@ -43,6 +44,7 @@ func runMain() -> Int32 {
         case "devices": try DevicesCommand.run(options)
         case "matmul": try MatmulBench.run(options, report: &report)
         case "activations": try ActivationsBench.run(options, report: &report)
+        case "linear": try LinearBench.run(options, report: &report)
         case "fewbit": try FewBitBench.run(options, report: &report)
         case "train": try TrainBench.run(options, report: &report)
         case "conformance":

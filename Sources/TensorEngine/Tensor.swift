@@ -198,6 +198,10 @@ public final class Tensor: Sendable, CustomStringConvertible {
         return Autograd.record("contiguous", copy, inputs: [self]) { gradient in [gradient] }
     }
 
+    /// The backend buffer behind this tensor, for benchmarks that call a backend directly
+    /// (it may be a view: check ``isContiguous``).
+    public var storageForBenchmarks: any BackendBuffer { storage }
+
     /// The strided layout of this view.
     var layout: StridedLayout { StridedLayout(shape: shape, strides: strides, offset: offset) }
 
