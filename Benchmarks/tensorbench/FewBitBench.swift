@@ -17,12 +17,12 @@ enum FewBitBench {
 
     static func run(_ options: Options, report: inout Report) throws {
         let device = try options.resolveDevice()
-        try tables(report: &report, device: device)
+        try tables(report: &report, device: device, timeAll: !options.quick)
         print("")
         try linearStep(options, device: device, report: &report)
     }
 
-    static func tables(report: inout Report, device: Device) throws {
+    static func tables(report: inout Report, device: Device, timeAll: Bool) throws {
         let path = Peers.repositoryRoot + "/Tests/TensorCoreTests/Resources/fewbit_published_tables.json"
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         let published = json?["tables"] as? [String: [String: [String: [Double]]]] ?? [:]
@@ -47,6 +47,7 @@ enum FewBitBench {
         }
         print("fewbit tables: weighted L2 error of f' - q over uniform [-100, 100], ours vs published")
         print(table.render())
+        guard timeAll else { return }
         let start = Date()
         for activation in Activation.allCases {
             for bits in 1...8 { _ = try FewBitTable.optimal(for: activation, bits: bits) }

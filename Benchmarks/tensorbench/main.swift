@@ -3,6 +3,7 @@ import TensorEngine
 
 /// tensorbench: how fast, against what, on which device.
 let commands: [(name: String, help: String)] = [
+    ("tour", TourCommand.help),
     ("devices", DevicesCommand.help),
     ("matmul", MatmulBench.help),
     ("activations", ActivationsBench.help),
@@ -30,7 +31,7 @@ func runMain() -> Int32 {
     do {
         let options = try Options(arguments)
         if options.help {
-            if let entry = commands.first(where: { $0.name == subcommand }) {
+            if subcommand != "tour", let entry = commands.first(where: { $0.name == subcommand }) {
                 print(entry.help)
                 print(Options.usage)
             } else {
@@ -51,14 +52,7 @@ func runMain() -> Int32 {
             let passed = try ConformanceCommand.run(options, report: &report)
             try report.write(options: options)
             return passed ? 0 : 1
-        case "tour":
-            var quick = options
-            quick.quick = true
-            try DevicesCommand.run(quick)
-            print("")
-            try MatmulBench.run(quick, report: &report)
-            print("")
-            try ActivationsBench.run(quick, report: &report)
+        case "tour": try TourCommand.run(options, report: &report)
         default:
             FileHandle.standardError.write(Data("tensorbench: unknown subcommand '\(subcommand)'\n".utf8))
             printUsage()

@@ -1,0 +1,34 @@
+import TensorEngine
+
+/// `tensorbench` with no subcommand: the headline numbers on the default device, quick
+/// sizes, in under two minutes on a 2-core machine.
+enum TourCommand {
+    static let help = """
+        tensorbench [options]   (no subcommand)
+          A tour of the headline numbers on the default device at --quick sizes: devices,
+          matmul and activations against numpy/PyTorch, fused linear, few-bit tables and the
+          few-bit linear step, a short digits training run (exact vs few-bit), and sparse
+          inference (if built in). Each section is also its own subcommand at full size.
+        """
+
+    /// The sections, each a subcommand run with --quick.
+    static var sections: [(String, (Options, inout Report) throws -> Void)] {
+        [
+            ("matmul", MatmulBench.run),
+            ("activations", ActivationsBench.run),
+            ("linear", LinearBench.run),
+            ("fewbit", FewBitBench.run),
+            ("train", TrainBench.run),
+        ]
+    }
+
+    static func run(_ options: Options, report: inout Report) throws {
+        var quick = options
+        quick.quick = true
+        try DevicesCommand.run(quick)
+        for (name, section) in sections {
+            print("\n== \(name) ==")
+            try section(quick, &report)
+        }
+    }
+}
