@@ -7,6 +7,8 @@ let commands: [(name: String, help: String)] = [
     ("matmul", MatmulBench.help),
     ("activations", ActivationsBench.help),
     ("conformance", ConformanceCommand.help),
+    ("sparse", SparseBench.help),
+    ("delta", DeltaBench.help),
 ]
 
 func printUsage() {
@@ -41,6 +43,8 @@ func runMain() -> Int32 {
         case "devices": try DevicesCommand.run(options)
         case "matmul": try MatmulBench.run(options, report: &report)
         case "activations": try ActivationsBench.run(options, report: &report)
+        case "sparse": try SparseBench.run(options, report: &report)
+        case "delta": try DeltaBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)
             try report.write(options: options)

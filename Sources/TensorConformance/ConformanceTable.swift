@@ -19,6 +19,7 @@ public enum ConformanceTable {
     public static func cases() -> [ConformanceCase] {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
+            + sparseCases()
     }
 
     static func fillCases() -> [ConformanceCase] {
