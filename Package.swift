@@ -19,8 +19,13 @@ let package = Package(
         .target(
             name: "VulkanBackend",
             dependencies: ["TensorCore", "CVulkan"],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["ShaderPlugin"]
         ),
+        // Build tool: GLSL compute shader -> SPIR-V -> Swift source embedding the words.
+        .executableTarget(name: "spirv-embed", path: "Sources/spirv-embed", swiftSettings: strict),
+        // Runs spirv-embed on every Shaders/*.comp for the VulkanBackend target.
+        .plugin(name: "ShaderPlugin", capability: .buildTool(), dependencies: ["spirv-embed"]),
         .target(
             name: "TensorEngine",
             dependencies: ["TensorCore", "CPUBackend", "VulkanBackend"],
@@ -37,8 +42,13 @@ let package = Package(
         // The conformance table and runner: used by ConformanceTests and `tensorbench conformance`.
         .target(name: "TensorConformance", dependencies: ["TensorCore"], swiftSettings: strict),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], swiftSettings: strict),
-        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance"], swiftSettings: strict),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend"], swiftSettings: strict),
+        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend"], swiftSettings: strict),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VulkanBackendTests",
+            dependencies: ["VulkanBackend", "TensorCore"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,67 +1,127 @@
 import TensorCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Activation forward and backward loops.
+/// Activation loops: 16 lanes at a time through a ``VectorActivation``, the tail through
+/// a zero-padded vector, so every element sees the same code.
 enum ActivationKernels {
     static func forward(_ activation: Activation, _ x: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        for i in range { y[i] = Float(ScalarActivation.forward(activation, Double(x[i]))) }
+        let p = activation.parameter
+        switch activation {
+        case .identity:
+            if UnsafePointer(y) != x { (y + range.lowerBound).update(from: x + range.lowerBound, count: range.count) }
+        case .relu: map(ReLUKernel.self, x, y, range, p)
+        case .leakyReLU: map(LeakyReLUKernel.self, x, y, range, p)
+        case .gelu: map(GELUKernel.self, x, y, range, p)
+        case .geluTanh: map(GELUTanhKernel.self, x, y, range, p)
+        case .silu: map(SiLUKernel.self, x, y, range, p)
+        case .mish: map(MishKernel.self, x, y, range, p)
+        case .tanh: map(TanhKernel.self, x, y, range, p)
+        case .sigmoid: map(SigmoidKernel.self, x, y, range, p)
+        case .softplus: map(SoftplusKernel.self, x, y, range, p)
+        case .elu: map(ELUKernel.self, x, y, range, p)
+        }
     }
 
     static func backward(_ activation: Activation, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                          _ out: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        for i in range { out[i] = Float(Double(g[i]) * ScalarActivation.derivative(activation, Double(x[i]))) }
+        let p = activation.parameter
+        switch activation {
+        case .identity:
+            if UnsafePointer(out) != g { (out + range.lowerBound).update(from: g + range.lowerBound, count: range.count) }
+        case .relu: gradient(ReLUKernel.self, x, g, out, range, p)
+        case .leakyReLU: gradient(LeakyReLUKernel.self, x, g, out, range, p)
+        case .gelu: gradient(GELUKernel.self, x, g, out, range, p)
+        case .geluTanh: gradient(GELUTanhKernel.self, x, g, out, range, p)
+        case .silu: gradient(SiLUKernel.self, x, g, out, range, p)
+        case .mish: gradient(MishKernel.self, x, g, out, range, p)
+        case .tanh: gradient(TanhKernel.self, x, g, out, range, p)
+        case .sigmoid: gradient(SigmoidKernel.self, x, g, out, range, p)
+        case .softplus: gradient(SoftplusKernel.self, x, g, out, range, p)
+        case .elu: gradient(ELUKernel.self, x, g, out, range, p)
+        }
     }
 
-    /// One row of the matmul epilogue.
+    /// One row of the matmul epilogue: `v = row + bias`, `pre = v`, `row = f(v)`.
     static func epilogueRow(_ activation: Activation, bias: UnsafePointer<Float>?,
                             pre: UnsafeMutablePointer<Float>?, row: UnsafeMutablePointer<Float>, count: Int) {
-        for j in 0..<count {
-            let v = row[j] + (bias?[j] ?? 0)
-            pre?[j] = v
-            row[j] = Float(ScalarActivation.forward(activation, Double(v)))
-        }
-    }
-}
-
-/// Double-precision activations in tail-stable forms (erfc, exp(-|x|), sech^2).
-enum ScalarActivation {
-    static func sigmoid(_ x: Double) -> Double {
-        let e = exp(-abs(x))
-        return x >= 0 ? 1 / (1 + e) : e / (1 + e)
-    }
-    static func softplus(_ x: Double) -> Double { max(x, 0) + log1p(exp(-abs(x))) }
-    static func sech2(_ x: Double) -> Double {
-        let e = exp(-2 * abs(x))
-        return 4 * e / ((1 + e) * (1 + e))
-    }
-    static let k = (2 / Double.pi).squareRoot()
-
-    static func forward(_ a: Activation, _ x: Double) -> Double {
-        switch a {
-        case .gelu: return 0.5 * x * erfc(-x * 0.5.squareRoot())
-        case .geluTanh: return x * sigmoid(2 * k * (x + 0.044715 * x * x * x))
-        default: return a.forward(x)
+        let p = activation.parameter
+        switch activation {
+        case .identity: epilogue(IdentityKernel.self, bias, pre, row, count, p)
+        case .relu: epilogue(ReLUKernel.self, bias, pre, row, count, p)
+        case .leakyReLU: epilogue(LeakyReLUKernel.self, bias, pre, row, count, p)
+        case .gelu: epilogue(GELUKernel.self, bias, pre, row, count, p)
+        case .geluTanh: epilogue(GELUTanhKernel.self, bias, pre, row, count, p)
+        case .silu: epilogue(SiLUKernel.self, bias, pre, row, count, p)
+        case .mish: epilogue(MishKernel.self, bias, pre, row, count, p)
+        case .tanh: epilogue(TanhKernel.self, bias, pre, row, count, p)
+        case .sigmoid: epilogue(SigmoidKernel.self, bias, pre, row, count, p)
+        case .softplus: epilogue(SoftplusKernel.self, bias, pre, row, count, p)
+        case .elu: epilogue(ELUKernel.self, bias, pre, row, count, p)
         }
     }
 
-    static func derivative(_ a: Activation, _ x: Double) -> Double {
-        switch a {
-        case .gelu:
-            return 0.5 * erfc(-x * 0.5.squareRoot()) + x * exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
-        case .geluTanh:
-            let u = k * (x + 0.044715 * x * x * x)
-            return sigmoid(2 * u) + 0.5 * x * sech2(u) * k * (1 + 3 * 0.044715 * x * x)
-        case .tanh: return sech2(x)
-        case .sigmoid:
-            let e = exp(-abs(x))
-            return e / ((1 + e) * (1 + e))
-        case .mish:
-            let sp = softplus(x)
-            return Glibc.tanh(sp) + x * sech2(sp) * sigmoid(x)
-        default: return a.derivative(x)
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// The first `n` (< 16) elements of `p` in a zero-padded vector.
+    @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> V {
+        var v = V()
+        for i in 0..<n { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always) static func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { p[i] = v[i] }
+    }
+
+    static func map<K: VectorActivation>(_: K.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                         _ range: Range<Int>, _ p: Float) {
+        var i = range.lowerBound
+        while i + 16 <= range.upperBound {
+            store(K.forward(load(x + i), p), y + i)
+            i += 16
+        }
+        if i < range.upperBound {
+            let n = range.upperBound - i
+            storePartial(K.forward(loadPartial(x + i, n), p), y + i, n)
+        }
+    }
+
+    static func gradient<K: VectorActivation>(_: K.Type, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+                                              _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>, _ p: Float) {
+        var i = range.lowerBound
+        while i + 16 <= range.upperBound {
+            store(K.gradient(load(x + i), load(g + i), p), out + i)
+            i += 16
+        }
+        if i < range.upperBound {
+            let n = range.upperBound - i
+            storePartial(K.gradient(loadPartial(x + i, n), loadPartial(g + i, n), p), out + i, n)
+        }
+    }
+
+    static func epilogue<K: VectorActivation>(_: K.Type, _ bias: UnsafePointer<Float>?,
+                                              _ pre: UnsafeMutablePointer<Float>?,
+                                              _ row: UnsafeMutablePointer<Float>, _ count: Int, _ p: Float) {
+        var j = 0
+        while j + 16 <= count {
+            var v = load(row + j)
+            if let bias { v += load(bias + j) }
+            if let pre { store(v, pre + j) }
+            store(K.forward(v, p), row + j)
+            j += 16
+        }
+        if j < count {
+            let n = count - j
+            var v = loadPartial(row + j, n)
+            if let bias { v += loadPartial(bias + j, n) }
+            if let pre { storePartial(v, pre + j, n) }
+            storePartial(K.forward(v, p), row + j, n)
         }
     }
 }

@@ -40,9 +40,10 @@ enum SparseOutputKernels {
             let n = Int(active.load(fromByteOffset: i * 4, as: Int32.self))
             let wRow = w + n * inner
             for r in 0..<rows {
-                let v = dot(x + r * inner, wRow, inner) + (bias?[n] ?? 0)
+                var v = dot(x + r * inner, wRow, inner) + (bias?[n] ?? 0)
                 pre?[r * columns + n] = v
-                y[r * columns + n] = activation == .identity ? v : Float(ScalarActivation.forward(activation, Double(v)))
+                // The same activation code as the dense epilogue, one element.
+                ActivationKernels.forward(activation, &v, y + r * columns + n, range: 0..<1)
             }
         }
     }

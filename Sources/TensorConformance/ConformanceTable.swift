@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 
 /// The table of every backend operation, each with its shapes, value classes, float64
@@ -19,6 +20,7 @@ public enum ConformanceTable {
     public static func cases() -> [ConformanceCase] {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
+            + unaryCases() + softmaxCases()
             + sparseCases()
     }
 
@@ -268,6 +270,51 @@ public enum ConformanceTable {
                         reference[o * inner + i] += 0.5 * Double(x[(o * axis + a) * inner + i])
                     } } }
                     return .init(actual: try h.read(out), reference: reference)
+                }
+            }
+        }
+    }
+
+    static func unaryCases() -> [ConformanceCase] {
+        UnaryOp.allCases.flatMap { op in
+            [(1, "1"), (257, "prime"), (65_537, "large")].flatMap { count, shapeClass in
+                // log and sqrt of a denormal differ by orders of magnitude when a device flushes
+                // denormal inputs to zero, which Vulkan allows; they get normal inputs only.
+                (op == .log || op == .sqrt ? ["normal", "large"] : ["normal", "large", "denormal"]).map { values in
+                    ConformanceCase(.unary, "unary \(op)", shapeClass: shapeClass, shape: "[\(count)]", values: values,
+                                    bound: activationBound) { (h) throws(TensorError) in
+                        var x = h.values(count, values, scale: op == .exp && values == "large" ? 1e-2 : 1)
+                        if op == .log || op == .sqrt { x = x.map { Swift.abs($0) + (values == "denormal" ? 0 : 1e-3) } }
+                        let out = try h.output(count)
+                        try h.backend.unary(op, try h.input(x), count: count, into: out.buffer)
+                        return .init(actual: try h.read(out), reference: x.map { op.apply(Double($0)) })
+                    }
+                }
+            }
+        }
+    }
+
+    static func softmaxCases() -> [ConformanceCase] {
+        let shapes: [(String, Int, Int)] = [("1", 1, 1), ("prime", 7, 31), ("classes 10", 257, 10), ("wide", 3, 4099), ("tile+1", 65, 33)]
+        return [false, true].flatMap { logarithm in
+            shapes.flatMap { shapeClass, rows, columns in
+                ["normal", "large"].map { values in
+                    ConformanceCase(.softmax, logarithm ? "logSoftmax" : "softmax", shapeClass: shapeClass,
+                                    shape: "[\(rows), \(columns)]", values: values, bound: activationBound) { (h) throws(TensorError) in
+                        let x = h.values(rows * columns, values, scale: values == "large" ? 1e-2 : 1)
+                        let out = try h.output(rows * columns)
+                        try h.backend.softmax(try h.input(x), rows: rows, columns: columns, logarithm: logarithm, into: out.buffer)
+                        var reference = [Double](repeating: 0, count: rows * columns)
+                        for r in 0..<rows {
+                            let row = x[(r * columns)..<((r + 1) * columns)].map(Double.init)
+                            let top = row.max()!
+                            let logTotal = Foundation.log(row.map { Foundation.exp($0 - top) }.reduce(0, +))
+                            for c in 0..<columns {
+                                reference[r * columns + c] = logarithm ? row[c] - top - logTotal : Foundation.exp(row[c] - top - logTotal)
+                            }
+                        }
+                        return .init(actual: try h.read(out), reference: reference)
+                    }
                 }
             }
         }

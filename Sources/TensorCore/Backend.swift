@@ -1,3 +1,5 @@
+import Foundation
+
 /// Storage owned by a backend: a run of 4-byte elements on one device.
 ///
 /// The frontend holds buffers through ``Tensor``; the storage is released when the
@@ -34,6 +36,30 @@ public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .sub: return a - b
         case .mul: return a * b
         case .div: return a / b
+        }
+    }
+}
+
+/// Elementwise math functions outside the activation family.
+public enum UnaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    case exp = 0, log = 1, sqrt = 2, abs = 3
+
+    public var description: String {
+        switch self {
+        case .exp: return "exp"
+        case .log: return "log"
+        case .sqrt: return "sqrt"
+        case .abs: return "abs"
+        }
+    }
+
+    /// The float64 reference.
+    public func apply(_ x: Double) -> Double {
+        switch self {
+        case .exp: return Foundation.exp(x)
+        case .log: return Foundation.log(x)
+        case .sqrt: return x.squareRoot()
+        case .abs: return Swift.abs(x)
         }
     }
 }
@@ -127,6 +153,8 @@ public protocol Backend: AnyObject, Sendable {
     func binary(_ op: BinaryOp, _ a: any BackendBuffer, _ aLayout: StridedLayout,
                 _ b: any BackendBuffer, _ bLayout: StridedLayout,
                 into out: any BackendBuffer) throws(TensorError)
+    /// `out[i] = op(a[i])` for `count` elements.
+    func unary(_ op: UnaryOp, _ a: any BackendBuffer, count: Int, into out: any BackendBuffer) throws(TensorError)
     /// `out = a * scalar + offset` elementwise over `count` elements.
     func scaleShift(_ a: any BackendBuffer, scale: Float, offset: Float, count: Int,
                     into out: any BackendBuffer) throws(TensorError)
@@ -143,6 +171,10 @@ public protocol Backend: AnyObject, Sendable {
     /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
     func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                    into output: any BackendBuffer) throws(TensorError)
+    /// Row-wise softmax of `input` viewed as [rows, columns] (max-subtracted, so it never
+    /// overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
+    func softmax(_ input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool,
+                 into output: any BackendBuffer) throws(TensorError)
 
     /// Counts the inputs of `x` [rows, inner] that are not skipped (`|x| > t`): int32
     /// `counts[r]` for each row, then `counts[rows]` = the channels nonzero in any row
@@ -169,7 +201,7 @@ public protocol Backend: AnyObject, Sendable {
 /// `Backend` method that computes has no case here (it reads the protocol's source), so a
 /// new operation cannot reach the engine without a conformance entry.
 public enum BackendOperation: String, Sendable, CaseIterable {
-    case fill, copyStrided, binary, scaleShift, matmul, activate, activationBackward, reduceSum
+    case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
 
     /// `Backend` methods that move memory rather than compute; they are exercised by every entry.

@@ -12,7 +12,10 @@ public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) 
     if out.elementCount > 0 {
         try x.device.backend.activate(activation, source.storage, count: out.elementCount, into: out.storage)
     }
-    return out
+    let saved = source.detached()
+    return Autograd.record("activate \(activation)", out, inputs: [x], retained: [RetainedStorage(saved)]) { (g) throws(TensorError) in
+        [try activationBackward(activation, input: saved, gradOutput: g)]
+    }
 }
 
 /// `gradOutput * f'(x)` elementwise: the backward of ``activate(_:_:)`` with the exact derivative.

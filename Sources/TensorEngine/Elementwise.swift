@@ -22,7 +22,37 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
         a.storage, StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: a.offset),
         b.storage, StridedLayout(shape: merged.shape, strides: merged.strides[1], offset: b.offset),
         into: out.storage)
-    return out
+    return recordBinary(op, a, b, out)
+}
+
+/// The backward of `a op b`: each gradient reduced over the axes its operand was broadcast along.
+private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> Tensor {
+    let retained: [Tensor]
+    switch op {
+    case .add, .sub: retained = []
+    case .mul: retained = [a, b]
+    case .div: retained = [b, out]
+    }
+    return Autograd.record(op.description, out, inputs: [a, b], retained: retained.map(RetainedStorage.init)) { (g) throws(TensorError) in
+        let ga: Tensor?, gb: Tensor?
+        switch op {
+        case .add:
+            ga = g
+            gb = g
+        case .sub:
+            ga = g
+            gb = b.requiresGrad ? try -g : nil
+        case .mul:
+            ga = a.requiresGrad ? try g * b.detached() : nil
+            gb = b.requiresGrad ? try g * a.detached() : nil
+        case .div:
+            // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
+            ga = a.requiresGrad ? try g / b.detached() : nil
+            gb = b.requiresGrad ? try -(g * out.detached() / b.detached()) : nil
+        }
+        return [try ga.map { (t) throws(TensorError) in try Autograd.reduce(t, to: a.shape) },
+                try gb.map { (t) throws(TensorError) in try Autograd.reduce(t, to: b.shape) }]
+    }
 }
 
 /// The strides that read `tensor` as if expanded to `shape` (0 on broadcast axes).
@@ -44,7 +74,7 @@ public func scaleShift(_ a: Tensor, scale: Float, offset: Float = 0) throws(Tens
         try a.device.backend.scaleShift(source.storage, scale: scale, offset: offset,
                                         count: out.elementCount, into: out.storage)
     }
-    return out
+    return Autograd.record("scaleShift", out, inputs: [a]) { (g) throws(TensorError) in [try scaleShift(g, scale: scale)] }
 }
 
 extension Tensor {
@@ -59,4 +89,41 @@ extension Tensor {
     public static func / (lhs: Tensor, rhs: Float) throws(TensorError) -> Tensor { try scaleShift(lhs, scale: 1 / rhs) }
     public static func * (lhs: Float, rhs: Tensor) throws(TensorError) -> Tensor { try scaleShift(rhs, scale: lhs) }
     public static prefix func - (operand: Tensor) throws(TensorError) -> Tensor { try scaleShift(operand, scale: -1) }
+}
+
+/// `op(x)` elementwise for exp, log, sqrt and abs, differentiable.
+///
+/// ```swift
+/// let y = try unary(.exp, x)     // also x.exp()
+/// ```
+public func unary(_ op: UnaryOp, _ x: Tensor) throws(TensorError) -> Tensor {
+    try OpSupport.floats(op.description, x)
+    let source = try x.contiguous()
+    let out = try OpSupport.output(x.shape, on: x.device)
+    if out.elementCount > 0 {
+        try x.device.backend.unary(op, source.storage, count: out.elementCount, into: out.storage)
+    }
+    let input = source.detached(), result = out
+    return Autograd.record(op.description, out, inputs: [x], retained: [RetainedStorage(input)]) { (g) throws(TensorError) in
+        switch op {
+        case .exp: return [try g * result]
+        case .log: return [try g / input]
+        case .sqrt: return [try g / (result * 2)]
+        case .abs:
+            // sign(x) = x / |x| where x != 0, and 0 at 0.
+            let sign = try input / (result + Float.leastNormalMagnitude)
+            return [try g * sign]
+        }
+    }
+}
+
+extension Tensor {
+    /// e^x elementwise.
+    public func exp() throws(TensorError) -> Tensor { try unary(.exp, self) }
+    /// Natural logarithm elementwise.
+    public func log() throws(TensorError) -> Tensor { try unary(.log, self) }
+    /// Square root elementwise.
+    public func sqrt() throws(TensorError) -> Tensor { try unary(.sqrt, self) }
+    /// |x| elementwise.
+    public func abs() throws(TensorError) -> Tensor { try unary(.abs, self) }
 }

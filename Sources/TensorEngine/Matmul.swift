@@ -13,7 +13,24 @@ import TensorCore
 /// let c = try matmul(a, b.transposed())   // [64, 256], B read transposed in place
 /// ```
 public func matmul(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
-    try MatmulPlan(a, b, op: "matmul").run(epilogue: .none)
+    let out = try MatmulPlan(a, b, op: "matmul").run(epilogue: .none)
+    let (left, right) = (a.detached(), b.detached())
+    return Autograd.record("matmul", out, inputs: [a, b], retained: [RetainedStorage(left), RetainedStorage(right)]) { (g) throws(TensorError) in
+        let (ga, gb) = try matmulGradients(left, right, g, needA: a.requiresGrad, needB: b.requiresGrad)
+        return [ga, gb]
+    }
+}
+
+/// dA = dC B^T and dB = A^T dC, with vector operands and broadcast batch axes undone.
+/// Transposes are views, so no operand is copied.
+func matmulGradients(_ a: Tensor, _ b: Tensor, _ g: Tensor, needA: Bool, needB: Bool) throws(TensorError) -> (Tensor?, Tensor?) {
+    let a2 = a.rank == 1 ? try a.reshaped([1, a.shape[0]]) : a
+    let b2 = b.rank == 1 ? try b.reshaped([b.shape[0], 1]) : b
+    let batch = try ShapeMath.broadcast(Array(a2.shape.dropLast(2)), Array(b2.shape.dropLast(2)), op: "matmul backward")
+    let g2 = try g.reshaped(batch + [a2.shape[a2.rank - 2], b2.shape[b2.rank - 1]])
+    let ga = needA ? try Autograd.reduce(try matmul(g2, try b2.transposed()), to: a2.shape).reshaped(a.shape) : nil
+    let gb = needB ? try Autograd.reduce(try matmul(try a2.transposed(), g2), to: b2.shape).reshaped(b.shape) : nil
+    return (ga, gb)
 }
 
 extension Tensor {
@@ -34,7 +51,31 @@ extension Tensor {
 /// ```
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                    activation: Activation = .identity) throws(TensorError) -> Tensor {
-    try linearForward(x, weight: weight, bias: bias, activation: activation, keepPreActivation: false).output
+    let recording = !GradMode.disabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
+    let keep = recording && activation != .identity
+    let (out, preActivation) = try linearForward(x, weight: weight, bias: bias, activation: activation, keepPreActivation: keep)
+    guard recording else { return out }
+    let input = x.detached(), w = weight.detached()
+    let saved = preActivation?.detached()
+    let retained = [RetainedStorage(input), RetainedStorage(w)] + (saved.map { [RetainedStorage($0)] } ?? [])
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    return Autograd.record("linear \(activation)", out, inputs: inputs, retained: retained) { (g) throws(TensorError) in
+        let gz = try saved.map { (z) throws(TensorError) in try activationBackward(activation, input: z, gradOutput: g) } ?? g
+        return try linearGradients(input: input, weight: w, gradPreActivation: gz, needInput: x.requiresGrad,
+                                   needWeight: weight.requiresGrad, needBias: bias?.requiresGrad ?? false)
+    }
+}
+
+/// The gradients of `x * weight + bias` from the gradient at the pre-activation.
+func linearGradients(input: Tensor, weight: Tensor, gradPreActivation gz: Tensor, needInput: Bool,
+                     needWeight: Bool, needBias: Bool) throws(TensorError) -> [Tensor?] {
+    let features = weight.shape[0], outputs = weight.shape[1]
+    let rows = input.elementCount / max(features, 1)
+    let flatGrad = try gz.reshaped([rows, outputs])
+    let gx = needInput ? try matmul(flatGrad, try weight.transposed()).reshaped(input.shape) : nil
+    let gw = needWeight ? try matmul(try input.reshaped([rows, features]).transposed(), flatGrad) : nil
+    let gb = needBias ? try flatGrad.sum(axis: 0) : nil
+    return [gx, gw, gb]
 }
 
 /// ``linear(_:weight:bias:activation:)`` that also returns `x * weight + bias` before the

@@ -25,6 +25,18 @@ extension Tensor {
         try reshaped([elementCount]).mean(axis: 0)
     }
 
+    /// A view of this tensor broadcast to `shape` (stride 0 along expanded axes; no copy).
+    public func expanded(to shape: [Int]) throws(TensorError) -> Tensor {
+        let target = try ShapeMath.broadcast(self.shape, shape, op: "expand")
+        guard target == shape else {
+            throw .shapeMismatch(op: "expand", lhs: self.shape, rhs: shape, reason: "cannot expand")
+        }
+        let view = Tensor(storage: storage, shape: shape, strides: broadcastStrides(self, to: shape), offset: offset,
+                          dtype: dtype, device: device)
+        let original = self.shape
+        return Autograd.record("expand", view, inputs: [self]) { (g) throws(TensorError) in [try Autograd.reduce(g, to: original)] }
+    }
+
     private func reduce(_ op: String, axis: Int, keepDims: Bool, mean: Bool) throws(TensorError) -> Tensor {
         try requireFloat(op)
         guard rank > 0 else { throw .invalidArgument(op: op, reason: "a rank-0 tensor has no axis \(axis)") }
@@ -44,6 +56,14 @@ extension Tensor {
             try device.backend.reduceSum(source.storage, outer: outer, axis: length, inner: inner,
                                          scale: scale, into: out.storage)
         }
-        return out
+        let inputShape = shape
+        var keptShape = shape
+        keptShape[resolved] = 1
+        let kept = keptShape
+        return Autograd.record(op, out, inputs: [self]) { (g) throws(TensorError) in
+            // Each input element receives the gradient of its reduced output (times 1/n for the mean).
+            let expanded = try g.reshaped(kept).expanded(to: inputShape)
+            return [mean ? try scaleShift(expanded, scale: scale) : expanded]
+        }
     }
 }

@@ -22,14 +22,17 @@ public final class Tensor: Sendable, CustomStringConvertible {
     let strides: [Int]
     /// Element offset of this view into ``storage``.
     let offset: Int
+    /// Autograd state; nil unless the tensor requires grad.
+    let gradState: GradState?
     init(storage: any BackendBuffer, shape: [Int], strides: [Int]? = nil, offset: Int = 0,
-         dtype: DType = .float32, device: Device) {
+         dtype: DType = .float32, device: Device, gradState: GradState? = nil) {
         self.storage = storage
         self.shape = shape
         self.strides = strides ?? ShapeMath.contiguousStrides(shape)
         self.offset = offset
         self.dtype = dtype
         self.device = device
+        self.gradState = gradState
     }
 
     /// Number of axes.
@@ -191,7 +194,8 @@ public final class Tensor: Sendable, CustomStringConvertible {
         if elementCount > 0 {
             try device.backend.copyStrided(from: storage, layout: layout, to: buffer)
         }
-        return Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
+        let copy = Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
+        return Autograd.record("contiguous", copy, inputs: [self]) { gradient in [gradient] }
     }
 
     /// The strided layout of this view.
@@ -205,7 +209,11 @@ public final class Tensor: Sendable, CustomStringConvertible {
     public func reshaped(_ newShape: [Int]) throws(TensorError) -> Tensor {
         let resolved = try resolveReshape(newShape)
         let source = try contiguous()
-        return Tensor(storage: source.storage, shape: resolved, dtype: dtype, device: device)
+        let view = Tensor(storage: source.storage, shape: resolved, dtype: dtype, device: device)
+        let originalShape = shape
+        return Autograd.record("reshape", view, inputs: [source]) { (gradient) throws(TensorError) in
+            [try gradient.reshaped(originalShape)]
+        }
     }
 
     private func resolveReshape(_ newShape: [Int]) throws(TensorError) -> [Int] {
@@ -233,8 +241,14 @@ public final class Tensor: Sendable, CustomStringConvertible {
         guard axes.count == rank, Set(axes) == Set(0..<rank) else {
             throw .invalidArgument(op: "permute", reason: "\(axes) is not a permutation of the axes of \(shape)")
         }
-        return Tensor(storage: storage, shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] },
-                      offset: offset, dtype: dtype, device: device)
+        let view = Tensor(storage: storage, shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] },
+                          offset: offset, dtype: dtype, device: device)
+        var inverse = axes
+        for (position, axis) in axes.enumerated() { inverse[axis] = position }
+        let undo = inverse
+        return Autograd.record("permute", view, inputs: [self]) { (gradient) throws(TensorError) in
+            [try gradient.permuted(undo)]
+        }
     }
 
     /// A view with the last two axes swapped (a matrix transpose; batched for rank 3+).

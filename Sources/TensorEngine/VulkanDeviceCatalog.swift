@@ -48,7 +48,7 @@ enum VulkanDeviceCatalog {
     static func preferredGPU() -> Device? {
         guard case let .success(devices) = physicalDevices() else { return nil }
         for wanted in [VulkanDeviceInfo.DeviceType.discrete, .integrated] {
-            for info in devices where info.deviceType == wanted {
+            for info in devices where info.type == wanted {
                 if let device = try? open(index: info.index) { return device }
             }
         }

@@ -1,17 +1,269 @@
-import TensorCore
 import CVulkan
+import Foundation
+import TensorCore
 
-/// Placeholder replaced by the Vulkan runtime.
-public enum VulkanRuntime {
-    public static func physicalDevices() throws(TensorError) -> [VulkanDeviceInfo] {
-        throw .backendUnavailable(backend: "Vulkan", reason: "not built yet")
+/// The process's connection to Vulkan: the loader, one `VkInstance` (with the Khronos
+/// validation layer when asked), the physical devices, and the opened devices.
+///
+/// Most code uses the shared runtime through the static members:
+///
+/// ```swift
+/// for info in try VulkanRuntime.physicalDevices() { print(info) }
+/// let gpu = try VulkanRuntime.device(index: 0)      // a Backend
+/// ```
+///
+/// Environment: `TENSOR_VULKAN_LOADER` (loader path, default `libvulkan.so.1`),
+/// `TENSOR_VULKAN_VALIDATION=1` (enable VK_LAYER_KHRONOS_validation and record every
+/// warning and error it reports; see ``drainValidationMessages()``),
+/// `TENSOR_VULKAN_NO_FP16`, `TENSOR_VULKAN_NO_SUBGROUP`, `TENSOR_VULKAN_NO_COOPMAT`
+/// (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
+/// exercise the device-local + staging path).
+///
+/// `@unchecked Sendable`: the Vulkan handles are immutable after `init`; the device
+/// cache is guarded by `lock`; the validation log is itself thread-safe.
+public final class VulkanRuntime: @unchecked Sendable {
+    /// How to create a runtime.
+    public struct Options: Sendable {
+        /// Path or soname of the Vulkan loader.
+        public var loaderPath: String
+        /// Enable VK_LAYER_KHRONOS_validation and a debug messenger.
+        public var validation: Bool
+
+        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false) {
+            self.loaderPath = loaderPath
+            self.validation = validation
+        }
+
+        /// Options from `TENSOR_VULKAN_LOADER` and `TENSOR_VULKAN_VALIDATION`.
+        public static func fromEnvironment() -> Options {
+            Options(loaderPath: VulkanLoader.defaultPath, validation: environmentFlag("TENSOR_VULKAN_VALIDATION"))
+        }
     }
-    public static func device(index: Int) throws(TensorError) -> any Backend {
-        throw .backendUnavailable(backend: "Vulkan", reason: "not built yet")
+
+    let loader: VulkanLoader
+    let instance: VkInstance
+    let functions: InstanceFunctions
+    let details: [PhysicalDeviceDetails]
+    let validationLog = ValidationLog()
+    private var messenger: VkDebugUtilsMessengerEXT?
+    private let lock = NSLock()
+    private var opened: [Int: VulkanDevice] = [:]
+
+    /// The Vulkan version of the instance.
+    public let instanceVersion: String
+    /// True when VK_LAYER_KHRONOS_validation and the debug messenger are active.
+    public let validationEnabled: Bool
+    /// Why validation is off although it was requested (layer or extension missing); nil otherwise.
+    public let validationUnavailableReason: String?
+
+    /// Every physical device, usable or not, in driver order.
+    public var deviceInfos: [VulkanDeviceInfo] { details.map(\.info) }
+
+    /// Opens the loader, creates an instance and enumerates the physical devices.
+    ///
+    /// Throws `backendUnavailable` with the reason when there is no loader, no driver,
+    /// or no device.
+    public init(options: Options) throws(TensorError) {
+        loader = try VulkanLoader(path: options.loaderPath)
+        let globals = try GlobalFunctions(loader: loader)
+
+        var loaderVersion = makeVersion(1, 0)
+        if let raw = loader.getInstanceProcAddr(nil, "vkEnumerateInstanceVersion") {
+            let enumerateVersion = unsafeBitCast(raw, to: PFN_vkEnumerateInstanceVersion.self)
+            _ = enumerateVersion(&loaderVersion)
+        }
+        guard loaderVersion >= makeVersion(1, 1) else {
+            throw .backendUnavailable(backend: "Vulkan",
+                                      reason: "the Vulkan loader is version \(versionString(loaderVersion)); 1.1 is required")
+        }
+        let apiVersion = min(loaderVersion & ~0xfff, makeVersion(1, 3))
+        instanceVersion = versionString(apiVersion)
+
+        var layers: [String] = []
+        var extensions: [String] = []
+        var validationReason: String?
+        if options.validation {
+            let available = Self.instanceLayers(globals)
+            if available.contains("VK_LAYER_KHRONOS_validation") {
+                layers.append("VK_LAYER_KHRONOS_validation")
+                let instanceExtensions = Self.instanceExtensions(globals, layer: nil)
+                    .union(Self.instanceExtensions(globals, layer: "VK_LAYER_KHRONOS_validation"))
+                if instanceExtensions.contains("VK_EXT_debug_utils") {
+                    extensions.append("VK_EXT_debug_utils")
+                } else {
+                    validationReason = "VK_EXT_debug_utils is not available, so messages cannot be recorded"
+                }
+            } else {
+                validationReason = "VK_LAYER_KHRONOS_validation is not installed (apt install vulkan-validationlayers)"
+            }
+        }
+        validationUnavailableReason = validationReason
+
+        let created = try Self.createInstance(globals, loader: loader, apiVersion: apiVersion,
+                                              layers: layers, extensions: extensions)
+        instance = created
+        functions = try InstanceFunctions(loader: loader, instance: created)
+
+        var count: UInt32 = 0
+        var result = functions.enumeratePhysicalDevices(created, &count, nil)
+        var handles = [VkPhysicalDevice?](repeating: nil, count: Int(count))
+        if result == VK_SUCCESS, count > 0 {
+            result = functions.enumeratePhysicalDevices(created, &count, &handles)
+        }
+        guard result == VK_SUCCESS || result == VK_INCOMPLETE, count > 0 else {
+            functions.destroyInstance(created, nil)
+            throw .backendUnavailable(backend: "Vulkan",
+                                      reason: "no Vulkan device found (\(resultName(result)); is a driver installed?)")
+        }
+        let fns = functions
+        details = handles.prefix(Int(count)).enumerated().compactMap { index, handle in
+            handle.map { PhysicalDeviceDetails(index: index, handle: $0, functions: fns) }
+        }
+
+        validationEnabled = extensions.contains("VK_EXT_debug_utils")
+        if validationEnabled { installMessenger() }
+    }
+
+    private static func instanceLayers(_ globals: GlobalFunctions) -> Set<String> {
+        var count: UInt32 = 0
+        guard globals.enumerateInstanceLayerProperties(&count, nil) == VK_SUCCESS, count > 0 else { return [] }
+        var layers = [VkLayerProperties](repeating: VkLayerProperties(), count: Int(count))
+        guard globals.enumerateInstanceLayerProperties(&count, &layers) == VK_SUCCESS else { return [] }
+        return Set(layers.prefix(Int(count)).map { stringFromCArray($0.layerName) })
+    }
+
+    private static func instanceExtensions(_ globals: GlobalFunctions, layer: String?) -> Set<String> {
+        var count: UInt32 = 0
+        guard globals.enumerateInstanceExtensionProperties(layer, &count, nil) == VK_SUCCESS, count > 0 else {
+            return []
+        }
+        var list = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        guard globals.enumerateInstanceExtensionProperties(layer, &count, &list) == VK_SUCCESS else { return [] }
+        return Set(list.prefix(Int(count)).map { stringFromCArray($0.extensionName) })
+    }
+
+    private static func createInstance(_ globals: GlobalFunctions, loader: VulkanLoader, apiVersion: UInt32,
+                                       layers: [String], extensions: [String]) throws(TensorError) -> VkInstance {
+        let layerNames = layers.map { UnsafePointer(strdup($0)) }
+        let extensionNames = extensions.map { UnsafePointer(strdup($0)) }
+        defer {
+            for name in layerNames { free(UnsafeMutablePointer(mutating: name)) }
+            for name in extensionNames { free(UnsafeMutablePointer(mutating: name)) }
+        }
+        var instance: VkInstance?
+        let result: VkResult = "TensorEngine".withCString { appName in
+            var app = VkApplicationInfo()
+            app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
+            app.pApplicationName = appName
+            app.pEngineName = appName
+            app.apiVersion = apiVersion
+            return withUnsafePointer(to: &app) { appPointer in
+                layerNames.withUnsafeBufferPointer { layerPointer in
+                    extensionNames.withUnsafeBufferPointer { extensionPointer in
+                        var info = VkInstanceCreateInfo()
+                        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+                        info.pApplicationInfo = appPointer
+                        info.enabledLayerCount = UInt32(layerNames.count)
+                        info.ppEnabledLayerNames = layerPointer.baseAddress
+                        info.enabledExtensionCount = UInt32(extensionNames.count)
+                        info.ppEnabledExtensionNames = extensionPointer.baseAddress
+                        return globals.createInstance(&info, nil, &instance)
+                    }
+                }
+            }
+        }
+        guard result == VK_SUCCESS, let instance else {
+            let reason = result == VK_ERROR_INCOMPATIBLE_DRIVER
+                ? "no Vulkan driver (ICD) found by \(loader.path)"
+                : "vkCreateInstance failed: \(resultName(result))"
+            throw .backendUnavailable(backend: "Vulkan", reason: reason)
+        }
+        return instance
+    }
+
+    private func installMessenger() {
+        guard let raw = loader.getInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT") else { return }
+        let create = unsafeBitCast(raw, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
+        var info = VkDebugUtilsMessengerCreateInfoEXT()
+        info.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT
+        info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT.rawValue
+            | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue
+        info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT.rawValue
+            | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT.rawValue
+            | VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT.rawValue
+        info.pfnUserCallback = ValidationLog.callback
+        // The runtime (and so its log) lives as long as the instance; no retain needed.
+        info.pUserData = Unmanaged.passUnretained(validationLog).toOpaque()
+        var created: VkDebugUtilsMessengerEXT?
+        if create(instance, &info, nil, &created) == VK_SUCCESS { messenger = created }
+    }
+
+    /// The validation warnings and errors recorded since the last call, oldest first.
+    public func drainValidationMessages() -> [VulkanValidationMessage] {
+        validationLog.drain()
+    }
+
+    /// Opens (once) and returns the device at `index` of ``deviceInfos``.
+    public func openDevice(index: Int) throws(TensorError) -> VulkanDevice {
+        guard details.indices.contains(index) else {
+            throw .backendUnavailable(backend: "Vulkan",
+                                      reason: "no Vulkan device \(index); \(details.count) found")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let device = opened[index] { return device }
+        let device = try VulkanDevice(runtime: self, physical: details[index])
+        opened[index] = device
+        return device
+    }
+
+    // MARK: - The shared runtime
+
+    private static let shared: Result<VulkanRuntime, TensorError> = Result { () throws(TensorError) in
+        try VulkanRuntime(options: .fromEnvironment())
+    }
+
+    /// The process-wide runtime, created on first use from the environment; throws why
+    /// Vulkan is unavailable (the failure is remembered).
+    public static func sharedRuntime() throws(TensorError) -> VulkanRuntime {
+        try shared.get()
+    }
+
+    /// Every physical device of the shared runtime.
+    public static func physicalDevices() throws(TensorError) -> [VulkanDeviceInfo] {
+        try sharedRuntime().deviceInfos
+    }
+
+    /// The device at `index` of ``physicalDevices()``, opened once and cached.
+    public static func device(index: Int) throws(TensorError) -> VulkanDevice {
+        try sharedRuntime().openDevice(index: index)
+    }
+
+    /// The shared runtime's recorded validation messages (empty when Vulkan is unavailable).
+    public static func drainValidationMessages() -> [VulkanValidationMessage] {
+        (try? sharedRuntime().drainValidationMessages()) ?? []
     }
 }
-public struct VulkanDeviceInfo: Sendable {
-    public enum DeviceType: Sendable { case discrete, integrated, virtual, cpu, other }
-    public var index: Int
-    public var deviceType: DeviceType
+
+/// The enumerant name of a VkResult, for error messages.
+func resultName(_ result: VkResult) -> String {
+    switch result {
+    case VK_SUCCESS: return "VK_SUCCESS"
+    case VK_NOT_READY: return "VK_NOT_READY"
+    case VK_TIMEOUT: return "VK_TIMEOUT"
+    case VK_INCOMPLETE: return "VK_INCOMPLETE"
+    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY"
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY"
+    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED"
+    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST"
+    case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED"
+    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT"
+    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT"
+    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT"
+    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER"
+    case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS"
+    case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY"
+    case VK_ERROR_FRAGMENTED_POOL: return "VK_ERROR_FRAGMENTED_POOL"
+    default: return "VkResult(\(result.rawValue))"
+    }
 }

@@ -2,10 +2,11 @@ import Foundation
 import Testing
 import TensorConformance
 import TensorEngine
+import VulkanBackend
 
 /// The conformance table on every available backend: the CPU, and Vulkan devices
 /// (lavapipe in CI) with the Khronos validation layer on.
-@Suite struct ConformanceTests {
+@Suite(.vulkanValidation) struct ConformanceTests {
     static let devices: [Device] = {
         setenv("TENSOR_VULKAN_VALIDATION", "1", 0)
         return Device.available
@@ -61,4 +62,22 @@ import TensorEngine
         let unwritten = ConformanceRunner.check([1, -2, Harness.poison, 3], reference, exactSigns: false, bound: 1e-10).failure ?? ""
         #expect(unwritten.contains("never written"))
     }
+}
+
+/// Fails a test when the Khronos validation layer reported anything while it ran.
+/// Applied to every suite that touches Vulkan devices.
+struct VulkanValidationCheck: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        try await function()
+        guard testCase != nil || !test.isSuite else { return }
+        let messages = VulkanRuntime.drainValidationMessages()
+        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
+    }
+}
+
+extension Trait where Self == VulkanValidationCheck {
+    static var vulkanValidation: VulkanValidationCheck { VulkanValidationCheck() }
 }

@@ -3,7 +3,7 @@ import Testing
 import TensorEngine
 
 /// DeltaLinear's error bound over long random walks, its MAC counts and its reference rule.
-@Suite struct DeltaLinearTests {
+@Suite(.vulkanValidation) struct DeltaLinearTests {
     /// Runs `steps` random-walk steps and returns the worst error / bound over all outputs and
     /// steps, and over the last quarter of the steps (drift would show there).
     func walk(device: Device, k: Int, n: Int, rows: Int, theta: Float, steps: Int, refresh: Int,

@@ -2,7 +2,7 @@ import Testing
 import TensorEngine
 
 /// Bad input throws a TensorError naming the problem; nothing traps.
-@Suite struct ErrorTests {
+@Suite(.vulkanValidation) struct ErrorTests {
     func message(_ body: () throws -> Void) -> String {
         do {
             try body()

@@ -3,7 +3,7 @@ import Testing
 import TensorEngine
 
 /// Every frontend op against a float64 reference, on every test device, on odd shapes.
-@Suite struct OpsTests {
+@Suite(.vulkanValidation) struct OpsTests {
     static let sizes = [1, 7, 31, 257]
 
     @Test(arguments: TestDevices.all)

@@ -3,7 +3,7 @@ import Testing
 import TensorEngine
 
 /// The README's example, compiled and run here; a test keeps the two texts identical.
-@Suite struct ReadmeExampleTests {
+@Suite(.vulkanValidation) struct ReadmeExampleTests {
     // BEGIN README EXAMPLE
     func readmeExample() throws {
         let device = Device.default                                   // or .cpu, or try Device.vulkan(index: 0)

@@ -1,5 +1,7 @@
 import Foundation
 import TensorEngine
+import VulkanBackend
+import Testing
 
 /// Float64 host references written from the math, independent of the engine's kernels.
 enum Reference {
@@ -73,4 +75,22 @@ enum TestDevices {
         for device in Device.available where device.kind == .vulkan { devices.append(device) }
         return devices
     }()
+}
+
+/// Fails a test when the Khronos validation layer reported anything while it ran.
+/// Applied to every suite that touches Vulkan devices.
+struct VulkanValidationCheck: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        try await function()
+        guard testCase != nil || !test.isSuite else { return }
+        let messages = VulkanRuntime.drainValidationMessages()
+        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
+    }
+}
+
+extension Trait where Self == VulkanValidationCheck {
+    static var vulkanValidation: VulkanValidationCheck { VulkanValidationCheck() }
 }

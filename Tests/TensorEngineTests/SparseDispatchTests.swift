@@ -4,7 +4,7 @@ import TensorEngine
 
 /// The dispatcher's rule on synthetic densities, its measurement, and that its choice never
 /// changes the result.
-@Suite struct SparseDispatchTests {
+@Suite(.vulkanValidation) struct SparseDispatchTests {
     let model = SparseCostModel.cpu
     let k = 4096, n = 11008
 

@@ -3,7 +3,7 @@ import Testing
 import TensorEngine
 
 /// Input- and output-sparse products against float64 references, on every test device.
-@Suite struct SparseMatmulTests {
+@Suite(.vulkanValidation) struct SparseMatmulTests {
     /// x [rows, k] with about `zeros` of its entries exactly 0, the rest normal.
     static func sparseValues(_ count: Int, zeros: Double, seed: UInt64) -> [Float] {
         var rng = SeededRandom(seed: seed)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TensorEngine
 
-@Suite struct TensorTests {
+@Suite(.vulkanValidation) struct TensorTests {
     @Test(arguments: TestDevices.all)
     func creationAndReadBack(device: Device) throws {
         let x = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3], on: device)

@@ -1,0 +1,48 @@
+#version 450
+// Row-wise softmax of x viewed as [rows, columns], or log-softmax when LOGARITHM != 0.
+// One workgroup of 256 lanes per row (rows beyond the grid loop): a shared-memory tree
+// finds the row maximum, a second one the sum of exp(x - max); then each lane writes its
+// strided share of the row. Max-subtracted, so no input overflows.
+layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
+layout(constant_id = 0) const uint LOGARITHM = 0;
+
+layout(std430, binding = 0) readonly buffer In { float x[]; };
+layout(std430, binding = 1) writeonly buffer Out { float dst[]; };
+layout(push_constant) uniform Params { uint rows; uint columns; } p;
+
+shared float partial[256];
+
+void main() {
+    uint lane = gl_LocalInvocationID.x;
+    for (uint row = gl_WorkGroupID.x; row < p.rows; row += gl_NumWorkGroups.x) {
+        uint base = row * p.columns;
+        float top = -1.0 / 0.0;
+        for (uint c = lane; c < p.columns; c += 256u) top = max(top, x[base + c]);
+        partial[lane] = top;
+        barrier();
+        for (uint width = 128u; width > 0u; width /= 2u) {
+            if (lane < width) partial[lane] = max(partial[lane], partial[lane + width]);
+            barrier();
+        }
+        top = partial[0];
+        if (isinf(top) && top < 0.0) top = 0.0;
+        barrier();
+        float total = 0.0;
+        for (uint c = lane; c < p.columns; c += 256u) total += exp(x[base + c] - top);
+        partial[lane] = total;
+        barrier();
+        for (uint width = 128u; width > 0u; width /= 2u) {
+            if (lane < width) partial[lane] += partial[lane + width];
+            barrier();
+        }
+        total = partial[0];
+        barrier();
+        if (LOGARITHM != 0u) {
+            float shift = top + log(total);
+            for (uint c = lane; c < p.columns; c += 256u) dst[base + c] = x[base + c] - shift;
+        } else {
+            float inverse = 1.0 / total;
+            for (uint c = lane; c < p.columns; c += 256u) dst[base + c] = exp(x[base + c] - top) * inverse;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import TensorCore
+
+/// A differentiable building block with trainable parameters.
+public protocol Layer: Sendable {
+    func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor
+    /// The tensors an optimiser updates (leaves that require grad).
+    var parameters: [Tensor] { get }
+}
+
+/// A fully connected layer `activation(x * weight + bias)`, one fused kernel per call.
+///
+/// Weights start He/Glorot-style scaled normal (std = sqrt(2 / (in + out))), biases at zero.
+///
+/// ```swift
+/// let layer = try Linear(784, 256, activation: .gelu, seed: 1, on: .cpu)
+/// let h = try layer(x)          // [batch, 256]
+/// ```
+public struct Linear: Layer {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let activation: Activation
+
+    public init(_ inputs: Int, _ outputs: Int, activation: Activation = .identity, bias: Bool = true,
+                seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
+        guard inputs > 0, outputs > 0 else {
+            throw .invalidArgument(op: "Linear", reason: "features must be positive, got \(inputs) -> \(outputs)")
+        }
+        let std = (2 / Float(inputs + outputs)).squareRoot()
+        weight = try Tensor.randn([inputs, outputs], std: std, seed: seed, on: device).requiringGrad()
+        self.bias = bias ? try Tensor.zeros([outputs], on: device).requiringGrad() : nil
+        self.activation = activation
+    }
+
+    /// A layer around existing tensors (weight [in, out], bias [out]).
+    public init(weight: Tensor, bias: Tensor?, activation: Activation = .identity) {
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
+
+    public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
+        try linear(input, weight: weight, bias: bias, activation: activation)
+    }
+
+    public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }
+}
+
+/// Layers applied in order.
+///
+/// ```swift
+/// let mlp = try Sequential([
+///     Linear(64, 512, activation: .gelu, seed: 1, on: .cpu),
+///     Linear(512, 10, seed: 2, on: .cpu),
+/// ])
+/// let logits = try mlp(x)
+/// ```
+public struct Sequential: Layer {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
+        var value = input
+        for layer in layers { value = try layer(value) }
+        return value
+    }
+
+    public var parameters: [Tensor] { layers.flatMap(\.parameters) }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import TensorCore
+
+/// Updates parameters in place from their `.grad`.
+public protocol Optimizer: AnyObject {
+    var parameters: [Tensor] { get }
+    /// One update of every parameter that has a gradient.
+    func step() throws(TensorError)
+}
+
+extension Optimizer {
+    /// Clears every parameter's gradient (call before each backward).
+    public func zeroGrad() {
+        for parameter in parameters { parameter.clearGrad() }
+    }
+}
+
+extension Tensor {
+    /// Overwrites this (contiguous) tensor's storage with `values` of the same shape; used by
+    /// optimisers. Tensors sharing the storage see the new values.
+    func assign(_ values: Tensor) throws(TensorError) {
+        guard values.shape == shape, isContiguous else {
+            throw .shapeMismatch(op: "assign", lhs: shape, rhs: values.shape, reason: "in-place update needs equal shapes and contiguous storage")
+        }
+        guard elementCount > 0 else { return }
+        let source = try values.contiguous()
+        try device.backend.copyStrided(from: source.storage, layout: StridedLayout(shape: [elementCount], strides: [1]),
+                                       to: storage)
+    }
+}
+
+/// Stochastic gradient descent with momentum: v = momentum * v + g; p -= lr * v.
+///
+/// ```swift
+/// let optimizer = SGD(parameters: model.parameters, learningRate: 0.1, momentum: 0.9)
+/// optimizer.zeroGrad(); try loss.backward(); try optimizer.step()
+/// ```
+public final class SGD: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let momentum: Float
+    private var velocities: [ObjectIdentifier: Tensor] = [:]
+
+    public init(parameters: [Tensor], learningRate: Float, momentum: Float = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+    }
+
+    public func step() throws(TensorError) {
+        try withNoGrad { () throws(TensorError) in
+            for parameter in parameters {
+                guard let gradient = parameter.grad else { continue }
+                var update = gradient
+                if momentum != 0 {
+                    let key = ObjectIdentifier(parameter)
+                    update = try velocities[key].map { (v) throws(TensorError) in try v * momentum + gradient } ?? gradient
+                    velocities[key] = update
+                }
+                try parameter.assign(try parameter - update * learningRate)
+            }
+        }
+    }
+}
+
+/// Adam (Kingma & Ba): bias-corrected first and second moment estimates.
+///
+/// ```swift
+/// let optimizer = Adam(parameters: model.parameters, learningRate: 1e-3)
+/// ```
+public final class Adam: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    private var moments: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
+    private var steps = 0
+
+    public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    public func step() throws(TensorError) {
+        steps += 1
+        let correction1 = 1 - Float(pow(Double(beta1), Double(steps)))
+        let correction2 = 1 - Float(pow(Double(beta2), Double(steps)))
+        try withNoGrad { () throws(TensorError) in
+            for parameter in parameters {
+                guard let g = parameter.grad else { continue }
+                let key = ObjectIdentifier(parameter)
+                let previous: (m: Tensor, v: Tensor)
+                if let existing = moments[key] {
+                    previous = existing
+                } else {
+                    previous = (try Tensor.zeros(parameter.shape, on: parameter.device),
+                                try Tensor.zeros(parameter.shape, on: parameter.device))
+                }
+                let m = try previous.m * beta1 + g * (1 - beta1)
+                let v = try previous.v * beta2 + (g * g) * (1 - beta2)
+                moments[key] = (m, v)
+                let denominator = try (v * (1 / correction2)).sqrt() + epsilon
+                try parameter.assign(try parameter - (m * (learningRate / correction1)) / denominator)
+            }
+        }
+    }
+}

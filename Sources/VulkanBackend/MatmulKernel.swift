@@ -1,0 +1,123 @@
+import TensorCore
+
+/// Tile sizes of the tiled matrix product (specialisation constants of Shaders/matmul_tiled.comp).
+struct MatmulTileConfig: Sendable, Equatable {
+    var bm: Int, bn: Int, bk: Int, tm: Int, tn: Int
+    var threads: Int { (bm / tm) * (bn / tn) }
+
+    /// 128 x 128 tiles, 8 x 8 accumulators per invocation: big products.
+    static let large = MatmulTileConfig(bm: 128, bn: 128, bk: 8, tm: 8, tn: 8)
+    /// 64 x 64 tiles, 4 x 4 per invocation.
+    static let medium = MatmulTileConfig(bm: 64, bn: 64, bk: 16, tm: 4, tn: 4)
+    /// 32 x 32 tiles, 4 x 4 per invocation, 64 invocations: small or thin products.
+    static let small = MatmulTileConfig(bm: 32, bn: 32, bk: 8, tm: 4, tn: 4)
+
+    /// The configuration for a shape: the largest tile that still yields enough workgroups.
+    static func choose(m: Int, n: Int, batch: Int) -> MatmulTileConfig {
+        func groups(_ config: MatmulTileConfig) -> Int {
+            ((m + config.bm - 1) / config.bm) * ((n + config.bn - 1) / config.bn) * batch
+        }
+        if m >= 128, n >= 128, groups(.large) >= 64 { return .large }
+        if m >= 48, n >= 48, groups(.medium) >= 16 { return .medium }
+        return .small
+    }
+
+    func isAligned(_ geometry: MatmulGeometry) -> Bool {
+        geometry.m % bm == 0 && geometry.n % bn == 0 && geometry.k % bk == 0
+    }
+}
+
+/// Which matrix-product kernel to run.
+enum MatmulKernelChoice: Equatable {
+    case matvec
+    case tiled(MatmulTileConfig, aligned: Bool)
+    case naive
+
+    /// Products with at most `matvecMaxRows` rows use the matrix-vector kernel.
+    static let matvecMaxRows = 4
+
+    static func choose(_ geometry: MatmulGeometry) -> MatmulKernelChoice {
+        if geometry.m <= matvecMaxRows { return .matvec }
+        let config = MatmulTileConfig.choose(m: geometry.m, n: geometry.n, batch: geometry.batch)
+        return .tiled(config, aligned: config.isAligned(geometry))
+    }
+}
+
+extension VulkanDevice {
+    /// C = op(A) op(B) with the epilogue fused into the store, per ``MatmulGeometry``.
+    ///
+    /// M <= 4 runs the matrix-vector kernel (Shaders/matvec.comp); everything else the
+    /// register-blocked tiled kernel (Shaders/matmul_tiled.comp) with a tile size chosen
+    /// by shape, and its unchecked variant when M, N and K are multiples of the tile.
+    public func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
+                       geometry: MatmulGeometry, epilogue: MatmulEpilogue) throws(TensorError) {
+        try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue, kernel: MatmulKernelChoice.choose(geometry))
+    }
+
+    /// The naive one-invocation-per-output kernel (Shaders/matmul_naive.comp), with the
+    /// same operands and epilogue as ``matmul(_:_:into:geometry:epilogue:)``. For
+    /// benchmarks only: it shows what tiling and register blocking gain.
+    public func naiveMatmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
+                            geometry: MatmulGeometry, epilogue: MatmulEpilogue = .none) throws(TensorError) {
+        try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue, kernel: .naive)
+    }
+
+    func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
+                geometry g: MatmulGeometry, epilogue: MatmulEpilogue,
+                kernel: MatmulKernelChoice) throws(TensorError) {
+        let left = try buffer(a, "matmul")
+        let right = try buffer(b, "matmul")
+        let output = try buffer(c, "matmul")
+        let bias = try epilogue.bias.map { buffer throws(TensorError) in try self.buffer(buffer, "matmul bias") }
+        let pre = try epilogue.preActivation.map { buffer throws(TensorError) in try self.buffer(buffer, "matmul preActivation") }
+        guard g.m > 0, g.n > 0, g.batch > 0 else { return }
+
+        var push = PushConstants()
+        push.append(g.m)
+        push.append(g.n)
+        push.append(g.k)
+        push.append(g.batch)
+        push.append(g.leadingDimensionA)
+        push.append(g.leadingDimensionB)
+        push.append(g.batchStrideA)
+        push.append(g.batchStrideB)
+        push.append(epilogue.activation.parameter)
+
+        var constants = SpecConstants()
+        let shader: Shader
+        let groups: (x: Int, y: Int, z: Int)
+        let batchGroups = min(g.batch, maxGroupCount.z)
+        switch kernel {
+        case let .tiled(config, aligned):
+            shader = .matmulTiled
+            constants.set(0, UInt32(config.threads))
+            constants.set(1, UInt32(config.bm))
+            constants.set(2, UInt32(config.bn))
+            constants.set(3, UInt32(config.bk))
+            constants.set(4, UInt32(config.tm))
+            constants.set(5, UInt32(config.tn))
+            constants.set(6, aligned ? 1 : 0)
+            groups = ((g.n + config.bn - 1) / config.bn, (g.m + config.bm - 1) / config.bm, batchGroups)
+        case .matvec:
+            shader = .matvec
+            let columns = g.transposeB ? 8 : 32
+            constants.set(0, 256)
+            constants.set(1, UInt32(columns))
+            constants.set(2, UInt32(256 / columns))
+            groups = ((g.n + columns - 1) / columns, 1, batchGroups)
+        case .naive:
+            shader = .matmulNaive
+            groups = ((g.n + 15) / 16, (g.m + 15) / 16, batchGroups)
+        }
+        constants.set(16, g.transposeA ? 1 : 0)
+        constants.set(17, g.transposeB ? 1 : 0)
+        constants.set(18, bias == nil ? 0 : 1)
+        constants.set(19, UInt32(bitPattern: epilogue.activation.kernelCode))
+        constants.set(20, pre == nil ? 0 : 1)
+        try dispatch(shader, constants: constants,
+                     buffers: [(left, .read), (right, .read), (output, .write),
+                               bias.map { ($0, .read) } ?? (placeholder, .unused),
+                               pre.map { ($0, .write) } ?? (placeholder, .unused)],
+                     push: push, groups: groups)
+    }
+}

@@ -1,0 +1,72 @@
+/// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
+enum Shader: Int, CaseIterable, Sendable {
+    case fill, scaleShift, copyStrided, binary, activation, reduceSum, matmulTiled, matmulNaive, matvec, unary, softmax
+    case sparseMatmul, outputSparseMatmul
+
+    /// The embedded SPIR-V words.
+    var code: [UInt32] {
+        switch self {
+        case .fill: return SPIRV.fill
+        case .scaleShift: return SPIRV.scaleShift
+        case .copyStrided: return SPIRV.copyStrided
+        case .binary: return SPIRV.binary
+        case .activation: return SPIRV.activation
+        case .reduceSum: return SPIRV.reduceSum
+        case .matmulTiled: return SPIRV.matmulTiled
+        case .matmulNaive: return SPIRV.matmulNaive
+        case .matvec: return SPIRV.matvec
+        case .unary: return SPIRV.unary
+        case .softmax: return SPIRV.softmax
+        case .sparseMatmul: return SPIRV.sparseMatmul
+        case .outputSparseMatmul: return SPIRV.outputSparseMatmul
+        }
+    }
+
+    /// Number of storage-buffer bindings (0..<count) the shader declares.
+    var bindingCount: Int {
+        switch self {
+        case .fill: return 1
+        case .scaleShift, .copyStrided, .reduceSum, .unary, .softmax: return 2
+        case .binary, .activation: return 3
+        case .matmulTiled, .matmulNaive, .matvec, .sparseMatmul: return 5
+        case .outputSparseMatmul: return 6
+        }
+    }
+}
+
+/// Specialisation constants of one pipeline: (constant_id, 32-bit value) pairs, held
+/// inline so that building a pipeline key allocates nothing.
+struct SpecConstants: Hashable, Sendable {
+    private(set) var ids = SIMD16<UInt32>()
+    private(set) var values = SIMD16<UInt32>()
+    private(set) var count = 0
+
+    init() {}
+
+    init(_ pairs: KeyValuePairs<UInt32, UInt32>) {
+        for (id, value) in pairs { set(id, value) }
+    }
+
+    mutating func set(_ id: UInt32, _ value: UInt32) {
+        precondition(count < 16, "too many specialisation constants")
+        ids[count] = id
+        values[count] = value
+        count += 1
+    }
+}
+
+/// Push-constant words for one dispatch (at most 128 bytes), held inline.
+struct PushConstants: Sendable {
+    private(set) var words = SIMD32<UInt32>()
+    private(set) var count = 0
+
+    init() {}
+
+    mutating func append(_ value: UInt32) {
+        words[count] = value
+        count += 1
+    }
+
+    mutating func append(_ value: Int) { append(UInt32(truncatingIfNeeded: value)) }
+    mutating func append(_ value: Float) { append(value.bitPattern) }
+}

@@ -1,0 +1,47 @@
+import CVulkan
+import Foundation
+
+/// One message from the validation layer (or the loader) through VK_EXT_debug_utils.
+public struct VulkanValidationMessage: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case warning, error }
+    public var severity: Severity
+    /// The message ID name ("VUID-vkCmdDispatch-None-02697", ...).
+    public var id: String
+    public var text: String
+
+    public var description: String { "[\(severity.rawValue)] \(id): \(text)" }
+}
+
+/// A thread-safe list of the warnings and errors the debug messenger received.
+///
+/// `@unchecked Sendable`: `messages` is only touched with `lock` held.
+final class ValidationLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [VulkanValidationMessage] = []
+
+    func append(_ message: VulkanValidationMessage) {
+        lock.lock()
+        messages.append(message)
+        lock.unlock()
+    }
+
+    /// Every message so far, oldest first, then clears the list.
+    func drain() -> [VulkanValidationMessage] {
+        lock.lock()
+        defer { lock.unlock() }
+        let drained = messages
+        messages.removeAll()
+        return drained
+    }
+
+    /// The messenger callback; `userData` is an unretained `ValidationLog`.
+    static let callback: PFN_vkDebugUtilsMessengerCallbackEXT = { severity, _, data, userData in
+        guard let userData, let data else { return 0 }
+        let log = Unmanaged<ValidationLog>.fromOpaque(userData).takeUnretainedValue()
+        let isError = severity.rawValue & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue != 0
+        let id = data.pointee.pMessageIdName.map { String(cString: $0) } ?? "\(data.pointee.messageIdNumber)"
+        let text = data.pointee.pMessage.map { String(cString: $0) } ?? ""
+        log.append(VulkanValidationMessage(severity: isError ? .error : .warning, id: id, text: text))
+        return 0
+    }
+}

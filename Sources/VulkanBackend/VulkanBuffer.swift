@@ -1,0 +1,45 @@
+import CVulkan
+import TensorCore
+
+/// Storage on a ``VulkanDevice``: a range of one of its memory blocks.
+///
+/// The range returns to the allocator when the last reference goes. Work recorded but
+/// not yet finished keeps a reference (the command stream retains every buffer it
+/// binds until its batch completes), so a buffer never disappears under the GPU.
+///
+/// `@unchecked Sendable`: the location is immutable; the hazard-tracking fields are only
+/// read and written with the owning device's lock held.
+public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
+    public let elementCount: Int
+    let block: MemoryBlock
+    let offset: Int
+    /// Bytes reserved (a multiple of the offset alignment, never 0).
+    let size: Int
+    let allocator: VulkanAllocator
+    let deviceIdentity: ObjectIdentifier
+
+    // Hazard tracking (device lock held).
+    /// Barrier epoch of the last recorded write.
+    var writeEpoch: UInt64 = 0
+    /// Barrier epoch of the last recorded read.
+    var readEpoch: UInt64 = 0
+    /// Serial of the last batch that uses this buffer.
+    var lastSerial: UInt64 = 0
+
+    init(elementCount: Int, allocator: VulkanAllocator, device: ObjectIdentifier) throws(TensorError) {
+        let (block, offset, size) = try allocator.allocate(bytes: elementCount * 4)
+        self.elementCount = elementCount
+        self.block = block
+        self.offset = offset
+        self.size = size
+        self.allocator = allocator
+        self.deviceIdentity = device
+    }
+
+    deinit {
+        allocator.free(block: block, offset: offset, size: size)
+    }
+
+    /// Host address of the first element when the memory is mapped.
+    var hostAddress: UnsafeMutableRawPointer? { block.mapped.map { $0 + offset } }
+}
