@@ -29,7 +29,9 @@ public enum SparseMode: String, Sendable, CaseIterable, CustomStringConvertible 
     /// Each batch row compacts its own nonzero inputs and reads only those weight rows.
     case perRow
     /// The batch shares one list of weight rows: every row where any batch row is nonzero;
-    /// each weight row is read once and applied to the whole batch.
+    /// each weight row is read once and applied to the whole batch. A backend may form the
+    /// union over blocks of rows instead (the Vulkan kernel: four rows per workgroup); the
+    /// result is the same.
     case unionOverBatch
     /// No skipping: the thresholded input times the whole weight matrix (the dense kernel).
     case dense

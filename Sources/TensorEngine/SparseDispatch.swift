@@ -6,15 +6,17 @@ import TensorCore
 /// For x [B, K] times w [K, N], with `nnz[b]` the surviving inputs of row b and `U` the
 /// channels surviving in any row (the union), the predicted costs are
 ///
-/// - dense:    `K * max(1, B / denseComputeBatch)`
+/// - dense:    `K * max(B > 1 ? denseSmallBatchCost : 1, B / denseComputeBatch)`
 /// - per row:  `rowCost * sum(nnz)` (each row streams its own weight rows, no sharing)
-/// - union:    `rowCost * U * max(1, B / sparseComputeBatch)`
+/// - union:    `rowCost * U * (1 + unionBatchCost * (B - 1))`
 ///
 /// plus `compactionCost * B * K / N` rows for the compaction pass on both sparse paths.
-/// Memory-bound below the compute batch (every weight row costs one row of traffic),
-/// compute-bound above it. The cheaper sparse path is taken only when its cost is at most
-/// `margin` times the dense cost, so a wrong guess near the break-even point costs little;
-/// otherwise the dense kernel runs on the thresholded input.
+/// The dense kernel is memory-bound (one row of traffic per weight row) until the batch
+/// reaches its compute batch; the union kernel pays for every batch row it applies a
+/// weight row to. The cheaper sparse path is taken only when its cost is at most `margin`
+/// times the dense cost, so a wrong guess near the break-even point costs little;
+/// otherwise the dense kernel runs on the thresholded input. At batch 1 this is: sparse
+/// when the density is at most `margin / rowCost` (77% on the CPU).
 ///
 /// ```swift
 /// let model = SparseCostModel.cpu
@@ -24,46 +26,46 @@ import TensorCore
 /// ```
 public struct SparseCostModel: Sendable, Equatable {
     /// Cost of one weight row in a sparse kernel relative to the dense kernel's (gathered rows
-    /// defeat some prefetching; y is re-read once per four rows).
+    /// defeat some prefetching; y is re-read once per eight rows).
     public var rowCost: Double
+    /// Cost per weight row of the dense kernel at 2 or more rows, before it turns compute-bound.
+    public var denseSmallBatchCost: Double
     /// Batch at which the dense kernel turns compute-bound.
     public var denseComputeBatch: Double
-    /// Batch at which the union kernel turns compute-bound.
-    public var sparseComputeBatch: Double
+    /// Extra cost per weight row of the union kernel for each batch row beyond the first.
+    public var unionBatchCost: Double
     /// Weight rows' worth of cost per input element for the compaction pass (scaled by K / N).
     public var compactionCost: Double
     /// Sparse must be predicted at most this fraction of dense to be chosen.
     public var margin: Double
 
-    public init(rowCost: Double, denseComputeBatch: Double, sparseComputeBatch: Double,
-                compactionCost: Double, margin: Double) {
+    public init(rowCost: Double, denseSmallBatchCost: Double, denseComputeBatch: Double,
+                unionBatchCost: Double, compactionCost: Double, margin: Double) {
         self.rowCost = rowCost
+        self.denseSmallBatchCost = denseSmallBatchCost
         self.denseComputeBatch = denseComputeBatch
-        self.sparseComputeBatch = sparseComputeBatch
+        self.unionBatchCost = unionBatchCost
         self.compactionCost = compactionCost
         self.margin = margin
     }
 
-    /// Constants measured on the CPU backend (OpenBLAS sgemm/sgemv vs the Swift gather kernels,
-    /// 4096 x 11008 float32, two cores): see `tensorbench sparse`.
-    ///
-    /// Measured (cold 4096 x 11008 weights): sgemv streams the weights at batch 1; sgemm costs
-    /// ~2.7x that at batch 16 and ~10x at 64 (compute batch ~6); the gather kernel streams a
-    /// row at ~1.0-1.1x sgemv's cost per row at batch 1, and the union kernel costs ~2.6x per
-    /// row at batch 4 and ~4.7x at 16 (compute batch 1.5, conservatively). OpenBLAS's sgemm is
-    /// unusually slow at batch 2-8 (~6x sgemv), which the model ignores: there it errs towards
-    /// dense, never the other way.
-    public static let cpu = SparseCostModel(rowCost: 1.1, denseComputeBatch: 6, sparseComputeBatch: 1.5,
-                                            compactionCost: 2, margin: 0.85)
+    /// Constants measured on the CPU backend (OpenBLAS sgemv/sgemm against the Swift gather
+    /// kernels, cold 4096 x 11008 and 11008 x 4096 weights, two cores; `tensorbench sparse`):
+    /// sgemm at batch 4 takes 4-9x sgemv's time (3 here), ~2.7x at 16 and ~10x at 64
+    /// (compute batch 6); the gather kernel streams a row at 0.9-1.1x sgemv's cost per row;
+    /// the union kernel costs ~3.5x per row at batch 4, ~8.5x at 16, ~19x at 64 (0.9 per
+    /// extra row overestimates the larger batches: it errs towards dense).
+    public static let cpu = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 6,
+                                            unionBatchCost: 0.9, compactionCost: 2, margin: 0.85)
 
     /// Predicted cost of each path, in dense weight-row units.
     public func costs(rows: Int, inner: Int, columns: Int, rowCounts: [Int],
                       unionCount: Int) -> (dense: Double, perRow: Double, union: Double) {
         let b = Double(rows), k = Double(inner), n = Double(max(columns, 1))
-        let dense = k * max(1, b / denseComputeBatch)
+        let dense = k * max(rows > 1 ? denseSmallBatchCost : 1, b / denseComputeBatch)
         let compaction = compactionCost * b * k / n
         let perRow = rowCost * Double(rowCounts.reduce(0, +)) + compaction
-        let union = rowCost * Double(unionCount) * max(1, b / sparseComputeBatch) + compaction
+        let union = rowCost * Double(unionCount) * (1 + unionBatchCost * max(0, b - 1)) + compaction
         return (dense, perRow, union)
     }
 

@@ -61,10 +61,11 @@ extension SparseCostModel {
     public static func `default`(for kind: DeviceKind) -> SparseCostModel {
         switch kind {
         case .cpu: return .cpu
-        // A GPU re-reads nothing from host memory and runs the batch in parallel: the
-        // gather kernel's overhead per row is higher, its compute batch larger.
-        case .vulkan: return SparseCostModel(rowCost: 1.5, denseComputeBatch: 64, sparseComputeBatch: 32,
-                                             compactionCost: 2, margin: 0.85)
+        // Not yet measured on a GPU (no device in the session that wrote it): a GPU's dense
+        // kernel stays memory-bound to larger batches, and the gather kernel's per-row
+        // overhead (compaction in every workgroup) is assumed higher.
+        case .vulkan: return SparseCostModel(rowCost: 1.5, denseSmallBatchCost: 1, denseComputeBatch: 32,
+                                             unionBatchCost: 0.1, compactionCost: 2, margin: 0.8)
         }
     }
 }

@@ -33,6 +33,9 @@ import TensorEngine
     @Test func batchesPickPerRowUnionOrDense() {
         // Batch 4, 90% sparse, independent masks: four rows of 10% beat the 34% union.
         #expect(choice(rows: 4, density: 0.1) == .perRow)
+        // Batch 4 at 50%: sgemm's cost at small batches leaves room for the gather.
+        #expect(choice(rows: 4, density: 0.5) == .perRow)
+        #expect(choice(rows: 4, density: 1) == .dense)
         // Shared masks: the union is one row's set and is read once for the whole batch.
         #expect(choice(rows: 4, density: 0.1, shared: true) == .unionOverBatch)
         #expect(choice(rows: 64, density: 0.1, shared: true) == .unionOverBatch)
@@ -78,10 +81,10 @@ import TensorEngine
 
     @Test(arguments: TestDevices.all)
     func resultsAreTheSameWhicheverPathIsChosen(device: Device) throws {
-        let alwaysSparse = SparseCostModel(rowCost: 0, denseComputeBatch: 1, sparseComputeBatch: 1e9,
-                                           compactionCost: 0, margin: 1)
-        let neverSparse = SparseCostModel(rowCost: 1, denseComputeBatch: 1, sparseComputeBatch: 1,
-                                          compactionCost: 0, margin: 0)
+        let alwaysSparse = SparseCostModel(rowCost: 0, denseSmallBatchCost: 1, denseComputeBatch: 1,
+                                           unionBatchCost: 0, compactionCost: 0, margin: 1)
+        let neverSparse = SparseCostModel(rowCost: 1, denseSmallBatchCost: 1, denseComputeBatch: 1,
+                                          unionBatchCost: 0, compactionCost: 0, margin: 0)
         for (rows, zeros) in [(1, 0.9), (5, 0.5), (12, 0.95)] {
             let xv = SparseMatmulTests.sparseValues(rows * 200, zeros: zeros, seed: UInt64(rows))
             let x = try Tensor(xv, shape: [rows, 200], on: device)
