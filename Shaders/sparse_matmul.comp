@@ -1,17 +1,18 @@
 #version 450
 // Activation-sparse kernels; OP (specialisation constant) picks one:
 //
-// OP 0, product: y[r, c] = sum over surviving k of x[r, k] * w[k, c], w row-major [K, N].
-//   A workgroup of 256 lanes covers NT = 64 columns (lane % 64) x 4 k-lanes (lane / 64)
-//   for a block of ROWS rows (1: per row; 4: the union over the block). K is walked in
-//   chunks of 256: each lane tests one input (any row of the block keeps it), a
-//   workgroup-wide exclusive prefix sum in shared memory (Hillis-Steele; no assumption
-//   about the subgroup size) gives each survivor its slot, survivors write their index
-//   and values to shared memory, and the lanes then accumulate only over the compacted
-//   list, reading contiguous 64-column runs of the selected weight rows. A chunk with no
-//   survivor skips its accumulation; a workgroup past the last column exits at once.
+// OP 3, compact: one workgroup per block of ROWS rows (1: per row; 4: the union over the
+//   block) walks K in chunks of 256: each lane tests one input (does any row of the block
+//   keep it), a workgroup-wide exclusive prefix sum in shared memory (Hillis-Steele: no
+//   assumption about the subgroup size) gives each survivor its slot, and survivors write
+//   their index to `list` and their values to `vals`; list[block * (K + 1)] = the count.
+// OP 0, product: y[r, c] = sum over the block's list of vals[r, i] * w[list[i], c], w
+//   row-major [K, N]. A workgroup of 256 lanes covers NT = 64 columns (lane % 64) x 4
+//   k-lanes (lane / 64) of one block: adjacent lanes read adjacent columns of a selected
+//   weight row. A block with an empty list writes zeros and exits at once, reading no
+//   weights; so does a workgroup past the last column.
 // OP 1, threshold: y[i] = x[i] where it survives, else 0 (the dense path's input).
-// OP 2, counts: counts[r] = survivors of row r; counts[rows] = channels surviving in any row.
+// OP 2, counts: list[r] = survivors of row r; list[rows] = channels surviving in any row.
 //
 // An input survives when !(|x| <= t), t the scalar push constant or thresholds[k].
 #extension GL_GOOGLE_include_directive : require
@@ -25,7 +26,8 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer T { float thresholds[]; };
-layout(std430, binding = 4) writeonly buffer Counts { int counts[]; };
+layout(std430, binding = 4) buffer List { int list[]; };
+layout(std430, binding = 5) buffer Vals { float vals[]; };
 layout(push_constant) uniform Params { uint rows; uint inner; uint columns; float threshold; } p;
 
 #define WG 256u
@@ -34,8 +36,6 @@ layout(push_constant) uniform Params { uint rows; uint inner; uint columns; floa
 #define MAX_ROWS 4u
 
 shared uint scan[WG];
-shared uint slotIndex[WG];
-shared float slotValue[MAX_ROWS * WG];
 shared float partial[MAX_ROWS * WG];
 
 bool keeps(uint r, uint k) {
@@ -43,15 +43,14 @@ bool keeps(uint r, uint k) {
     return !(abs(x[r * p.inner + k]) <= t);
 }
 
-void product() {
+void compact() {
     uint tid = gl_LocalInvocationID.x;
-    uint column = tid % NT, lane = tid / NT;
-    if (gl_WorkGroupID.x * NT >= p.columns) return;  // uniform: nothing to do
-    uint col = gl_WorkGroupID.x * NT + column;
-    for (uint r0 = gl_WorkGroupID.y * ROWS; r0 < p.rows; r0 += gl_NumWorkGroups.y * ROWS) {
+    uint blocks = (p.rows + ROWS - 1u) / ROWS;
+    for (uint block = gl_WorkGroupID.x; block < blocks; block += gl_NumWorkGroups.x) {
+        uint r0 = block * ROWS;
         uint blockRows = min(ROWS, p.rows - r0);
-        float acc[MAX_ROWS];
-        for (uint j = 0u; j < MAX_ROWS; ++j) acc[j] = 0.0;
+        uint base = block * (p.inner + 1u);
+        uint running = 0u;
         for (uint chunk = 0u; chunk < p.inner; chunk += WG) {
             uint k = chunk + tid;
             float v[MAX_ROWS];
@@ -72,22 +71,44 @@ void product() {
                 scan[tid] += add;
                 barrier();
             }
-            uint total = scan[WG - 1u];
             if (hit) {
-                uint slot = scan[tid] - 1u;
-                slotIndex[slot] = k;
-                for (uint j = 0u; j < MAX_ROWS; ++j) slotValue[j * WG + slot] = v[j];
+                uint slot = running + scan[tid] - 1u;
+                list[base + 1u + slot] = int(k);
+                for (uint j = 0u; j < blockRows; ++j) vals[(r0 + j) * p.inner + slot] = v[j];
             }
+            running += scan[WG - 1u];
             barrier();
-            if (total > 0u && col < p.columns) {
-                for (uint i = lane; i < total; i += KS) {
-                    float wv = w[slotIndex[i] * p.columns + col];
-                    for (uint j = 0u; j < MAX_ROWS; ++j) {
-                        if (j < ROWS) acc[j] = fma(slotValue[j * WG + i], wv, acc[j]);
-                    }
+        }
+        if (tid == 0u) list[base] = int(running);
+    }
+}
+
+void product() {
+    uint tid = gl_LocalInvocationID.x;
+    uint column = tid % NT, lane = tid / NT;
+    if (gl_WorkGroupID.x * NT >= p.columns) return;  // uniform: nothing to do
+    uint col = gl_WorkGroupID.x * NT + column;
+    uint blocks = (p.rows + ROWS - 1u) / ROWS;
+    for (uint block = gl_WorkGroupID.y; block < blocks; block += gl_NumWorkGroups.y) {
+        uint r0 = block * ROWS;
+        uint blockRows = min(ROWS, p.rows - r0);
+        uint base = block * (p.inner + 1u);
+        uint count = uint(list[base]);
+        if (count == 0u) {  // uniform: no input survives, no weight is read
+            if (lane == 0u && col < p.columns) {
+                for (uint j = 0u; j < blockRows; ++j) y[(r0 + j) * p.columns + col] = 0.0;
+            }
+            continue;
+        }
+        float acc[MAX_ROWS];
+        for (uint j = 0u; j < MAX_ROWS; ++j) acc[j] = 0.0;
+        if (col < p.columns) {
+            for (uint i = lane; i < count; i += KS) {
+                float wv = w[uint(list[base + 1u + i]) * p.columns + col];
+                for (uint j = 0u; j < MAX_ROWS; ++j) {
+                    if (j < blockRows) acc[j] = fma(vals[(r0 + j) * p.inner + i], wv, acc[j]);
                 }
             }
-            barrier();
         }
         for (uint j = 0u; j < MAX_ROWS; ++j) partial[j * WG + tid] = acc[j];
         barrier();
@@ -129,7 +150,7 @@ void countSurvivors() {
             if (tid < width) scan[tid] += scan[tid + width];
             barrier();
         }
-        if (tid == 0u) counts[g] = int(scan[0]);
+        if (tid == 0u) list[g] = int(scan[0]);
         barrier();
     }
 }
@@ -137,5 +158,6 @@ void countSurvivors() {
 void main() {
     if (OP == 0u) product();
     else if (OP == 1u) thresholdInput();
-    else countSurvivors();
+    else if (OP == 2u) countSurvivors();
+    else compact();
 }

@@ -59,7 +59,8 @@ enum SparseBench {
             config.batches.map(String.init).joined(separator: ","), "--repeat", "\(repeats)"], threads: threads)
         var flusher = CacheFlusher()
         var table = Table("K x N", "B", "sparse", "mask", "union", "path", "dense ms min", "med",
-                          "kernel ms min", "med", "x dense", "auto ms min", "med", "x dense", "auto path", "numpy ms", "x numpy")
+                          "kernel ms min", "med", "x dense", "auto ms min", "med", "x dense", "paired",
+                          "auto path", "decide us", "numpy ms", "x numpy")
         for (k, n) in config.shapes {
             let w = try Tensor.randn([k, n], std: 0.02, seed: 7, on: device)
             for batch in config.batches {
@@ -76,12 +77,17 @@ enum SparseBench {
                         let path: SparseMode = costs.perRow <= costs.union ? .perRow : .unionOverBatch
                         // Dense, the forced sparse kernel and the dispatcher take turns, so all three
                         // see the same machine load.
-                        let timings = try measureInterleaved(repeats: repeats, device: device, flusher: &flusher, [
+                        let samples = try measureInterleaved(repeats: repeats, device: device, flusher: &flusher, [
                             { _ = try matmul(x, w) },
                             { _ = try sparseMatmul(x, w, threshold: 0, mode: path) },
                             { _ = try sparseMatmul(x, w, threshold: 0) },
                         ])
-                        let (dense, kernel, auto) = (timings[0], timings[1], timings[2])
+                        let (dense, kernel, auto) = (Timing(samples[0]), Timing(samples[1]), Timing(samples[2]))
+                        // Ratios of back-to-back runs: robust to load that drifts during the row.
+                        let paired = Timing(zip(samples[0], samples[2]).map { $0 / $1 }).median
+                        let decide = try measureInterleaved(repeats: repeats, device: device, flusher: &flusher, [
+                            { _ = try sparseDecision(x, w, threshold: 0) },
+                        ])[0].min() ?? 0
                         let label = "\(k)x\(n) b\(batch) s\(sparsity) \(mask)"
                         var record = Record(benchmark: "sparse", device: device.identifier, label: label, shape: [batch, k, n],
                                             metric: "GFLOP/s (dense-equivalent)", unit: "FLOP", ours: auto,
@@ -90,7 +96,8 @@ enum SparseBench {
                                         "kernel_min_s": kernel.min, "kernel_median_s": kernel.median,
                                         "speedup_min": dense.min / auto.min, "speedup_median": dense.median / auto.median,
                                         "kernel_speedup_min": dense.min / kernel.min,
-                                        "union_density": decision.unionDensity, "row_density": decision.rowDensity]
+                                        "union_density": decision.unionDensity, "row_density": decision.rowDensity,
+                                        "paired_speedup_median": paired, "decision_min_s": decide]
                         if !options.noPeers { record.peers["numpy"] = numpy }
                         report.records.append(record)
                         let numpyCells: [String] = options.noPeers ? ["-", "-"]
@@ -99,7 +106,8 @@ enum SparseBench {
                         table.add(["\(k)x\(n)", "\(batch)", "\(sparsity)%", mask, format(100 * decision.unionDensity) + "%",
                                    path.rawValue, ms(dense.min), ms(dense.median), ms(kernel.min), ms(kernel.median),
                                    format(dense.min / kernel.min, digits: 2) + "x", ms(auto.min), ms(auto.median),
-                                   format(dense.min / auto.min, digits: 2) + "x", decision.mode.rawValue] + numpyCells)
+                                   format(dense.min / auto.min, digits: 2) + "x", format(paired, digits: 2) + "x",
+                                   decision.mode.rawValue, format(decide * 1e6)] + numpyCells)
                     }
                 }
             }
@@ -107,7 +115,9 @@ enum SparseBench {
         Progress.done()
         print("sparse on \(device), float32, cold weights, \(repeats) repeats")
         print(table.render())
-        print("x dense = dense min / ours min (> 1: sparse is faster); kernel = forced sparse path; auto = sparseMatmul's dispatcher")
+        print("x dense = dense min / ours min (> 1: sparse is faster); kernel = the forced sparse path; auto = sparseMatmul's")
+        print("dispatcher; paired = median over repeats of dense / auto for back-to-back runs; decide = the dispatcher's")
+        print("measurement and choice alone (its whole overhead when it picks dense); x numpy = numpy min / auto min")
     }
 
     static func ms(_ seconds: Double) -> String { format(seconds * 1e3, digits: 2) }
@@ -129,7 +139,7 @@ enum SparseBench {
     /// Times each body `repeats` times, in turns (body 0, 1, 2, 0, 1, 2, ...), evicting the
     /// caches (reading a 96 MB buffer) before every run so weights come from memory.
     static func measureInterleaved(repeats: Int, device: Device, flusher: inout CacheFlusher,
-                                   _ bodies: [() throws -> Void]) throws -> [Timing] {
+                                   _ bodies: [() throws -> Void]) throws -> [[Double]] {
         for body in bodies {
             try body()
             try device.synchronize()
@@ -144,7 +154,7 @@ enum SparseBench {
                 seconds[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
             }
         }
-        return seconds.map(Timing.init)
+        return seconds
     }
 }
 

@@ -28,8 +28,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .unary, .softmax: return 2
         case .binary, .activation: return 3
-        case .matmulTiled, .matmulNaive, .matvec, .sparseMatmul: return 5
-        case .outputSparseMatmul: return 6
+        case .matmulTiled, .matmulNaive, .matvec: return 5
+        case .sparseMatmul, .outputSparseMatmul: return 6
         }
     }
 }

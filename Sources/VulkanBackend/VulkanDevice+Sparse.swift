@@ -15,13 +15,15 @@ extension VulkanDevice {
         guard rows >= 0, inner >= 0 else { throw .invalidArgument(op: op, reason: "negative extent") }
         try dispatch(.sparseMatmul, constants: SpecConstants([0: 2, 1: 1, 2: perChannel ? 1 : 0]),
                      buffers: [(source, .read), (placeholder, .unused), (placeholder, .unused),
-                               (thresholds, perChannel ? .read : .unused), (target, .write)],
+                               (thresholds, perChannel ? .read : .unused), (target, .write), (placeholder, .unused)],
                      push: sparsePush(rows, inner, 0, threshold), groups: (min(rows + 1, maxGroupCount.x), 1, 1))
     }
 
-    /// Input-sparse product (Shaders/sparse_matmul.comp, OP 0): each workgroup compacts the
-    /// surviving inputs of its rows chunk by chunk with a shared-memory prefix sum and reads
-    /// only the selected weight rows. `.perRow` gives each row its own workgroups;
+    /// Input-sparse product (Shaders/sparse_matmul.comp) in two dispatches: OP 3 compacts the
+    /// surviving inputs of each block of rows once (a shared-memory prefix sum per chunk of
+    /// 256 inputs) into an index list and value table; OP 0 then gathers over the list, each
+    /// workgroup reading only the selected weight rows for its 64 columns (a block with an
+    /// empty list writes zeros without reading weights). `.perRow` makes every row a block;
     /// `.unionOverBatch` takes rows four at a time, the union over those four; `.dense`
     /// thresholds x (OP 1) and runs the dense ``matmul(_:_:into:geometry:epilogue:)``.
     ///
@@ -52,16 +54,27 @@ extension VulkanDevice {
             let cleaned = try buffer(makeBuffer(elementCount: rows * inner), op)
             try dispatch(.sparseMatmul, constants: SpecConstants([0: 1, 1: 1, 2: perChannel ? 1 : 0]),
                          buffers: [(source, .read), (placeholder, .unused), (cleaned, .write),
-                                   (thresholds, perChannel ? .read : .unused), (placeholder, .unused)],
+                                   (thresholds, perChannel ? .read : .unused), (placeholder, .unused),
+                                   (placeholder, .unused)],
                          push: push, groups: elementwiseGroups(rows * inner))
             try matmul(cleaned, weights, into: target, geometry: geometry, epilogue: .none)
         case .perRow, .unionOverBatch:
+            // Pass 1 compacts each block's survivors once; pass 2 gathers over them.
             let blockRows = mode == .perRow ? 1 : 4
-            try dispatch(.sparseMatmul, constants: SpecConstants([0: 0, 1: UInt32(blockRows), 2: perChannel ? 1 : 0]),
-                         buffers: [(source, .read), (weights, .read), (target, .write),
-                                   (thresholds, perChannel ? .read : .unused), (placeholder, .unused)],
-                         push: push,
-                         groups: ((columns + 63) / 64, min((rows + blockRows - 1) / blockRows, maxGroupCount.y), 1))
+            let blocks = (rows + blockRows - 1) / blockRows
+            let list = try buffer(makeBuffer(elementCount: blocks * (inner + 1)), op)
+            let values = try buffer(makeBuffer(elementCount: rows * inner), op)
+            let constants: (UInt32) -> SpecConstants = { kernel in
+                SpecConstants([0: kernel, 1: UInt32(blockRows), 2: perChannel ? 1 : 0])
+            }
+            try dispatch(.sparseMatmul, constants: constants(3),
+                         buffers: [(source, .read), (placeholder, .unused), (placeholder, .unused),
+                                   (thresholds, perChannel ? .read : .unused), (list, .write), (values, .write)],
+                         push: push, groups: (min(blocks, maxGroupCount.x), 1, 1))
+            try dispatch(.sparseMatmul, constants: constants(0),
+                         buffers: [(placeholder, .unused), (weights, .read), (target, .write),
+                                   (placeholder, .unused), (list, .read), (values, .read)],
+                         push: push, groups: ((columns + 63) / 64, min(blocks, maxGroupCount.y), 1))
         }
     }
 
