@@ -22,18 +22,14 @@ extension CPUDevice {
         try require(counts, holds: rows + 1, op: op, role: "counts")
         let thresholds = try sparseThresholds(threshold, inner: inner, op: op)
         let out = UnsafeMutableRawPointer(counts.base)
-        let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: max(inner, 1))
+        let flags = UnsafeMutablePointer<Int32>.allocate(capacity: max(inner, 1))
         defer { flags.deallocate() }
         flags.update(repeating: 0, count: inner)
         for r in 0..<rows {
-            let row = UnsafePointer(x.base + r * inner)
-            out.storeBytes(of: Int32(SparseKernels.count(row, inner: inner, thresholds: thresholds)),
-                           toByteOffset: r * 4, as: Int32.self)
-            SparseKernels.markUnion(row, inner: inner, thresholds: thresholds, flags: flags)
+            let kept = SparseKernels.countAndMark(x.base + r * inner, inner: inner, thresholds: thresholds, flags: flags)
+            out.storeBytes(of: Int32(kept), toByteOffset: r * 4, as: Int32.self)
         }
-        var union = 0
-        for k in 0..<inner { union &+= Int(flags[k]) }
-        out.storeBytes(of: Int32(union), toByteOffset: rows * 4, as: Int32.self)
+        out.storeBytes(of: Int32(SparseKernels.countFlags(flags, inner)), toByteOffset: rows * 4, as: Int32.self)
     }
 
     /// Input-sparse product: `y = x~ * w`, reading only the weight rows of surviving inputs.
@@ -111,14 +107,16 @@ extension CPUDevice {
     private func unionProduct(_ x: UnsafeMutablePointer<Float>, _ w: UnsafeMutablePointer<Float>,
                               _ y: UnsafeMutablePointer<Float>, rows: Int, inner: Int, columns: Int,
                               thresholds: SparseKernels.Thresholds) {
-        let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: inner)
+        let flags = UnsafeMutablePointer<Int32>.allocate(capacity: inner)
         let indices = UnsafeMutablePointer<Int32>.allocate(capacity: inner)
         defer {
             flags.deallocate()
             indices.deallocate()
         }
         flags.update(repeating: 0, count: inner)
-        for r in 0..<rows { SparseKernels.markUnion(x + r * inner, inner: inner, thresholds: thresholds, flags: flags) }
+        for r in 0..<rows {
+            _ = SparseKernels.countAndMark(x + r * inner, inner: inner, thresholds: thresholds, flags: flags)
+        }
         var union = 0
         for k in 0..<inner {
             indices[union] = Int32(truncatingIfNeeded: k)

@@ -31,17 +31,54 @@ enum SparseKernels {
         return count
     }
 
-    /// The number of surviving channels of `x[0..<inner]`.
-    static func count(_ x: UnsafePointer<Float>, inner: Int, thresholds: Thresholds) -> Int {
-        var count = 0
-        for k in 0..<inner { count &+= thresholds.keeps(x[k], channel: k) ? 1 : 0 }
+    /// Survivor flags of 16 inputs starting at channel `k` (1 where kept, else 0): NaN
+    /// survives, as in ``keeps(_:channel:)``.
+    @inline(__always)
+    static func keeps16(_ x: UnsafePointer<Float>, _ k: Int, _ thresholds: Thresholds) -> SIMD16<Int32> {
+        let v = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Float>.self)
+        let t = thresholds.perChannel.map { UnsafeRawPointer($0 + k).loadUnaligned(as: SIMD16<Float>.self) }
+            ?? SIMD16(repeating: thresholds.scalar)
+        let skipped = (v .<= t) .& (v .>= -t)
+        return SIMD16<Int32>(repeating: 1).replacing(with: 0, where: skipped)
+    }
+
+    /// The number of surviving channels of `x[0..<inner]`, and `flags[k] |= 1` for each of
+    /// them (the union over rows). Branch-free, 16 channels at a time.
+    static func countAndMark(_ x: UnsafePointer<Float>, inner: Int, thresholds: Thresholds,
+                             flags: UnsafeMutablePointer<Int32>) -> Int {
+        var total = SIMD16<Int32>()
+        var k = 0
+        while k + 16 <= inner {
+            let kept = keeps16(x, k, thresholds)
+            total &+= kept
+            let f = UnsafeMutableRawPointer(flags + k)
+            f.storeBytes(of: f.loadUnaligned(as: SIMD16<Int32>.self) | kept, as: SIMD16<Int32>.self)
+            k += 16
+        }
+        var count = Int(total.wrappedSum())
+        while k < inner {
+            let kept: Int32 = thresholds.keeps(x[k], channel: k) ? 1 : 0
+            count &+= Int(kept)
+            flags[k] |= kept
+            k += 1
+        }
         return count
     }
 
-    /// Marks `flags[k] = 1` for every channel that survives in row `x[0..<inner]`.
-    static func markUnion(_ x: UnsafePointer<Float>, inner: Int, thresholds: Thresholds,
-                          flags: UnsafeMutablePointer<UInt8>) {
-        for k in 0..<inner where thresholds.keeps(x[k], channel: k) { flags[k] = 1 }
+    /// The number of set flags (each 0 or 1).
+    static func countFlags(_ flags: UnsafePointer<Int32>, _ count: Int) -> Int {
+        var total = SIMD16<Int32>()
+        var k = 0
+        while k + 16 <= count {
+            total &+= UnsafeRawPointer(flags + k).loadUnaligned(as: SIMD16<Int32>.self)
+            k += 16
+        }
+        var sum = Int(total.wrappedSum())
+        while k < count {
+            sum += Int(flags[k])
+            k += 1
+        }
+        return sum
     }
 
     /// The thresholded input `x~` (skipped values set to +0), `count` elements of a row-major
