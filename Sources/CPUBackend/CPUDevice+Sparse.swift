@@ -93,6 +93,23 @@ extension CPUDevice {
                                               indices: indices + r * inner, values: values + r * inner)
         }
         let work = counts.reduce(0, +) * columns
+        if rows == 1, threads > 1, work >= Self.sparseParallelWork, counts[0] >= 16 {
+            // One row: each core streams whole weight rows of its half of the list (long
+            // sequential runs prefetch better than half rows), then the halves are added.
+            let half = (counts[0] / 2) & ~7, total = counts[0]
+            let partial = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+            defer { partial.deallocate() }
+            parallelFor(count: 2, threads: 2, grain: 1, alignment: 1) { parts in
+                for part in parts {
+                    let (start, end) = part == 0 ? (0, half) : (half, total)
+                    SparseKernels.gatherAccumulate(w: w, ldw: columns, indices: indices + start, count: end - start,
+                                                   xs: values + start, ldx: 0, batch: 1,
+                                                   y: part == 0 ? y : partial, ldy: columns, columns: 0..<columns)
+                }
+            }
+            SparseKernels.add(partial, into: y, count: columns)
+            return
+        }
         counts.withUnsafeBufferPointer { counts in
             parallelFor(count: columns, threads: work >= Self.sparseParallelWork ? threads : 1, grain: 64) { range in
                 for r in 0..<rows {

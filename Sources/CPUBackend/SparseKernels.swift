@@ -191,6 +191,21 @@ enum SparseKernels {
         }
     }
 
+    /// `y[0..<count] += partial[0..<count]`.
+    static func add(_ partial: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var j = 0
+        while j + 16 <= count {
+            let yp = UnsafeMutableRawPointer(y + j)
+            let sum = yp.loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(partial + j).loadUnaligned(as: SIMD16<Float>.self)
+            yp.storeBytes(of: sum, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < count {
+            y[j] += partial[j]
+            j += 1
+        }
+    }
+
     /// `y[c0..<c1] += a0 r0`.
     @inline(__always)
     static func row1(_ y: UnsafeMutablePointer<Float>, _ r0: UnsafePointer<Float>, _ a0: Float, _ c0: Int, _ c1: Int) {
