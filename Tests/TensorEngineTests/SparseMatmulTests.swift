@@ -40,6 +40,23 @@ import TensorEngine
         }
     }
 
+    /// Shapes above the CPU's threading threshold: the list split across cores (one row) and
+    /// the columns split across cores (several rows), odd column counts.
+    @Test(arguments: TestDevices.all)
+    func threadedShapesMatchTheReference(device: Device) throws {
+        for (rows, k, n) in [(1, 1024, 515), (1, 999, 1037), (3, 1024, 515)] {
+            let xv = Self.sparseValues(rows * k, zeros: 0.5, seed: UInt64(k + rows))
+            let x = try Tensor(xv, shape: [rows, k], on: device)
+            let w = try Tensor.randn([k, n], seed: 5, on: device)
+            let expected = Self.reference(xv, try w.toArray(), rows: rows, k: k, n: n,
+                                          thresholds: [Float](repeating: 0, count: k))
+            for mode in SparseMode.allCases {
+                let y = try sparseMatmul(x, w, threshold: 0, mode: mode)
+                #expect(nmse(try y.toArray(), expected) < 1e-10, "\(mode) \(rows)x\(k)x\(n)")
+            }
+        }
+    }
+
     @Test(arguments: TestDevices.all)
     func perChannelThresholdsAndLeadingAxes(device: Device) throws {
         let (k, n) = (37, 23)
