@@ -50,5 +50,8 @@ let package = Package(
             dependencies: ["VulkanBackend", "TensorCore"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "TensorCoreTests", dependencies: ["TensorCore"], exclude: ["Resources"], swiftSettings: strict
+        ),
     ]
 )

@@ -1,12 +1,21 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// Register-blocked, shared-memory tiled matrix product with a fused epilogue.
+// Register-blocked, tiled matrix product with a fused epilogue.
 //
 // A workgroup computes a BM x BN tile of C; each of its WG = (BM/TM)(BN/TN) invocations
-// keeps a TM x TN block of accumulators in registers, spaced BM/TM rows and BN/TN
-// columns apart (conflict-free shared reads, coalesced stores). Per BK step the
-// workgroup stages A (BM x BK) and B (BK x BN) in shared memory, reading global memory
-// along each operand's contiguous dimension whatever its transposition.
+// keeps a TM x TN block of accumulators in registers.
+//
+// STAGE_SHARED != 0 (GPUs): per BK step the workgroup stages A (BM x BK) and B (BK x BN)
+// in shared memory, reading global memory along each operand's contiguous dimension
+// whatever its transposition; the next step's operands are fetched into registers while
+// the current step computes. An invocation owns rows in runs of 4 spaced 4 BM/TM apart
+// (likewise columns), so it reads shared memory as vec4 (TM, TN multiples of 4). Rows of
+// the shared tiles are padded by 4 floats against bank conflicts on the stores.
+//
+// STAGE_SHARED == 0 (CPU drivers such as lavapipe): no shared memory and no barriers;
+// operands go straight from (cached) global memory into registers. An invocation owns
+// rows tRow + i BM/TM and columns tCol + j BN/TN.
+//
 // ALIGNED != 0 drops every bounds check (M % BM == N % BN == K % BK == 0).
 #extension GL_EXT_control_flow_attributes : enable
 #include "matmul_common.glsl"
@@ -19,9 +28,53 @@ layout(constant_id = 3) const uint BK = 16;
 layout(constant_id = 4) const uint TM = 4;
 layout(constant_id = 5) const uint TN = 4;
 layout(constant_id = 6) const uint ALIGNED = 0;
+layout(constant_id = 7) const uint STAGE_SHARED = 1;
 
-shared float tileA[BK * BM];   // [k][m]
-shared float tileB[BK * BN];   // [k][n]
+const uint PAD = 4u;
+const uint STRIDE_A = BM + PAD;   // shared row stride of A tile ([k][m])
+const uint STRIDE_B = BN + PAD;   // shared row stride of B tile ([k][n])
+const uint LOADS_A = (BM * BK) / WG;
+const uint LOADS_B = (BN * BK) / WG;
+
+shared vec4 tileA[(BK * STRIDE_A) / 4];
+shared vec4 tileB[(BK * STRIDE_B) / 4];
+
+// Fetches element l of this invocation's share of the A (or B) tile at k0 into a register.
+float fetchA(uint l, uint k0, uint rowBase, uint baseA) {
+    uint idx = gl_LocalInvocationID.x + l * WG;
+    uint r = TRANS_A != 0 ? idx % BM : idx / BK;
+    uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
+    uint gr = rowBase + r;
+    uint gk = k0 + kk;
+    if (ALIGNED != 0) return a[baseA + te_index_a(gr, gk)];
+    return (gr < p.M && gk < p.K) ? a[baseA + te_index_a(gr, gk)] : 0.0;
+}
+
+float fetchB(uint l, uint k0, uint colBase, uint baseB) {
+    uint idx = gl_LocalInvocationID.x + l * WG;
+    uint cc = TRANS_B != 0 ? idx / BK : idx % BN;
+    uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
+    uint gc = colBase + cc;
+    uint gk = k0 + kk;
+    if (ALIGNED != 0) return b[baseB + te_index_b(gk, gc)];
+    return (gc < p.N && gk < p.K) ? b[baseB + te_index_b(gk, gc)] : 0.0;
+}
+
+void storeA(uint l, float v) {
+    uint idx = gl_LocalInvocationID.x + l * WG;
+    uint r = TRANS_A != 0 ? idx % BM : idx / BK;
+    uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
+    uint s = kk * STRIDE_A + r;
+    tileA[s / 4u][s % 4u] = v;
+}
+
+void storeB(uint l, float v) {
+    uint idx = gl_LocalInvocationID.x + l * WG;
+    uint cc = TRANS_B != 0 ? idx / BK : idx % BN;
+    uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
+    uint s = kk * STRIDE_B + cc;
+    tileB[s / 4u][s % 4u] = v;
+}
 
 void main() {
     const uint threadsN = BN / TN;
@@ -39,56 +92,66 @@ void main() {
         float acc[TM * TN];
         [[unroll]] for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
 
-        for (uint k0 = 0u; k0 < p.K; k0 += BK) {
-            [[unroll]] for (uint l = 0u; l < (BM * BK) / WG; ++l) {
-                uint idx = tid + l * WG;
-                uint r = TRANS_A != 0 ? idx % BM : idx / BK;
-                uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
-                uint gr = rowBase + r;
-                uint gk = k0 + kk;
-                float v;
-                if (ALIGNED != 0) {
-                    v = a[baseA + te_index_a(gr, gk)];
-                } else {
-                    v = (gr < p.M && gk < p.K) ? a[baseA + te_index_a(gr, gk)] : 0.0;
-                }
-                tileA[kk * BM + r] = v;
-            }
-            [[unroll]] for (uint l = 0u; l < (BN * BK) / WG; ++l) {
-                uint idx = tid + l * WG;
-                uint cc = TRANS_B != 0 ? idx / BK : idx % BN;
-                uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
-                uint gc = colBase + cc;
-                uint gk = k0 + kk;
-                float v;
-                if (ALIGNED != 0) {
-                    v = b[baseB + te_index_b(gk, gc)];
-                } else {
-                    v = (gc < p.N && gk < p.K) ? b[baseB + te_index_b(gk, gc)] : 0.0;
-                }
-                tileB[kk * BN + cc] = v;
-            }
-            barrier();
-
-            [[unroll]] for (uint kk = 0u; kk < BK; ++kk) {
+        if (STAGE_SHARED == 0) {
+            uint rowLimit = ALIGNED != 0 ? BM : min(BM, p.M - min(p.M, rowBase));
+            uint colLimit = ALIGNED != 0 ? BN : min(BN, p.N - min(p.N, colBase));
+            for (uint k = 0u; k < p.K; ++k) {
                 float ar[TM];
                 float br[TN];
-                [[unroll]] for (uint i = 0u; i < TM; ++i) ar[i] = tileA[kk * BM + tRow + i * threadsM];
-                [[unroll]] for (uint j = 0u; j < TN; ++j) br[j] = tileB[kk * BN + tCol + j * threadsN];
+                [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                    uint r = tRow + i * threadsM;
+                    ar[i] = (ALIGNED != 0 || r < rowLimit) ? a[baseA + te_index_a(rowBase + r, k)] : 0.0;
+                }
+                [[unroll]] for (uint j = 0u; j < TN; ++j) {
+                    uint cc = tCol + j * threadsN;
+                    br[j] = (ALIGNED != 0 || cc < colLimit) ? b[baseB + te_index_b(k, colBase + cc)] : 0.0;
+                }
                 [[unroll]] for (uint i = 0u; i < TM; ++i) {
                     [[unroll]] for (uint j = 0u; j < TN; ++j) {
                         acc[i * TN + j] = fma(ar[i], br[j], acc[i * TN + j]);
                     }
                 }
             }
-            barrier();
+        } else {
+            float nextA[LOADS_A];
+            float nextB[LOADS_B];
+            [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) nextA[l] = fetchA(l, 0u, rowBase, baseA);
+            [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) nextB[l] = fetchB(l, 0u, colBase, baseB);
+            for (uint k0 = 0u; k0 < p.K; k0 += BK) {
+                [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) storeA(l, nextA[l]);
+                [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) storeB(l, nextB[l]);
+                barrier();
+                if (k0 + BK < p.K) {
+                    // Prefetch the next step while this one computes.
+                    [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) nextA[l] = fetchA(l, k0 + BK, rowBase, baseA);
+                    [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) nextB[l] = fetchB(l, k0 + BK, colBase, baseB);
+                }
+                [[unroll]] for (uint kk = 0u; kk < BK; ++kk) {
+                    vec4 av[TM / 4];
+                    vec4 bv[TN / 4];
+                    [[unroll]] for (uint q = 0u; q < TM / 4; ++q) {
+                        av[q] = tileA[(kk * STRIDE_A + q * threadsM * 4u + tRow * 4u) / 4u];
+                    }
+                    [[unroll]] for (uint q = 0u; q < TN / 4; ++q) {
+                        bv[q] = tileB[(kk * STRIDE_B + q * threadsN * 4u + tCol * 4u) / 4u];
+                    }
+                    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                        [[unroll]] for (uint j = 0u; j < TN; ++j) {
+                            acc[i * TN + j] = fma(av[i / 4u][i % 4u], bv[j / 4u][j % 4u], acc[i * TN + j]);
+                        }
+                    }
+                }
+                barrier();
+            }
         }
 
         uint baseC = batch * p.M * p.N;
         [[unroll]] for (uint i = 0u; i < TM; ++i) {
-            uint row = rowBase + tRow + i * threadsM;
+            uint row = rowBase + (STAGE_SHARED != 0 ? (i / 4u) * threadsM * 4u + tRow * 4u + i % 4u
+                                                    : tRow + i * threadsM);
             [[unroll]] for (uint j = 0u; j < TN; ++j) {
-                uint col = colBase + tCol + j * threadsN;
+                uint col = colBase + (STAGE_SHARED != 0 ? (j / 4u) * threadsN * 4u + tCol * 4u + j % 4u
+                                                        : tCol + j * threadsN);
                 if (ALIGNED != 0 || (row < p.M && col < p.N)) {
                     te_store(baseC + row * p.N + col, col, acc[i * TN + j]);
                 }

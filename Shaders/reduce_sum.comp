@@ -4,6 +4,13 @@
 // handles INNER_LANES adjacent inner indices of one outer index; each lane sums a strided
 // slice of the axis, then a shared-memory tree adds the lanes. INNER_LANES = 1 when
 // inner == 1 (all 256 lanes along a contiguous row), 32 otherwise (coalesced columns).
+// The subgroup variant adds rows with subgroupAdd (devices with subgroup arithmetic,
+// unless TENSOR_VULKAN_NO_SUBGROUP is set); any subgroup size works.
+//! variant subgroup: TE_SUBGROUP=1
+#ifdef TE_SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_basic : require
+#endif
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint INNER_LANES = 1;
 
@@ -18,26 +25,44 @@ void main() {
     uint lid = gl_LocalInvocationID.x;
     uint column = lid % INNER_LANES;
     uint lane = lid / INNER_LANES;
-    uint j = gl_WorkGroupID.x * INNER_LANES + column;
     for (uint o = gl_WorkGroupID.y; o < p.outer; o += gl_NumWorkGroups.y) {
-        float sum = 0.0;
-        if (j < p.inner) {
-            uint base = o * p.axis * p.inner + j;
-            for (uint a = lane; a < p.axis; a += AXIS_LANES) {
-                sum += src[base + a * p.inner];
+        for (uint j0 = gl_WorkGroupID.x * INNER_LANES; j0 < p.inner; j0 += gl_NumWorkGroups.x * INNER_LANES) {
+            uint j = j0 + column;
+            float sum = 0.0;
+            if (j < p.inner) {
+                uint base = o * p.axis * p.inner + j;
+                for (uint a = lane; a < p.axis; a += AXIS_LANES) {
+                    sum += src[base + a * p.inner];
+                }
             }
-        }
-        partial[lid] = sum;
-        barrier();
-        for (uint width = AXIS_LANES / 2u; width > 0u; width /= 2u) {
-            if (lane < width) {
-                partial[lid] += partial[lid + width * INNER_LANES];
+#ifdef TE_SUBGROUP
+            if (INNER_LANES == 1u) {
+                // Rows: add within each subgroup, then the first subgroup adds the partials.
+                float s = subgroupAdd(sum);
+                if (subgroupElect()) partial[gl_SubgroupID] = s;
+                barrier();
+                if (gl_SubgroupID == 0u) {
+                    float t = 0.0;
+                    for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) t += partial[i];
+                    t = subgroupAdd(t);
+                    if (subgroupElect()) dst[o] = t * p.scale;
+                }
+                barrier();
+                continue;
+            }
+#endif
+            partial[lid] = sum;
+            barrier();
+            for (uint width = AXIS_LANES / 2u; width > 0u; width /= 2u) {
+                if (lane < width) {
+                    partial[lid] += partial[lid + width * INNER_LANES];
+                }
+                barrier();
+            }
+            if (lane == 0u && j < p.inner) {
+                dst[o * p.inner + j] = partial[column] * p.scale;
             }
             barrier();
         }
-        if (lane == 0u && j < p.inner) {
-            dst[o * p.inner + j] = partial[column] * p.scale;
-        }
-        barrier();
     }
 }

@@ -1,10 +1,13 @@
 #version 450
 // Row-wise softmax of x viewed as [rows, columns], or log-softmax when LOGARITHM != 0.
-// One workgroup of 256 lanes per row (rows beyond the grid loop): a shared-memory tree
-// finds the row maximum, a second one the sum of exp(x - max); then each lane writes its
-// strided share of the row. Max-subtracted, so no input overflows.
+// Wide rows (LANE_PER_ROW == 0): one workgroup of 256 lanes per row (rows beyond the grid
+// loop); a shared-memory tree finds the row maximum, a second one the sum of
+// exp(x - max); then each lane writes its strided share of the row. Narrow rows
+// (LANE_PER_ROW != 0, e.g. class logits): one invocation per row, no barriers.
+// Max-subtracted, so no input overflows.
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint LOGARITHM = 0;
+layout(constant_id = 1) const uint LANE_PER_ROW = 0;
 
 layout(std430, binding = 0) readonly buffer In { float x[]; };
 layout(std430, binding = 1) writeonly buffer Out { float dst[]; };
@@ -12,7 +15,29 @@ layout(push_constant) uniform Params { uint rows; uint columns; } p;
 
 shared float partial[256];
 
+void narrowRows() {
+    for (uint row = gl_GlobalInvocationID.x; row < p.rows; row += gl_NumWorkGroups.x * 256u) {
+        uint base = row * p.columns;
+        float top = -1.0 / 0.0;
+        for (uint c = 0u; c < p.columns; ++c) top = max(top, x[base + c]);
+        if (isinf(top) && top < 0.0) top = 0.0;
+        float total = 0.0;
+        for (uint c = 0u; c < p.columns; ++c) total += exp(x[base + c] - top);
+        if (LOGARITHM != 0u) {
+            float shift = top + log(total);
+            for (uint c = 0u; c < p.columns; ++c) dst[base + c] = x[base + c] - shift;
+        } else {
+            float inverse = 1.0 / total;
+            for (uint c = 0u; c < p.columns; ++c) dst[base + c] = exp(x[base + c] - top) * inverse;
+        }
+    }
+}
+
 void main() {
+    if (LANE_PER_ROW != 0u) {
+        narrowRows();
+        return;
+    }
     uint lane = gl_LocalInvocationID.x;
     for (uint row = gl_WorkGroupID.x; row < p.rows; row += gl_NumWorkGroups.x) {
         uint base = row * p.columns;

@@ -3,6 +3,8 @@ import TensorCore
 /// Activation loops: 16 lanes at a time through a ``VectorActivation``, the tail through
 /// a zero-padded vector, so every element sees the same code.
 enum ActivationKernels {
+    static let lanes = V.scalarCount
+
     static func forward(_ activation: Activation, _ x: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>, range: Range<Int>) {
         let p = activation.parameter
@@ -68,23 +70,24 @@ enum ActivationKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
-    /// The first `n` (< 16) elements of `p` in a zero-padded vector.
-    @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> V {
+    /// The first `n` (< lanes) elements of `p` in a zero-padded vector (a byte copy, so
+    /// the kernel sees an ordinary vector and is not rewritten lane by lane).
+    @inline(never) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int) -> V {
         var v = V()
-        for i in 0..<n { v[i] = p[i] }
+        withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: p, byteCount: n * 4) }
         return v
     }
 
-    @inline(__always) static func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { p[i] = v[i] }
+    @inline(never) static func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        withUnsafeBytes(of: v) { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: n * 4) }
     }
 
     static func map<K: VectorActivation>(_: K.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                          _ range: Range<Int>, _ p: Float) {
         var i = range.lowerBound
-        while i + 16 <= range.upperBound {
+        while i + lanes <= range.upperBound {
             store(K.forward(load(x + i), p), y + i)
-            i += 16
+            i += lanes
         }
         if i < range.upperBound {
             let n = range.upperBound - i
@@ -95,9 +98,9 @@ enum ActivationKernels {
     static func gradient<K: VectorActivation>(_: K.Type, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                                               _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>, _ p: Float) {
         var i = range.lowerBound
-        while i + 16 <= range.upperBound {
+        while i + lanes <= range.upperBound {
             store(K.gradient(load(x + i), load(g + i), p), out + i)
-            i += 16
+            i += lanes
         }
         if i < range.upperBound {
             let n = range.upperBound - i
@@ -109,12 +112,12 @@ enum ActivationKernels {
                                               _ pre: UnsafeMutablePointer<Float>?,
                                               _ row: UnsafeMutablePointer<Float>, _ count: Int, _ p: Float) {
         var j = 0
-        while j + 16 <= count {
+        while j + lanes <= count {
             var v = load(row + j)
             if let bias { v += load(bias + j) }
             if let pre { store(v, pre + j) }
             store(K.forward(v, p), row + j)
-            j += 16
+            j += lanes
         }
         if j < count {
             let n = count - j

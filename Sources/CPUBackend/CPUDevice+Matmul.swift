@@ -37,7 +37,13 @@ extension CPUDevice {
         } else {
             product(a.base, b.base, c.base, g)
         }
-        if !epilogue.isNone {
+        if let fewBit = epilogue.fewBit {
+            let codes = try cpuBuffer(fewBit.codes, op: op)
+            try require(codes, holds: FewBitCodes.packedWordCount(count: outputCount, bits: fewBit.table.bits), op: op, role: "codes")
+            FewBitEpilogue.apply(epilogue.activation, table: fewBit.table, bias: bias.map { UnsafePointer($0.base) },
+                                 preActivation: pre?.base, codes: codes, c: c.base, rows: g.batch * g.m, columns: g.n,
+                                 threads: threads)
+        } else if !epilogue.isNone {
             Epilogue.apply(epilogue.activation, bias: bias.map { UnsafePointer($0.base) },
                            preActivation: pre?.base, c: c.base, rows: g.batch * g.m, columns: g.n,
                            threads: threads)

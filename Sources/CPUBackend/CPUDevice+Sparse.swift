@@ -181,6 +181,9 @@ extension CPUDevice {
         try require(wb, holds: inner * columns, op: op, role: "w")
         try require(yb, holds: rows * columns, op: op, role: "y")
         try require(active, holds: activeCount, op: op, role: "activeRows")
+        guard epilogue.fewBit == nil else {
+            throw .invalidArgument(op: op, reason: "few-bit codes are not produced by the output-sparse product")
+        }
         let bias = try epilogue.bias.map { (buffer) throws(TensorError) in try cpuBuffer(buffer, op: op) }
         let pre = try epilogue.preActivation.map { (buffer) throws(TensorError) in try cpuBuffer(buffer, op: op) }
         if let bias { try require(bias, holds: columns, op: op, role: "bias") }

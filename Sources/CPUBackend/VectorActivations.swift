@@ -38,8 +38,7 @@ enum GELUKernel: VectorActivation {
         let (m, s) = VectorMath.normalTail(x)
         let tail = m * s
         let phi = (1 - tail).replacing(with: tail, where: x .< 0)
-        let (hi, lo) = VectorMath.squareExact(x)
-        let (pm, ps) = VectorMath.expSplit(-0.5 * hi, -0.5 * lo)
+        let (pm, ps) = VectorMath.expSplit(-0.5 * (x * x))
         let xPdf = ((x * 0.398_942_28) * pm) * ps
         return g * (phi + xPdf)
     }

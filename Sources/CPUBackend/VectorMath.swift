@@ -24,24 +24,21 @@ enum VectorMath {
 
     /// exp(hi + lo) as `(mantissa, scale)`, with exp = mantissa * scale (scale last).
     ///
-    /// Valid for |lo| small against 1 or for hi + lo near zero; hi + lo is clamped to
-    /// [-104, 89] (results 0 and infinity beyond), NaN propagates.
+    /// `lo` is a small correction to `hi` (or hi + lo is near 0). Arguments must stay below
+    /// 88 (every caller's are: they are <= 20); below -104 the result is exactly 0; NaN
+    /// propagates.
     @inline(__always)
     static func expSplit(_ hi: V, _ lo: V = V()) -> (V, V) {
-        var x = hi + lo
-        x.replace(with: 89, where: x .> 89)
-        x.replace(with: -104, where: x .< -104)
-        let shifted = x * log2e + shifter
+        let x = hi + lo
+        let shifted = x.replacing(with: -104, where: x .< -104) * log2e + shifter
         let nf = shifted - shifter
         let n = bits(shifted) &- shifterBits
-        // r = hi + lo - n ln2, computed with the exact product n * ln2Hi first.
-        let clampedHi = hi.replacing(with: x, where: (x .!= hi + lo))
-        let clampedLo = lo.replacing(with: 0, where: (x .!= hi + lo))
-        let r = ((clampedHi - nf * ln2Hi) - nf * ln2Lo) + clampedLo
+        // r = hi + lo - n ln2, with the exact product n * ln2Hi first. Lanes below -104
+        // compute garbage here and are replaced by 0 at the end (a select, not a product).
+        let r = ((hi - nf * ln2Hi) - nf * ln2Lo) + lo
         let p = expPolynomial(r)
         let n1 = n &>> 1
-        // Below -104 the true value is far under the smallest subnormal: exactly 0.
-        return ((p * pow2(n1)).replacing(with: 0, where: hi + lo .< -104), pow2(n &- n1))
+        return ((p * pow2(n1)).replacing(with: 0, where: x .< -104), pow2(n &- n1))
     }
 
     /// exp(x), rounded once even in the subnormal range.
@@ -53,11 +50,11 @@ enum VectorMath {
     /// e^r on |r| <= ln2 / 2 (Cephes expf minimax, about 1 ulp).
     @inline(__always) static func expPolynomial(_ r: V) -> V {
         var p: V = V(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_6e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
+        p = p * r + V(repeating: 1.398_199_95e-3)
+        p = p * r + V(repeating: 8.333_451_9e-3)
+        p = p * r + V(repeating: 4.166_579_6e-2)
+        p = p * r + V(repeating: 1.666_666_55e-1)
+        p = p * r + V(repeating: 5.000_000_12e-1)
         return p * (r * r) + r + 1
     }
 
@@ -66,13 +63,13 @@ enum VectorMath {
         let x = xIn.replacing(with: 0, where: xIn .> 0)
         // Taylor series to x^9 for |x| < 0.35 (truncation < 3e-10 relative).
         var p: V = V(repeating: 1.0 / 362_880)
-        p = p * x + 1.0 / 40320
-        p = p * x + 1.0 / 5040
-        p = p * x + 1.0 / 720
-        p = p * x + 1.0 / 120
-        p = p * x + 1.0 / 24
-        p = p * x + 1.0 / 6
-        p = p * x + 0.5
+        p = p * x + V(repeating: 1.0 / 40320)
+        p = p * x + V(repeating: 1.0 / 5040)
+        p = p * x + V(repeating: 1.0 / 720)
+        p = p * x + V(repeating: 1.0 / 120)
+        p = p * x + V(repeating: 1.0 / 24)
+        p = p * x + V(repeating: 1.0 / 6)
+        p = p * x + V(repeating: 0.5)
         let series = p * (x * x) + x
         let direct = exp(x) - 1
         return series.replacing(with: direct, where: x .< -0.35)
@@ -90,42 +87,29 @@ enum VectorMath {
         let z = s * s
         // 2 atanh(s) = 2s (1 + z/3 + z^2/5 + ...), |s| <= 0.172.
         var q: V = V(repeating: 2.0 / 13)
-        q = q * z + 2.0 / 11
-        q = q * z + 2.0 / 9
-        q = q * z + 2.0 / 7
-        q = q * z + 2.0 / 5
-        q = q * z + 2.0 / 3
+        q = q * z + V(repeating: 2.0 / 11)
+        q = q * z + V(repeating: 2.0 / 9)
+        q = q * z + V(repeating: 2.0 / 7)
+        q = q * z + V(repeating: 2.0 / 5)
+        q = q * z + V(repeating: 2.0 / 3)
         let logM = s * (q * z) + 2 * s
         return e * ln2Hi + ((logM + e * ln2Lo) + correction)
     }
 
-    /// x * x as an exact unevaluated sum hi + lo (Veltkamp/Dekker; no FMA needed), |x| < 2^60.
-    @inline(__always) static func squareExact(_ x: V) -> (V, V) {
-        let c = x * 4097
-        let xh = c - (c - x)
-        let xl = x - xh
-        let hi = x * x
-        let lo = ((xh * xh - hi) + 2 * xh * xl) + xl * xl
-        return (hi, lo)
-    }
-
-    /// Minimax fit of g(t) = ln(erfc(a) / t) + a^2 with t = 1 / (1 + a/2), as a polynomial
-    /// in (t - 0.5), for a in [0, 26]; float evaluation error about 1.7e-7.
+    /// Minimax fit of g(t) = ln(erfc(a) / t) + a^2 with t = 1 / (1 + a/2), as a degree-9
+    /// polynomial in (t - 0.5), for a in [0, 10.5]; float evaluation error about 1.5e-7.
     @inline(__always) static func erfcExponent(_ t: V) -> V {
         let s = t - 0.5
-        var p: V = V(repeating: 0.135_997_295)
-        p = p * s - 0.214_986_175
-        p = p * s - 0.079_261_474
-        p = p * s + 0.313_277_751
-        p = p * s - 0.036_866_803
-        p = p * s - 0.296_774_179
-        p = p * s + 0.112_345_472
-        p = p * s + 0.282_206_804
-        p = p * s - 0.157_949_254
-        p = p * s - 0.375_160_307
-        p = p * s + 0.189_372_972
-        p = p * s + 1.345_286_37
-        return p * s - 0.671_794_057
+        var p: V = V(repeating: 0.148_791_15)
+        p = p * s - V(repeating: 0.032_287_069)
+        p = p * s - V(repeating: 0.262_099_15)
+        p = p * s + V(repeating: 0.108_985_43)
+        p = p * s + V(repeating: 0.279_242_28)
+        p = p * s - V(repeating: 0.157_664_43)
+        p = p * s - V(repeating: 0.375_057_49)
+        p = p * s + V(repeating: 0.189_366_3)
+        p = p * s + V(repeating: 1.345_285_4)
+        return p * s - V(repeating: 0.671_794_06)
     }
 
     /// Phi(x), the standard normal CDF, as `(mantissa, scale)` for its lower tail, with
@@ -135,10 +119,10 @@ enum VectorMath {
     @inline(__always) static func normalTail(_ x: V) -> (mantissa: V, scale: V) {
         let a = abs(x) * 0.707_106_77
         let t = 1 / (1 + 0.5 * a)
-        let (hi, lo) = squareExact(x)
-        let (m, s) = expSplit(-0.5 * hi, -0.5 * lo + erfcExponent(t))
-        // Beyond |x| = 20 the tail is far below the smallest float (and x^2 may be inf).
-        return ((0.5 * t * m).replacing(with: 0, where: a .> 14), s)
+        // x^2 / 2 is rounded once; its error scales with x^2, the problem's own condition.
+        let (m, s) = expSplit(-0.5 * (x * x), erfcExponent(t))
+        // Beyond a = 10.5 the tail is far below the smallest float (and the fit ends).
+        return ((0.5 * t * m).replacing(with: 0, where: a .> 10.5), s)
     }
 
     /// |x| by clearing the sign bit.

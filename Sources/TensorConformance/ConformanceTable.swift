@@ -20,7 +20,7 @@ public enum ConformanceTable {
     public static func cases() -> [ConformanceCase] {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
-            + unaryCases() + softmaxCases()
+            + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases()
     }
 
@@ -318,5 +318,64 @@ public enum ConformanceTable {
                 }
             }
         }
+    }
+
+    /// Few-bit forward (activation values and packed codes) and backward, every width 1...8
+    /// (3, 5, 6, 7 straddle word boundaries), counts that end mid-word, inputs on the borders.
+    static func fewBitCases() -> [ConformanceCase] {
+        let activations: [Activation] = [.gelu, .silu, .tanh, .relu]
+        var cases: [ConformanceCase] = []
+        for bits in 1...8 {
+            for (count, shapeClass) in [(1, "1"), (37, "prime"), (4099, "large")] {
+                let activation = activations[bits % activations.count]
+                cases.append(ConformanceCase(.activateFewBit, "activateFewBit \(activation) \(bits)-bit", shapeClass: shapeClass,
+                                             shape: "[\(count)]", values: "normal+borders", bound: activationBound) { (h) throws(TensorError) in
+                    let table = try FewBitTable.optimal(for: activation, bits: bits)
+                    var x = h.values(count, "normal", scale: 3)
+                    for i in stride(from: 0, to: count, by: 5) { x[i] = table.borders[i % table.borders.count] }
+                    let words = FewBitCodes.packedWordCount(count: count, bits: bits)
+                    let out = try h.output(count)
+                    let codes = try h.output(words)
+                    try h.backend.activateFewBit(activation, try h.input(x), count: count, into: out.buffer,
+                                                 fewBit: FewBitOutput(codes: codes.buffer, table: table))
+                    let packed = try h.read(codes).map(\.bitPattern)
+                    let decoded = FewBitCodes.unpack(packed, count: count, bits: bits).map(Float.init)
+                    let expectedCodes = x.map { Double(table.code(for: $0)) }
+                    return .init(actual: try h.read(out) + decoded, reference: x.map { activation.forward(Double($0)) } + expectedCodes)
+                })
+                cases.append(ConformanceCase(.fewBitBackward, "fewBitBackward \(activation) \(bits)-bit", shapeClass: shapeClass,
+                                             shape: "[\(count)]", values: "normal", bound: 0) { (h) throws(TensorError) in
+                    let table = try FewBitTable.optimal(for: activation, bits: bits)
+                    let codes = (0..<count).map { _ in UInt8(h.rng.next() % UInt64(1 << bits)) }
+                    let words = FewBitCodes.pack(codes, bits: bits).map { Float(bitPattern: $0) }
+                    let g = h.values(count, "normal")
+                    let out = try h.output(count)
+                    try h.backend.fewBitBackward(FewBitOutput(codes: try h.input(words), table: table), gradOutput: try h.input(g),
+                                                 count: count, into: out.buffer)
+                    // One float32 multiplication per element: the result must be exact.
+                    return .init(actual: try h.read(out), reference: (0..<count).map { Double(g[$0] * table.levels[Int(codes[$0])]) })
+                })
+            }
+        }
+        for (bits, activation) in [(1, Activation.relu), (3, .gelu), (5, .silu), (8, .tanh)] {
+            cases.append(ConformanceCase(.matmul, "matmul+bias+\(activation) fused \(bits)-bit codes", shapeClass: "tile+1",
+                                         shape: "[33, 17] x [17, 65]", values: "normal", bound: activationBound) { (h) throws(TensorError) in
+                let (m, n, k) = (33, 65, 17)
+                let table = try FewBitTable.optimal(for: activation, bits: bits)
+                let a = h.values(m * k, "normal"), b = h.values(k * n, "normal"), bias = h.values(n, "normal")
+                let out = try h.output(m * n), pre = try h.output(m * n)
+                let codes = try h.output(FewBitCodes.packedWordCount(count: m * n, bits: bits))
+                try h.backend.matmul(try h.input(a), try h.input(b), into: out.buffer, geometry: MatmulGeometry(m: m, n: n, k: k),
+                                     epilogue: MatmulEpilogue(bias: try h.input(bias), activation: activation, preActivation: pre.buffer,
+                                                              fewBit: FewBitOutput(codes: codes.buffer, table: table)))
+                let z = try h.read(pre)
+                let decoded = FewBitCodes.unpack(try h.read(codes).map(\.bitPattern), count: m * n, bits: bits).map(Float.init)
+                var reference = References.matmul(a, b, MatmulGeometry(m: m, n: n, k: k))
+                reference = reference.enumerated().map { activation.forward($0.element + Double(bias[$0.offset % n])) }
+                // The codes must be those of the pre-activation values the kernel itself produced.
+                return .init(actual: try h.read(out) + decoded, reference: reference + z.map { Double(table.code(for: $0)) })
+            })
+        }
+        return cases
     }
 }

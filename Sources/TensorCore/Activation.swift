@@ -16,7 +16,7 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
     case identity
     case relu
     case leakyReLU(slope: Float)
-    /// Exact GELU, x * Phi(x) with the Gaussian CDF through erf.
+    /// Exact GELU, x * Phi(x) with the Gaussian CDF through erfc (accurate in the far negative tail).
     case gelu
     /// The tanh approximation of GELU.
     case geluTanh
@@ -84,7 +84,7 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         case .identity: return x
         case .relu: return x > 0 ? x : 0
         case let .leakyReLU(slope): return x > 0 ? x : Double(slope) * x
-        case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+        case .gelu: return 0.5 * x * erfc(-x / 2.0.squareRoot())
         case .geluTanh: return 0.5 * x * (1 + Foundation.tanh(Self.geluTanhInner(x)))
         case .silu: return x * Self.sigmoid(x)
         case .mish: return x * Foundation.tanh(Self.softplus(x))
@@ -103,7 +103,7 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         case let .leakyReLU(slope): return x > 0 ? 1 : Double(slope)
         case .gelu:
             let pdf = exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
-            return 0.5 * (1 + erf(x / 2.0.squareRoot())) + x * pdf
+            return 0.5 * erfc(-x / 2.0.squareRoot()) + x * pdf
         case .geluTanh:
             let t = Foundation.tanh(Self.geluTanhInner(x))
             let innerDerivative = Self.sqrt2OverPi * (1 + 3 * Self.geluTanhCubic * x * x)

@@ -108,18 +108,34 @@ public struct MatmulEpilogue: Sendable {
     public var activation: Activation
     /// When set, receives the pre-activation value `acc + bias` (what an exact backward keeps).
     public var preActivation: (any BackendBuffer)?
+    /// When set, receives the few-bit code of each pre-activation value (what a few-bit backward keeps).
+    public var fewBit: FewBitOutput?
 
     public init(bias: (any BackendBuffer)? = nil, activation: Activation = .identity,
-                preActivation: (any BackendBuffer)? = nil) {
+                preActivation: (any BackendBuffer)? = nil, fewBit: FewBitOutput? = nil) {
         self.bias = bias
         self.activation = activation
         self.preActivation = preActivation
+        self.fewBit = fewBit
     }
 
     /// No bias, identity activation: a plain product.
     public static let none = MatmulEpilogue()
 
-    public var isNone: Bool { bias == nil && activation == .identity && preActivation == nil }
+    public var isNone: Bool { bias == nil && activation == .identity && preActivation == nil && fewBit == nil }
+}
+
+/// Where a few-bit forward writes its codes: element i's code (the number of
+/// `table.borders` strictly below its input) occupies bits [i*b, (i+1)*b) of the
+/// LSB-first word stream `codes` (``FewBitCodes/packedWordCount(count:bits:)`` words).
+public struct FewBitOutput: Sendable {
+    public var codes: any BackendBuffer
+    public var table: FewBitTable
+
+    public init(codes: any BackendBuffer, table: FewBitTable) {
+        self.codes = codes
+        self.table = table
+    }
 }
 
 /// One compute backend. The frontend validates every shape and argument before it
@@ -171,6 +187,13 @@ public protocol Backend: AnyObject, Sendable {
     /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
     func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                    into output: any BackendBuffer) throws(TensorError)
+    /// Few-bit forward: `output[i] = f(input[i])` and element i's code written to `codes`
+    /// (see ``FewBitOutput``), in one pass.
+    func activateFewBit(_ activation: Activation, _ input: any BackendBuffer, count: Int,
+                        into output: any BackendBuffer, fewBit: FewBitOutput) throws(TensorError)
+    /// Few-bit backward: `gradInput[i] = gradOutput[i] * table.levels[code_i]`.
+    func fewBitBackward(_ fewBit: FewBitOutput, gradOutput: any BackendBuffer, count: Int,
+                        into gradInput: any BackendBuffer) throws(TensorError)
     /// Row-wise softmax of `input` viewed as [rows, columns] (max-subtracted, so it never
     /// overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
     func softmax(_ input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool,
@@ -201,7 +224,7 @@ public protocol Backend: AnyObject, Sendable {
 /// `Backend` method that computes has no case here (it reads the protocol's source), so a
 /// new operation cannot reach the engine without a conformance entry.
 public enum BackendOperation: String, Sendable, CaseIterable {
-    case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax
+    case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax, activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
 
     /// `Backend` methods that move memory rather than compute; they are exercised by every entry.

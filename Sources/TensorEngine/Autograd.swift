@@ -53,19 +53,23 @@ final class GradNode: Sendable {
     }
 }
 
-/// A buffer an op keeps for backward, identified so shared buffers count once.
+/// A buffer an op keeps for backward, identified so shared buffers count once; `label`
+/// (default: the op's name) is the line it is reported under.
 struct RetainedStorage: Sendable {
     let identity: ObjectIdentifier
     let bytes: Int
+    let label: String?
 
-    init(_ tensor: Tensor) {
+    init(_ tensor: Tensor, label: String? = nil) {
         identity = ObjectIdentifier(tensor.storage)
         bytes = tensor.elementCount * tensor.dtype.byteSize
+        self.label = label
     }
 
-    init(buffer: any BackendBuffer, bytes: Int) {
+    init(buffer: any BackendBuffer, bytes: Int, label: String? = nil) {
         identity = ObjectIdentifier(buffer)
         self.bytes = bytes
+        self.label = label
     }
 }
 
@@ -198,11 +202,13 @@ extension Tensor {
         return order
     }
 
-    /// Bytes the recorded graph behind this tensor keeps alive for backward, by op
-    /// (each buffer counted once, under the first op that keeps it).
+    /// Bytes the recorded graph behind this tensor keeps alive for backward, by op (each
+    /// buffer counted once, under the first op that keeps it). A linear layer reports its
+    /// input and weight apart from its activation's state ("gelu activation (exact)" holds
+    /// the float32 pre-activation; "gelu activation (3-bit)" the packed codes).
     ///
     /// ```swift
-    /// let bytes = loss.retainedBytesByOp()   // ["linear gelu": 2_097_152, "matmul": ...]
+    /// let bytes = loss.retainedBytesByOp()   // ["gelu activation (3-bit)": 12_288, "linear input": ...]
     /// ```
     public func retainedBytesByOp() -> [String: Int] {
         var seen: Set<ObjectIdentifier> = []
@@ -210,7 +216,7 @@ extension Tensor {
         for tensor in topologicalOrder() {
             guard let node = tensor.gradState?.node else { continue }
             for item in node.retained where seen.insert(item.identity).inserted {
-                result[node.op, default: 0] += item.bytes
+                result[item.label ?? node.op, default: 0] += item.bytes
             }
         }
         return result

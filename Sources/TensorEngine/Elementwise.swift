@@ -33,7 +33,7 @@ private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tenso
     case .mul: retained = [a, b]
     case .div: retained = [b, out]
     }
-    return Autograd.record(op.description, out, inputs: [a, b], retained: retained.map(RetainedStorage.init)) { (g) throws(TensorError) in
+    return Autograd.record(op.description, out, inputs: [a, b], retained: retained.map { RetainedStorage($0) }) { (g) throws(TensorError) in
         let ga: Tensor?, gb: Tensor?
         switch op {
         case .add:

@@ -19,9 +19,11 @@ public struct Linear: Layer {
     public let weight: Tensor
     public let bias: Tensor?
     public let activation: Activation
+    /// What the activation keeps for backward (``ActivationMemory``).
+    public let memory: ActivationMemory
 
     public init(_ inputs: Int, _ outputs: Int, activation: Activation = .identity, bias: Bool = true,
-                seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
+                memory: ActivationMemory = .exact, seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
         guard inputs > 0, outputs > 0 else {
             throw .invalidArgument(op: "Linear", reason: "features must be positive, got \(inputs) -> \(outputs)")
         }
@@ -29,17 +31,20 @@ public struct Linear: Layer {
         weight = try Tensor.randn([inputs, outputs], std: std, seed: seed, on: device).requiringGrad()
         self.bias = bias ? try Tensor.zeros([outputs], on: device).requiringGrad() : nil
         self.activation = activation
+        self.memory = memory
+        _ = try memory.table(for: activation, op: "Linear")
     }
 
     /// A layer around existing tensors (weight [in, out], bias [out]).
-    public init(weight: Tensor, bias: Tensor?, activation: Activation = .identity) {
+    public init(weight: Tensor, bias: Tensor?, activation: Activation = .identity, memory: ActivationMemory = .exact) {
         self.weight = weight
         self.bias = bias
         self.activation = activation
+        self.memory = memory
     }
 
     public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
-        try linear(input, weight: weight, bias: bias, activation: activation)
+        try linear(input, weight: weight, bias: bias, activation: activation, memory: memory)
     }
 
     public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }

@@ -50,17 +50,34 @@ extension Tensor {
 /// let h = try linear(x, weight: w, bias: b, activation: .gelu)
 /// ```
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                   activation: Activation = .identity) throws(TensorError) -> Tensor {
+                   activation: Activation = .identity, memory: ActivationMemory = .exact) throws(TensorError) -> Tensor {
     let recording = !GradMode.disabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
-    let keep = recording && activation != .identity
-    let (out, preActivation) = try linearForward(x, weight: weight, bias: bias, activation: activation, keepPreActivation: keep)
+    let table = recording ? try memory.table(for: activation, op: "linear") : nil
+    let keepExact = recording && activation != .identity && table == nil
+    let rows = x.rank == 1 ? 1 : x.shape.dropLast().reduce(1, *)
+    let fewBit = try table.map { (t) throws(TensorError) in
+        try FewBitSaved.allocate(count: rows * weight.shape[max(weight.rank - 1, 0)], table: t, on: x.device)
+    }
+    let (out, preActivation) = try linearForward(x, weight: weight, bias: bias, activation: activation,
+                                                 keepPreActivation: keepExact, fewBit: fewBit?.output)
     guard recording else { return out }
     let input = x.detached(), w = weight.detached()
     let saved = preActivation?.detached()
-    let retained = [RetainedStorage(input), RetainedStorage(w)] + (saved.map { [RetainedStorage($0)] } ?? [])
+    // The activation's own state is reported apart from the linear's inputs.
+    let activationName = "\(activation) activation (\(memory))"
+    var retained = [RetainedStorage(input, label: "linear input"), RetainedStorage(w, label: "linear weight")]
+    if let saved { retained.append(RetainedStorage(saved, label: activationName)) }
+    if let fewBit { retained.append(RetainedStorage(buffer: fewBit.output.codes, bytes: fewBit.bytes, label: activationName)) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     return Autograd.record("linear \(activation)", out, inputs: inputs, retained: retained) { (g) throws(TensorError) in
-        let gz = try saved.map { (z) throws(TensorError) in try activationBackward(activation, input: z, gradOutput: g) } ?? g
+        let gz: Tensor
+        if let fewBit {
+            gz = try fewBit.backward(g)
+        } else if let saved {
+            gz = try activationBackward(activation, input: saved, gradOutput: g)
+        } else {
+            gz = g
+        }
         return try linearGradients(input: input, weight: w, gradPreActivation: gz, needInput: x.requiresGrad,
                                    needWeight: weight.requiresGrad, needBias: bias?.requiresGrad ?? false)
     }
@@ -81,7 +98,7 @@ func linearGradients(input: Tensor, weight: Tensor, gradPreActivation gz: Tensor
 /// ``linear(_:weight:bias:activation:)`` that also returns `x * weight + bias` before the
 /// activation, written by the same kernel (what an exact backward keeps).
 func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation,
-                   keepPreActivation: Bool) throws(TensorError) -> (output: Tensor, preActivation: Tensor?) {
+                   keepPreActivation: Bool, fewBit: FewBitOutput? = nil) throws(TensorError) -> (output: Tensor, preActivation: Tensor?) {
     let op = "linear"
     try OpSupport.sameDevice(op, x, weight)
     try OpSupport.floats(op, x, weight)
@@ -106,7 +123,8 @@ func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activ
     let plan = try MatmulPlan(flat, weight, op: op)
     let preActivation = keepPreActivation ? try OpSupport.output(plan.resultShape, on: x.device) : nil
     let biasStorage = try bias.map { (b) throws(TensorError) in try b.contiguous().storage }
-    let epilogue = MatmulEpilogue(bias: biasStorage, activation: activation, preActivation: preActivation?.storage)
+    let epilogue = MatmulEpilogue(bias: biasStorage, activation: activation, preActivation: preActivation?.storage,
+                                  fewBit: fewBit)
     let out = try plan.run(epilogue: epilogue)
     let outShape = Array(x.shape.dropLast()) + [weight.shape[1]]
     return (try out.reshaped(outShape), try preActivation?.reshaped(outShape))

@@ -25,10 +25,14 @@ final class PipelineCache: @unchecked Sendable {
     private var layouts: [Int: (set: VkDescriptorSetLayout, pipeline: VkPipelineLayout)] = [:]
     private var pipelines: [Key: Pipeline] = [:]
 
-    init(functions: DeviceFunctions, device: VkDevice, deviceName: String) {
+    /// Descriptor set layouts are made for VK_KHR_push_descriptor.
+    let pushDescriptors: Bool
+
+    init(functions: DeviceFunctions, device: VkDevice, deviceName: String, pushDescriptors: Bool) {
         self.functions = functions
         self.device = device
         self.deviceName = deviceName
+        self.pushDescriptors = pushDescriptors
     }
 
     func pipeline(_ shader: Shader, _ constants: SpecConstants) throws(TensorError) -> Pipeline {
@@ -105,6 +109,7 @@ final class PipelineCache: @unchecked Sendable {
         var result = bindings.withUnsafeMutableBufferPointer { pointer in
             var info = VkDescriptorSetLayoutCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
+            if pushDescriptors { info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR.rawValue }
             info.bindingCount = UInt32(count)
             info.pBindings = UnsafePointer(pointer.baseAddress)
             return functions.createDescriptorSetLayout(device, &info, nil, &setLayout)

@@ -1,6 +1,7 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
 enum Shader: Int, CaseIterable, Sendable {
-    case fill, scaleShift, copyStrided, binary, activation, reduceSum, matmulTiled, matmulNaive, matvec, unary, softmax
+    case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive,
+         matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
 
     /// The embedded SPIR-V words.
@@ -12,11 +13,13 @@ enum Shader: Int, CaseIterable, Sendable {
         case .binary: return SPIRV.binary
         case .activation: return SPIRV.activation
         case .reduceSum: return SPIRV.reduceSum
+        case .reduceSumSubgroup: return SPIRV.reduceSumSubgroup
         case .matmulTiled: return SPIRV.matmulTiled
         case .matmulNaive: return SPIRV.matmulNaive
         case .matvec: return SPIRV.matvec
         case .unary: return SPIRV.unary
         case .softmax: return SPIRV.softmax
+        case .fewBit: return SPIRV.fewbit
         case .sparseMatmul: return SPIRV.sparseMatmul
         case .outputSparseMatmul: return SPIRV.outputSparseMatmul
         }
@@ -26,8 +29,9 @@ enum Shader: Int, CaseIterable, Sendable {
     var bindingCount: Int {
         switch self {
         case .fill: return 1
-        case .scaleShift, .copyStrided, .reduceSum, .unary, .softmax: return 2
+        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax: return 2
         case .binary, .activation: return 3
+        case .fewBit: return 4
         case .matmulTiled, .matmulNaive, .matvec: return 5
         case .sparseMatmul, .outputSparseMatmul: return 6
         }

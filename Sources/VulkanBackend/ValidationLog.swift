@@ -3,12 +3,16 @@ import Foundation
 
 /// One message from the validation layer (or the loader) through VK_EXT_debug_utils.
 public struct VulkanValidationMessage: Sendable, Equatable, CustomStringConvertible {
+    /// How bad the report is; both fail the backend's tests.
     public enum Severity: String, Sendable { case warning, error }
+    /// Warning or error.
     public var severity: Severity
     /// The message ID name ("VUID-vkCmdDispatch-None-02697", ...).
     public var id: String
+    /// The full message text.
     public var text: String
 
+    /// "[severity] id: text".
     public var description: String { "[\(severity.rawValue)] \(id): \(text)" }
 }
 

@@ -10,6 +10,7 @@ import TensorCore
 /// `@unchecked Sendable`: the location is immutable; the hazard-tracking fields are only
 /// read and written with the owning device's lock held.
 public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
+    /// Capacity in 4-byte elements.
     public let elementCount: Int
     let block: MemoryBlock
     let offset: Int

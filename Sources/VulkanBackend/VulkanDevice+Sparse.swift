@@ -91,6 +91,9 @@ extension VulkanDevice {
         let op = "outputSparseMatmul"
         let source = try buffer(x, op), weights = try buffer(w, op), target = try buffer(y, op)
         let list = try buffer(activeRows, op)
+        guard epilogue.fewBit == nil else {
+            throw .invalidArgument(op: op, reason: "few-bit codes are not produced by the output-sparse product")
+        }
         let bias = try epilogue.bias.map { buffer throws(TensorError) in try self.buffer(buffer, op) }
         let pre = try epilogue.preActivation.map { buffer throws(TensorError) in try self.buffer(buffer, op) }
         guard rows >= 0, inner >= 0, columns >= 0, activeCount >= 0 else {

@@ -6,16 +6,29 @@ import TensorCore
 /// The frontend picks the default device from `type` (discrete, then integrated; never
 /// `.cpu` unless asked) and shows the rest in `Device.available`.
 public struct VulkanDeviceInfo: Sendable, Equatable, CustomStringConvertible {
-    /// The kind of adapter.
+    /// The kind of adapter (VkPhysicalDeviceType).
     public enum DeviceType: String, Sendable, Equatable {
-        case discrete, integrated, virtual, cpu, other
+        /// A separate GPU with its own memory.
+        case discrete
+        /// A GPU sharing the host's memory.
+        case integrated
+        /// A virtualised GPU.
+        case virtual
+        /// A software implementation on the host CPU (lavapipe / llvmpipe, SwiftShader).
+        case cpu
+        /// Anything else the driver reports.
+        case other
     }
 
     /// Position in `vkEnumeratePhysicalDevices` order; pass it to ``VulkanRuntime/device(index:)``.
     public var index: Int
+    /// The device name the driver reports ("NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)").
     public var name: String
+    /// Discrete, integrated, virtual, CPU (lavapipe) or other.
     public var type: DeviceType
+    /// PCI vendor ID (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel, 0x10005 Mesa).
     public var vendorID: UInt32
+    /// Vendor-specific device ID.
     public var deviceID: UInt32
     /// The device's Vulkan version, "major.minor.patch".
     public var apiVersion: String
@@ -34,6 +47,7 @@ public struct VulkanDeviceInfo: Sendable, Equatable, CustomStringConvertible {
     /// Why the device cannot be used, when `isUsable` is false.
     public var unusableReason: String?
 
+    /// One line: index, name, type, driver, Vulkan version, memory, subgroup size, features.
     public var description: String {
         let gib = Double(deviceLocalMemoryBytes) / Double(1 << 30)
         let memory = (gib * 10).rounded() / 10
@@ -45,6 +59,7 @@ public struct VulkanDeviceInfo: Sendable, Equatable, CustomStringConvertible {
 /// Optional capabilities the backend queries before it uses them.
 public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: UInt32
+    /// A set from its bits.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// 16-bit storage buffer access (storageBuffer16BitAccess). Off with TENSOR_VULKAN_NO_FP16.
@@ -55,7 +70,8 @@ public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvert
     public static let subgroupArithmetic = VulkanFeatures(rawValue: 1 << 2)
     /// VK_KHR_cooperative_matrix. Off with TENSOR_VULKAN_NO_COOPMAT.
     public static let cooperativeMatrix = VulkanFeatures(rawValue: 1 << 3)
-    /// VK_KHR_push_descriptor.
+    /// VK_KHR_push_descriptor: descriptors written into the command buffer, no pools.
+    /// Off with TENSOR_VULKAN_NO_PUSH_DESCRIPTORS.
     public static let pushDescriptors = VulkanFeatures(rawValue: 1 << 4)
     /// A memory type that is both device-local and host-visible (integrated, ReBAR, CPU).
     public static let hostVisibleDeviceMemory = VulkanFeatures(rawValue: 1 << 5)
@@ -66,6 +82,7 @@ public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvert
         (.pushDescriptors, "push-descriptors"), (.hostVisibleDeviceMemory, "host-visible-device-memory"),
     ]
 
+    /// The features' names, comma-separated ("fp16-storage, subgroup-arithmetic").
     public var description: String {
         Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ", ")
     }
@@ -76,6 +93,7 @@ public struct VulkanFeatures: OptionSet, Sendable, Hashable, CustomStringConvert
         if environmentFlag("TENSOR_VULKAN_NO_FP16") { result.subtract([.fp16Storage, .fp16Arithmetic]) }
         if environmentFlag("TENSOR_VULKAN_NO_SUBGROUP") { result.remove(.subgroupArithmetic) }
         if environmentFlag("TENSOR_VULKAN_NO_COOPMAT") { result.remove(.cooperativeMatrix) }
+        if environmentFlag("TENSOR_VULKAN_NO_PUSH_DESCRIPTORS") { result.remove(.pushDescriptors) }
         return result
     }
 }

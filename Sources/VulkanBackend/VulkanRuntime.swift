@@ -15,8 +15,8 @@ import TensorCore
 /// Environment: `TENSOR_VULKAN_LOADER` (loader path, default `libvulkan.so.1`),
 /// `TENSOR_VULKAN_VALIDATION=1` (enable VK_LAYER_KHRONOS_validation and record every
 /// warning and error it reports; see ``drainValidationMessages()``),
-/// `TENSOR_VULKAN_NO_FP16`, `TENSOR_VULKAN_NO_SUBGROUP`, `TENSOR_VULKAN_NO_COOPMAT`
-/// (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
+/// `TENSOR_VULKAN_NO_FP16`, `TENSOR_VULKAN_NO_SUBGROUP`, `TENSOR_VULKAN_NO_COOPMAT`,
+/// `TENSOR_VULKAN_NO_PUSH_DESCRIPTORS` (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
 /// exercise the device-local + staging path).
 ///
 /// `@unchecked Sendable`: the Vulkan handles are immutable after `init`; the device
@@ -28,18 +28,30 @@ public final class VulkanRuntime: @unchecked Sendable {
         public var loaderPath: String
         /// Enable VK_LAYER_KHRONOS_validation and a debug messenger.
         public var validation: Bool
+        /// Never map storage memory: device-local buffers plus a staging buffer, as on a
+        /// discrete GPU without ReBAR (for tests of that path on any device).
+        public var forceStaging: Bool
+        /// Fast paths not to use even where supported (on top of the TENSOR_VULKAN_NO_* switches).
+        public var disabledFeatures: VulkanFeatures
 
-        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false) {
+        /// Options for a runtime; the defaults load `libvulkan.so.1` without validation.
+        public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false, forceStaging: Bool = false,
+                    disabledFeatures: VulkanFeatures = []) {
             self.loaderPath = loaderPath
             self.validation = validation
+            self.forceStaging = forceStaging
+            self.disabledFeatures = disabledFeatures
         }
 
-        /// Options from `TENSOR_VULKAN_LOADER` and `TENSOR_VULKAN_VALIDATION`.
+        /// Options from `TENSOR_VULKAN_LOADER`, `TENSOR_VULKAN_VALIDATION` and `TENSOR_VULKAN_FORCE_STAGING`.
         public static func fromEnvironment() -> Options {
-            Options(loaderPath: VulkanLoader.defaultPath, validation: environmentFlag("TENSOR_VULKAN_VALIDATION"))
+            Options(loaderPath: VulkanLoader.defaultPath, validation: environmentFlag("TENSOR_VULKAN_VALIDATION"),
+                    forceStaging: environmentFlag("TENSOR_VULKAN_FORCE_STAGING"))
         }
     }
 
+    /// The options the runtime was created with.
+    public let options: Options
     let loader: VulkanLoader
     let instance: VkInstance
     let functions: InstanceFunctions
@@ -64,6 +76,7 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// Throws `backendUnavailable` with the reason when there is no loader, no driver,
     /// or no device.
     public init(options: Options) throws(TensorError) {
+        self.options = options
         loader = try VulkanLoader(path: options.loaderPath)
         let globals = try GlobalFunctions(loader: loader)
 
@@ -198,6 +211,17 @@ public final class VulkanRuntime: @unchecked Sendable {
         if create(instance, &info, nil, &created) == VK_SUCCESS { messenger = created }
     }
 
+    /// The device a default choice should take: a usable discrete GPU, then integrated,
+    /// virtual, other; a CPU-type device (lavapipe) only when `allowCPU`. Nil when none.
+    public func preferredDeviceIndex(allowCPU: Bool = false) -> Int? {
+        var order: [VulkanDeviceInfo.DeviceType] = [.discrete, .integrated, .virtual, .other]
+        if allowCPU { order.append(.cpu) }
+        for type in order {
+            if let info = deviceInfos.first(where: { $0.type == type && $0.isUsable }) { return info.index }
+        }
+        return nil
+    }
+
     /// The validation warnings and errors recorded since the last call, oldest first.
     public func drainValidationMessages() -> [VulkanValidationMessage] {
         validationLog.drain()
@@ -219,14 +243,21 @@ public final class VulkanRuntime: @unchecked Sendable {
 
     // MARK: - The shared runtime
 
-    private static let shared: Result<VulkanRuntime, TensorError> = Result { () throws(TensorError) in
-        try VulkanRuntime(options: .fromEnvironment())
+    private static let shared = SharedRuntime()
+
+    /// Sets the options of the shared runtime before its first use (instead of the
+    /// environment); returns false, changing nothing, when it already exists.
+    ///
+    /// Tests use it to turn validation on without mutating the process environment.
+    @discardableResult
+    public static func configureShared(_ options: Options) -> Bool {
+        shared.configure(options)
     }
 
-    /// The process-wide runtime, created on first use from the environment; throws why
-    /// Vulkan is unavailable (the failure is remembered).
+    /// The process-wide runtime, created on first use (from ``configureShared(_:)`` or the
+    /// environment); throws why Vulkan is unavailable (the failure is remembered).
     public static func sharedRuntime() throws(TensorError) -> VulkanRuntime {
-        try shared.get()
+        try shared.runtime()
     }
 
     /// Every physical device of the shared runtime.
@@ -242,6 +273,33 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// The shared runtime's recorded validation messages (empty when Vulkan is unavailable).
     public static func drainValidationMessages() -> [VulkanValidationMessage] {
         (try? sharedRuntime().drainValidationMessages()) ?? []
+    }
+}
+
+/// The shared runtime, created once under a lock.
+///
+/// `@unchecked Sendable`: both fields are only touched with `lock` held.
+private final class SharedRuntime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var options: VulkanRuntime.Options?
+    private var result: Result<VulkanRuntime, TensorError>?
+
+    func configure(_ options: VulkanRuntime.Options) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard result == nil else { return false }
+        self.options = options
+        return true
+    }
+
+    func runtime() throws(TensorError) -> VulkanRuntime {
+        lock.lock()
+        defer { lock.unlock() }
+        if let result { return try result.get() }
+        let options = self.options ?? .fromEnvironment()
+        let created = Result { () throws(TensorError) in try VulkanRuntime(options: options) }
+        result = created
+        return try created.get()
     }
 }
 

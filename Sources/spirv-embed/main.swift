@@ -10,6 +10,13 @@
 // time by the backend), for very large modules. A GLSL error exits non-zero with
 // glslang's message on stderr, which fails the build.
 //
+// A shader may declare #define variants, each compiled to its own module, with lines
+//
+//     //! variant subgroup: TE_SUBGROUP=1 OTHER_DEFINE
+//
+// which add `static let <name>Subgroup` (the variant name capitalised) built with -D for
+// each define. The depfile lists the headers of every variant.
+//
 // glslangValidator is found through `--glslang`, then $GLSLANG_VALIDATOR, then $PATH,
 // then the usual install directories.
 
@@ -130,31 +137,72 @@ func swiftSource(name: String, input: String, words: [UInt32], base64: Bool) -> 
     return text
 }
 
+/// `//! variant NAME: DEF[=VALUE] ...` lines of the shader source.
+func variants(in path: String) -> [(name: String, defines: [String])] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("cannot read \(path)") }
+    var found: [(String, [String])] = []
+    for line in text.split(separator: "\n") where line.hasPrefix("//! variant ") {
+        let rest = line.dropFirst("//! variant ".count)
+        guard let colon = rest.firstIndex(of: ":") else { fail("\(path): malformed variant line: \(line)") }
+        let name = rest[..<colon].trimmingCharacters(in: .whitespaces)
+        let defines = rest[rest.index(after: colon)...].split(separator: " ").map(String.init)
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            fail("\(path): variant names are alphanumeric: \(line)")
+        }
+        found.append((name, defines))
+    }
+    return found
+}
+
+/// Compiles `input` with extra defines; returns the SPIR-V words and the depfile prerequisites.
+func compile(_ options: Options, glslang: String, defines: [String], tag: String) -> (words: [UInt32], deps: String) {
+    let spirvPath = options.output + "." + tag + ".spv"
+    let rawDepfile = options.output + "." + tag + ".d"
+    var arguments = ["-V", "--target-env", options.targetEnv]
+    for include in options.includes { arguments.append("-I" + include) }
+    for define in defines { arguments.append("-D" + define) }
+    if options.depfile != nil { arguments += ["--depfile", rawDepfile] }
+    arguments += ["-o", spirvPath, options.input]
+
+    let result = run(glslang, arguments)
+    guard result.status == 0 else {
+        FileHandle.standardError.write(Data(result.output.utf8))
+        fail("glslangValidator failed on \(options.input)\(defines.isEmpty ? "" : " with " + defines.joined(separator: " ")) (exit \(result.status))")
+    }
+    guard let spirv = FileManager.default.contents(atPath: spirvPath), spirv.count % 4 == 0, spirv.count >= 20 else {
+        fail("glslangValidator produced no valid SPIR-V for \(options.input)")
+    }
+    let words: [UInt32] = spirv.withUnsafeBytes { raw in
+        (0..<spirv.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) }
+    }
+    guard words[0] == 0x0723_0203 else { fail("\(spirvPath) is not SPIR-V (bad magic)") }
+    try? FileManager.default.removeItem(atPath: spirvPath)
+    var prerequisites = ""
+    if options.depfile != nil {
+        // glslang writes "<spv>: <input> <headers...>"
+        let raw = (try? String(contentsOfFile: rawDepfile, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: rawDepfile)
+        prerequisites = raw
+        if let colon = raw.range(of: ": ") { prerequisites = String(raw[colon.upperBound...]) }
+        prerequisites = prerequisites.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    return (words, prerequisites)
+}
+
 let options = parse(Array(CommandLine.arguments.dropFirst()))
 let glslang = findGlslang(options.glslang)
-let spirvPath = options.output + ".spv"
-let rawDepfile = options.output + ".glslang.d"
-var arguments = ["-V", "--target-env", options.targetEnv]
-for include in options.includes { arguments.append("-I" + include) }
-if options.depfile != nil { arguments += ["--depfile", rawDepfile] }
-arguments += ["-o", spirvPath, options.input]
+let baseName = identifier(for: options.input)
+let base = compile(options, glslang: glslang, defines: [], tag: "base")
+var source = swiftSource(name: baseName, input: options.input, words: base.words, base64: options.base64)
+var prerequisites = Set(base.deps.split(separator: " ").map(String.init))
+for variant in variants(in: options.input) {
+    let compiled = compile(options, glslang: glslang, defines: variant.defines, tag: variant.name)
+    let name = baseName + variant.name.prefix(1).uppercased() + variant.name.dropFirst()
+    let text = swiftSource(name: name, input: options.input, words: compiled.words, base64: options.base64)
+    source += "\n" + text.drop(while: { $0 != "\n" }).dropFirst(2)
+    prerequisites.formUnion(compiled.deps.split(separator: " ").map(String.init))
+}
 
-let result = run(glslang, arguments)
-guard result.status == 0 else {
-    FileHandle.standardError.write(Data(result.output.utf8))
-    fail("glslangValidator failed on \(options.input) (exit \(result.status))")
-}
-guard let spirv = FileManager.default.contents(atPath: spirvPath), spirv.count % 4 == 0, spirv.count >= 20 else {
-    fail("glslangValidator produced no valid SPIR-V for \(options.input)")
-}
-let words: [UInt32] = spirv.withUnsafeBytes { raw in
-    (0..<spirv.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) }
-}
-guard words[0] == 0x0723_0203 else { fail("\(spirvPath) is not SPIR-V (bad magic)") }
-try? FileManager.default.removeItem(atPath: spirvPath)
-
-let source = swiftSource(name: identifier(for: options.input), input: options.input,
-                         words: words, base64: options.base64)
 // Write only when the text changed, so an unchanged shader does not recompile Swift.
 if FileManager.default.contents(atPath: options.output) != Data(source.utf8) {
     do {
@@ -165,14 +213,9 @@ if FileManager.default.contents(atPath: options.output) != Data(source.utf8) {
 }
 
 if let depfile = options.depfile {
-    // glslang writes "<spv>: <input> <headers...>"; retarget the rule to the Swift file.
-    let raw = (try? String(contentsOfFile: rawDepfile, encoding: .utf8)) ?? ""
-    try? FileManager.default.removeItem(atPath: rawDepfile)
-    var prerequisites = raw
-    if let colon = raw.range(of: ": ") { prerequisites = String(raw[colon.upperBound...]) }
-    prerequisites = prerequisites.trimmingCharacters(in: .whitespacesAndNewlines)
-    if prerequisites.isEmpty { prerequisites = options.input }
-    let rule = options.output + ": " + prerequisites + "\n"
+    prerequisites.remove(options.input)
+    let list = [options.input] + prerequisites.sorted()
+    let rule = options.output + ": " + list.joined(separator: " ") + "\n"
     do {
         try rule.write(toFile: depfile, atomically: true, encoding: .utf8)
     } catch {

@@ -8,7 +8,11 @@ import VulkanBackend
 /// (lavapipe in CI) with the Khronos validation layer on.
 @Suite(.vulkanValidation) struct ConformanceTests {
     static let devices: [Device] = {
-        setenv("TENSOR_VULKAN_VALIDATION", "1", 0)
+        // Every Vulkan device the tests open runs under the Khronos validation layer
+        // (configured, not set in the environment, which other threads may be reading).
+        var options = VulkanRuntime.Options.fromEnvironment()
+        options.validation = true
+        VulkanRuntime.configureShared(options)
         return Device.available
     }()
 

@@ -69,8 +69,11 @@ func doubles(_ values: [Float]) -> [Double] { values.map(Double.init) }
 /// Devices every frontend test runs on: the CPU, plus lavapipe when a Vulkan driver is installed.
 enum TestDevices {
     static let all: [Device] = {
-        // Every Vulkan device the tests open runs under the Khronos validation layer.
-        setenv("TENSOR_VULKAN_VALIDATION", "1", 0)
+        // Every Vulkan device the tests open runs under the Khronos validation layer
+        // (configured, not set in the environment, which other threads may be reading).
+        var options = VulkanRuntime.Options.fromEnvironment()
+        options.validation = true
+        VulkanRuntime.configureShared(options)
         var devices = [Device.cpu]
         for device in Device.available where device.kind == .vulkan { devices.append(device) }
         return devices

@@ -52,8 +52,19 @@ extension VulkanTests {
             Case(m: 7, n: 31, k: 257),
             Case(m: 31, n: 7, k: 1),
             Case(m: 33, n: 65, k: 17),
-            Case(m: 64, n: 64, k: 64),            // medium, aligned
-            Case(m: 63, n: 65, k: 15),            // medium, one short / past
+            Case(m: 64, n: 64, k: 64, kernel: "medium"),   // aligned
+            Case(m: 63, n: 65, k: 15, kernel: "medium"),   // one short / past
+            Case(m: 64, n: 64, k: 64),
+            Case(m: 63, n: 65, k: 15),
+            Case(m: 128, n: 128, k: 16, kernel: "cpuLarge"),  // aligned
+            Case(m: 64, n: 128, k: 16, kernel: "cpuLarge"),
+            Case(m: 65, n: 127, k: 9, kernel: "cpuLarge"),
+            Case(m: 63, n: 129, k: 20, transposeA: true, transposeB: true, kernel: "cpuLarge"),
+            Case(m: 33, n: 31, k: 5, batch: 2, transposeB: true, kernel: "cpuSmall"),
+            Case(m: 40, n: 70, k: 33, transposeA: true, transposeB: true, kernel: "medium"),
+            Case(m: 64, n: 64, k: 32, transposeA: true, transposeB: true, kernel: "medium"),  // aligned
+            Case(m: 128, n: 128, k: 16, batch: 2, transposeB: true, broadcastB: true, kernel: "large"),
+            Case(m: 32, n: 64, k: 16, batch: 3, transposeA: true, broadcastA: true, kernel: "small"),
             Case(m: 128, n: 128, k: 64, kernel: "large"),  // aligned
             Case(m: 129, n: 127, k: 9, kernel: "large"),
             Case(m: 32, n: 32, k: 8, kernel: "small"),
@@ -93,8 +104,11 @@ extension VulkanTests {
             switch testCase.kernel {
             case "large": kernel = .tiled(.large, aligned: MatmulTileConfig.large.isAligned(g))
             case "small": kernel = .tiled(.small, aligned: MatmulTileConfig.small.isAligned(g))
+            case "medium": kernel = .tiled(.medium, aligned: MatmulTileConfig.medium.isAligned(g))
+            case "cpuLarge": kernel = .tiled(.cpuLarge, aligned: MatmulTileConfig.cpuLarge.isAligned(g))
+            case "cpuSmall": kernel = .tiled(.cpuSmall, aligned: MatmulTileConfig.cpuSmall.isAligned(g))
             case "naive": kernel = .naive
-            default: kernel = MatmulKernelChoice.choose(g)
+            default: kernel = MatmulKernelChoice.choose(g, cpuDevice: device.info.type == .cpu)
             }
             try device.matmul(a, b, into: c, geometry: g, epilogue: epilogue, kernel: kernel)
             let expected = referenceMatmul(aValues, bValues, g, bias: biasValues, activation: activation)
@@ -121,11 +135,20 @@ extension VulkanTests {
             try run(Case(m: 31, n: 33, k: 7, batch: 2), bias: true, activation: .identity, pre: false)
         }
 
+        @Test func tileConfigurationsAreValid() {
+            for config in [MatmulTileConfig.small, .medium, .large, .cpuSmall, .cpuLarge] {
+                #expect(config.isValid, "\(config)")
+            }
+            #expect(!MatmulTileConfig(bm: 64, bn: 64, bk: 8, tm: 2, tn: 2).isValid)
+        }
+
         @Test func choosesKernels() {
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 1, n: 4096, k: 4096)) == .matvec)
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 4096, n: 4096, k: 4096)) == .tiled(.large, aligned: true))
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 1000, n: 1000, k: 1000)) == .tiled(.large, aligned: false))
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 10, n: 10, k: 10)) == .tiled(.small, aligned: false))
+            #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 1024, n: 1024, k: 1024), cpuDevice: true)
+                == .tiled(.cpuLarge, aligned: true))
         }
     }
 }

@@ -21,15 +21,20 @@ extension VulkanTests {
             Case(outer: 4, axis: 0, inner: 3),
         ]
 
-        @Test(arguments: cases)
-        func reduceSum(shape: Case) throws {
+        @Test(arguments: cases, [false, true])
+        func reduceSum(shape: Case, subgroup: Bool) throws {
             let device = try Fixture.device
             var random = TestRandom(seed: 17)
             let count = shape.outer * shape.axis * shape.inner
             let values = random.floats(count)
             let input = try device.upload(values)
             let out = try device.upload([Float](repeating: .nan, count: shape.outer * shape.inner))
-            try device.reduceSum(input, outer: shape.outer, axis: shape.axis, inner: shape.inner, scale: 0.5, into: out)
+            if subgroup, !device.enabledFeatures.contains(.subgroupArithmetic) {
+                print("skip: no subgroup arithmetic on \(device.name)")
+                return
+            }
+            try device.reduceSum(input, outer: shape.outer, axis: shape.axis, inner: shape.inner, scale: 0.5,
+                                 into: out, useSubgroup: subgroup)
             var expected = [Double](repeating: 0, count: shape.outer * shape.inner)
             for o in 0..<shape.outer {
                 for a in 0..<shape.axis {

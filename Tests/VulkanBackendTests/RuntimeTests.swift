@@ -17,6 +17,11 @@ extension VulkanTests {
             #expect(device.kind == .vulkan)
             #expect(device.info.isUsable)
             #expect(!device.details.isEmpty)
+            let runtime = try VulkanRuntime.sharedRuntime()
+            if let preferred = runtime.preferredDeviceIndex() {
+                #expect(infos[preferred].type != .cpu)
+            }
+            #expect(runtime.preferredDeviceIndex(allowCPU: true) != nil)
             // The same index gives the same cached device.
             #expect(try VulkanRuntime.device(index: device.info.index) === device)
             Fixture.expectNoValidationMessages()
@@ -59,6 +64,26 @@ extension VulkanTests {
                     return
                 }
                 #expect(reason.contains("vkGetInstanceProcAddr"))
+            }
+        }
+
+        /// Run alone with no driver visible, e.g.
+        /// `TENSOR_VULKAN_EXPECT_NO_DRIVER=1 VK_ICD_FILENAMES=/nonexistent swift test --filter noDriver`
+        /// (the environment is not changed from inside the test process: other suites run
+        /// concurrently and setenv races with getenv).
+        @Test(.enabled(if: ProcessInfo.processInfo.environment["TENSOR_VULKAN_EXPECT_NO_DRIVER"] == "1"))
+        func noDriverIsUnavailableWithReason() {
+            do {
+                _ = try VulkanRuntime(options: .init())
+                Issue.record("no driver must throw")
+            } catch {
+                guard case let .backendUnavailable(backend, reason) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(backend == "Vulkan")
+                #expect(reason.contains("driver") || reason.contains("device"), "\(reason)")
+                print("no driver: \(error)")
             }
         }
 

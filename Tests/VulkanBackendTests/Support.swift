@@ -11,7 +11,11 @@ import TensorCore
 /// first usable one, opened with the Khronos validation layer on.
 enum Fixture {
     static let opened: Result<VulkanDevice, TensorError> = {
-        setenv("TENSOR_VULKAN_VALIDATION", "1", 1)
+        // Validation on unless TENSOR_VULKAN_VALIDATION says otherwise (benchmarks), set
+        // through the API: the environment is not mutated while other suites run.
+        var options = VulkanRuntime.Options.fromEnvironment()
+        if ProcessInfo.processInfo.environment["TENSOR_VULKAN_VALIDATION"] == nil { options.validation = true }
+        VulkanRuntime.configureShared(options)
         return Result { () throws(TensorError) in
             let infos = try VulkanRuntime.physicalDevices()
             guard let chosen = infos.first(where: { $0.type == .cpu && $0.isUsable }) ?? infos.first(where: \.isUsable) else {

@@ -1,0 +1,256 @@
+import Foundation
+import Synchronization
+
+/// A piecewise-constant approximation q of an activation's derivative f', for few-bit backward.
+///
+/// Forward keeps, per element, the b-bit `code(for: x)`: the index of the piece of q that x
+/// falls in. Backward computes `gradIn = gradOut * levels[code]`. The table has 2^b - 1
+/// ascending inner `borders` and 2^b `levels`; piece c is (borders[c-1], borders[c]], with
+/// the outer ends -infinity and +infinity. A value equal to a border goes to the lower
+/// piece: the code is the number of borders strictly less than x.
+///
+/// `optimal(for:bits:weight:)` gives the table that minimises the weighted L2 error
+///
+///     l2Error = integral over the support of w of (f'(x) - q(x))^2 w(x) dx,
+///
+/// where w is a probability density (``FewBitWeight``; the default is uniform on
+/// [-100, 100], so the error is the mean of (f' - q)^2 over that interval, as for the
+/// published reference tables of the fewbit project). `l2Error` is always the error of the
+/// stored float32 borders and levels, integrated by Gauss-Legendre quadrature in double
+/// precision (relative accuracy about 1e-13), so tables built from any source compare
+/// directly.
+///
+/// ```swift
+/// let table = try FewBitTable.optimal(for: .gelu, bits: 2)
+/// table.borders                // [-0.4536, 0.0, 0.4536] (rounded)
+/// table.levels                 // [-0.0015, 0.3251, 0.6749, 1.0015] (rounded)
+/// table.l2Error                // 2.2377e-4
+/// let c = table.code(for: 0.3) // 2
+/// let g = 0.5 * table.levels[c]  // few-bit backward of an upstream gradient 0.5
+/// ```
+public struct FewBitTable: Sendable, Hashable {
+    /// Bits per code, 1...8.
+    public let bits: Int
+    /// The 2^bits - 1 inner borders, ascending.
+    public let borders: [Float]
+    /// The 2^bits levels: the value of q on each piece.
+    public let levels: [Float]
+    /// The weighted L2 error of this table (see the type's documentation).
+    public let l2Error: Double
+
+    /// A table from its parts, with its error computed against `derivative` under `weight`.
+    ///
+    /// Use it to evaluate a table from elsewhere (a published one) on the same footing as
+    /// the optimal ones:
+    ///
+    /// ```swift
+    /// let theirs = try FewBitTable(borders: [0], levels: [0, 1],
+    ///                              derivative: { Activation.gelu.derivative($0) })
+    /// let ours = try FewBitTable.optimal(for: .gelu, bits: 1)
+    /// ours.l2Error <= theirs.l2Error   // true
+    /// ```
+    ///
+    /// - Throws: `TensorError.invalidArgument` unless there are 2^b levels (b in 1...8),
+    ///   2^b - 1 finite ascending borders and finite levels, or if the weight is invalid.
+    public init(
+        borders: [Float], levels: [Float],
+        derivative: @escaping @Sendable (Double) -> Double,
+        weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) {
+        let op = "FewBitTable"
+        let bits = levels.count.trailingZeroBitCount
+        guard (1...8).contains(bits), levels.count == 1 << bits else {
+            throw .invalidArgument(op: op, reason: "need 2^b levels with b in 1...8, got \(levels.count)")
+        }
+        guard borders.count == levels.count - 1 else {
+            throw .invalidArgument(op: op, reason: "need \(levels.count - 1) borders for \(levels.count) levels, got \(borders.count)")
+        }
+        guard borders.allSatisfy(\.isFinite), levels.allSatisfy(\.isFinite),
+              zip(borders, borders.dropFirst()).allSatisfy({ $0 < $1 })
+        else {
+            throw .invalidArgument(op: op, reason: "borders must be finite and strictly ascending, levels finite")
+        }
+        try weight.validate(op: op)
+        let solver = FewBitSolver(derivative: derivative, weight: weight)
+        self.bits = bits
+        self.borders = borders
+        self.levels = levels
+        self.l2Error = solver.error(borders: borders.map(Double.init), levels: levels.map(Double.init))
+    }
+
+    /// A table from its parts, with its error computed against `activation.derivative`.
+    ///
+    /// ```swift
+    /// let step = try FewBitTable(borders: [0], levels: [0, 1], activation: .gelu)
+    /// step.l2Error   // 7.05e-4, the error of the 1-bit step
+    /// ```
+    ///
+    /// - Throws: as ``init(borders:levels:derivative:weight:)``.
+    public init(
+        borders: [Float], levels: [Float], activation: Activation,
+        weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) {
+        try self.init(borders: borders, levels: levels, derivative: { activation.derivative($0) }, weight: weight)
+    }
+
+    /// A table from its parts and a known error; no checks beyond the counts.
+    init(bits: Int, borders: [Float], levels: [Float], l2Error: Double) {
+        precondition(levels.count == 1 << bits && borders.count == levels.count - 1)
+        self.bits = bits
+        self.borders = borders
+        self.levels = levels
+        self.l2Error = l2Error
+    }
+
+    /// The code of x: the number of borders strictly less than x (so a value equal to a
+    /// border goes to the lower piece; NaN gets 0).
+    ///
+    /// ```swift
+    /// let relu1 = try FewBitTable.optimal(for: .relu, bits: 1)  // borders [0], levels [0, 1]
+    /// relu1.code(for: 0)      // 0
+    /// relu1.code(for: 1e-30)  // 1
+    /// ```
+    @inlinable
+    public func code(for x: Float) -> Int {
+        var lo = 0
+        var hi = borders.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if borders[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The level q(x) = levels[code(for: x)].
+    ///
+    /// ```swift
+    /// let table = try FewBitTable.optimal(for: .relu, bits: 1)
+    /// table.level(for: 2)   // 1.0
+    /// ```
+    @inlinable
+    public func level(for x: Float) -> Float { levels[code(for: x)] }
+
+    /// The codes of many values, one byte each, ready for ``FewBitCodes/pack(_:bits:)``.
+    ///
+    /// ```swift
+    /// let table = try FewBitTable.optimal(for: .gelu, bits: 3)
+    /// let words = FewBitCodes.pack(table.codes(for: [-1, 0, 2]), bits: 3)
+    /// ```
+    public func codes(for values: [Float]) -> [UInt8] {
+        values.map { UInt8(truncatingIfNeeded: code(for: $0)) }
+    }
+
+    // MARK: Optimal tables
+
+    /// The table with the smallest weighted L2 error for `activation` at `bits` bits.
+    ///
+    /// The result is computed once per (activation, bits, weight) and cached (thread-safe).
+    /// Method: exact dynamic programming over a fine non-uniform grid of candidate
+    /// borders (the global optimum among grid tables), then Newton refinement of the
+    /// borders off the grid (levels are always the weighted means of f' on their pieces);
+    /// the refined borders are added to the grid and the search repeated until the grid
+    /// optimum is the refined table itself. Where f' is piecewise constant the result is
+    /// exact: relu and leaky ReLU at 1 bit give the border 0 and zero error.
+    ///
+    /// Up to 6 bits the result does not change with a 2-4x finer starting grid. At 7 and 8
+    /// bits the error of a non-monotone f' (GELU, SiLU, Mish) has many local minima within
+    /// about 0.05% of each other; there the result is the best table over a grid of 16
+    /// candidate borders per piece that contains its own borders, not a proven global one.
+    ///
+    /// ```swift
+    /// let t = try FewBitTable.optimal(for: .silu, bits: 4)
+    /// let g = try FewBitTable.optimal(for: .gelu, bits: 3, weight: .gaussian(mean: 0, std: 1))
+    /// ```
+    ///
+    /// - Throws: `TensorError.invalidArgument` for bits outside 1...8 or an invalid weight.
+    public static func optimal(
+        for activation: Activation, bits: Int, weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) -> FewBitTable {
+        try validate(bits: bits, weight: weight)
+        let key = CacheKey(activation: activation, bits: bits, weight: weight)
+        return cache.withLock { tables in
+            if let table = tables[key] { return table }
+            let table = compute(derivative: { activation.derivative($0) }, bits: bits, weight: weight)
+            tables[key] = table
+            return table
+        }
+    }
+
+    /// The optimal table for a user-supplied derivative f' (not cached: keep the result).
+    ///
+    /// ```swift
+    /// // A hard sigmoid's derivative: 1/6 on (-3, 3], 0 elsewhere.
+    /// let table = try FewBitTable.optimal(derivative: { abs($0) < 3 ? 1.0 / 6 : 0 }, bits: 2)
+    /// ```
+    ///
+    /// - Throws: `TensorError.invalidArgument` for bits outside 1...8 or an invalid weight.
+    public static func optimal(
+        derivative: @escaping @Sendable (Double) -> Double, bits: Int,
+        weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) -> FewBitTable {
+        try validate(bits: bits, weight: weight)
+        return compute(derivative: derivative, bits: bits, weight: weight)
+    }
+
+    private static func validate(bits: Int, weight: FewBitWeight) throws(TensorError) {
+        guard (1...8).contains(bits) else {
+            throw .invalidArgument(op: "FewBitTable.optimal", reason: "bits must be in 1...8, got \(bits)")
+        }
+        try weight.validate(op: "FewBitTable.optimal")
+    }
+
+    /// Grid cells for the fine dynamic programme: 1024 up to 4 bits (the result is
+    /// bit-identical with 512 or 2048 cells there), else 16 per piece and at least 2048
+    /// (at 5 bits 1024 cells can miss the best basin for mish). The refinement makes the
+    /// result accurate beyond the grid.
+    static func gridCells(bits: Int) -> Int { bits <= 4 ? 1024 : max(2048, 16 << bits) }
+
+    static func compute(
+        derivative: @escaping @Sendable (Double) -> Double, bits: Int, weight: FewBitWeight,
+        cells: Int? = nil
+    ) -> FewBitTable {
+        let solver = FewBitSolver(derivative: derivative, weight: weight)
+        let pieces = 1 << bits
+        // A coarse pass gives an upper bound for the fine one.
+        let coarseNodes = solver.grid(cells: 512)
+        let coarseGrid = GridMoments(solver: solver, nodes: coarseNodes)
+        let coarseCuts = solver.gridOptimum(coarseGrid, pieces: pieces).cuts
+        var refined = solver.refine(coarseCuts.map { coarseNodes[$0] }, grid: coarseGrid)
+        var refinedError = solver.error(borders: refined)
+        var nodes = solver.merge(solver.grid(cells: cells ?? gridCells(bits: bits)), with: refined)
+        // Then, repeatedly: solve on the fine grid, which contains the incumbent's borders, so
+        // the incumbent bounds the search; if the grid optimum beats the incumbent (another
+        // basin), refine it and put its borders into the grid. Stops when the grid optimum
+        // is the incumbent itself, so the result is the exact optimum over a grid that
+        // contains its own borders.
+        for _ in 0..<4 {
+            let grid = GridMoments(solver: solver, nodes: nodes)
+            let incumbentCost = grid.pieces(refined).error
+            let (candidateCuts, candidateCost) = solver.gridOptimum(grid, pieces: pieces, bound: incumbentCost)
+            guard candidateCost < incumbentCost - 1e-9 * incumbentCost else { break }
+            let candidate = solver.refine(candidateCuts.map { nodes[$0] }, grid: grid)
+            let candidateError = solver.error(borders: candidate)
+            guard candidateError < refinedError else { break }
+            (refined, refinedError) = (candidate, candidateError)
+            nodes = solver.merge(nodes, with: refined)
+        }
+        solver.snapToBreakpoints(&refined)
+        // Store float32 borders; the levels are the weighted means for exactly those borders.
+        var borders = refined.map { Float($0) }
+        for k in 1..<borders.count where !(borders[k] > borders[k - 1]) {
+            borders[k] = borders[k - 1].nextUp
+        }
+        let e = solver.edges(borders.map(Double.init))
+        let levels = (0..<pieces).map { k in Float(solver.level(e[k], e[k + 1])) }
+        let error = solver.error(borders: borders.map(Double.init), levels: levels.map(Double.init))
+        return FewBitTable(bits: bits, borders: borders, levels: levels, l2Error: error)
+    }
+
+    struct CacheKey: Hashable, Sendable {
+        let activation: Activation
+        let bits: Int
+        let weight: FewBitWeight
+    }
+
+    private static let cache = Mutex<[CacheKey: FewBitTable]>([:])
+}

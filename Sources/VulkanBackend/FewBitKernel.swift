@@ -1,0 +1,108 @@
+import Foundation
+import TensorCore
+
+extension VulkanDevice {
+    /// Few-bit forward (Shaders/fewbit.comp): `output = f(input)` and the packed codes, one pass.
+    public func activateFewBit(_ activation: Activation, _ input: any BackendBuffer, count: Int,
+                               into output: any BackendBuffer, fewBit: FewBitOutput) throws(TensorError) {
+        let source = try buffer(input, "activateFewBit")
+        let target = try buffer(output, "activateFewBit")
+        let codes = try buffer(fewBit.codes, "activateFewBit codes")
+        guard count > 0 else { return }
+        let table = try tableBuffer(fewBit.table)
+        var push = PushConstants()
+        push.append(count)
+        push.append(activation.parameter)
+        try dispatch(.fewBit, constants: SpecConstants([0: UInt32(bitPattern: activation.kernelCode), 1: 0,
+                                                         2: UInt32(fewBit.table.bits)]),
+                     buffers: [(source, .read), (table, .read), (codes, .write), (target, .write)], push: push,
+                     groups: fewBitGroups(count))
+    }
+
+    /// Few-bit backward (Shaders/fewbit.comp): `gradInput = gradOutput * levels[code]`.
+    public func fewBitBackward(_ fewBit: FewBitOutput, gradOutput: any BackendBuffer, count: Int,
+                               into gradInput: any BackendBuffer) throws(TensorError) {
+        let gradient = try buffer(gradOutput, "fewBitBackward")
+        let target = try buffer(gradInput, "fewBitBackward")
+        let codes = try buffer(fewBit.codes, "fewBitBackward codes")
+        guard count > 0 else { return }
+        let table = try tableBuffer(fewBit.table)
+        var push = PushConstants()
+        push.append(count)
+        push.append(Float(0))
+        try dispatch(.fewBit, constants: SpecConstants([0: 0, 1: 1, 2: UInt32(fewBit.table.bits)]),
+                     buffers: [(gradient, .read), (table, .read), (codes, .read), (target, .write)], push: push,
+                     groups: fewBitGroups(count))
+    }
+
+    private func fewBitGroups(_ count: Int) -> (x: Int, y: Int, z: Int) {
+        let runs = (count + 31) / 32
+        return (min((runs + 63) / 64, maxGroupCount.x), 1, 1)
+    }
+
+    /// The table's borders then levels in a device buffer, uploaded once per (device, table).
+    private func tableBuffer(_ table: FewBitTable) throws(TensorError) -> VulkanBuffer {
+        let key = FewBitTableBuffers.Key(device: ObjectIdentifier(self), table: table)
+        if let cached = FewBitTableBuffers.shared.lookup(key) { return cached }
+        let values = table.borders + table.levels
+        let storage = try makeBuffer(elementCount: values.count)
+        let result: Result<Void, TensorError> = values.withUnsafeBytes { bytes in
+            do throws(TensorError) {
+                try write(bytes, to: storage)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+        let uploaded = try buffer(storage, "few-bit table")
+        FewBitTableBuffers.shared.store(key, uploaded)
+        return uploaded
+    }
+}
+
+/// Few-bit tables already on a device. Tables are few (one per activation and bit width),
+/// so entries live as long as the process.
+///
+/// `@unchecked Sendable`: `entries` is only touched while holding `lock`.
+final class FewBitTableBuffers: @unchecked Sendable {
+    struct Key: Hashable {
+        let device: ObjectIdentifier
+        let table: FewBitTable
+    }
+
+    static let shared = FewBitTableBuffers()
+    private let lock = NSLock()
+    private var entries: [Key: VulkanBuffer] = [:]
+
+    func lookup(_ key: Key) -> VulkanBuffer? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[key]
+    }
+
+    func store(_ key: Key, _ buffer: VulkanBuffer) {
+        lock.lock()
+        entries[key] = buffer
+        lock.unlock()
+    }
+}
+
+extension VulkanDevice {
+    /// A matmul whose epilogue also writes few-bit codes: the product plus bias goes to a
+    /// scratch buffer (or the requested pre-activation output), then one few-bit pass writes
+    /// the activation and the codes.
+    func matmulFewBit(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
+                      geometry: MatmulGeometry, epilogue: MatmulEpilogue, fewBit: FewBitOutput) throws(TensorError) {
+        let count = geometry.batch * geometry.m * geometry.n
+        let z: any BackendBuffer
+        if let requested = epilogue.preActivation {
+            z = requested
+        } else {
+            z = try makeBuffer(elementCount: count)
+        }
+        try matmul(a, b, into: z, geometry: geometry, epilogue: MatmulEpilogue(bias: epilogue.bias),
+                   kernel: MatmulKernelChoice.choose(geometry, cpuDevice: info.type == .cpu))
+        try activateFewBit(epilogue.activation, z, count: count, into: c, fewBit: fewBit)
+    }
+}
