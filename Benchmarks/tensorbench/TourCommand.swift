@@ -19,6 +19,8 @@ enum TourCommand {
             ("linear", LinearBench.run),
             ("fewbit", FewBitBench.run),
             ("train", TrainBench.run),
+            ("sparse", SparseBench.run),
+            ("delta", DeltaBench.run),
         ]
     }
 

@@ -11,6 +11,8 @@ let commands: [(name: String, help: String)] = [
     ("linear", LinearBench.help),
     ("fewbit", FewBitBench.help),
     ("train", TrainBench.help),
+    ("sparse", SparseBench.help),
+    ("delta", DeltaBench.help),
 ]
 
 func printUsage() {
@@ -48,6 +50,8 @@ func runMain() -> Int32 {
         case "linear": try LinearBench.run(options, report: &report)
         case "fewbit": try FewBitBench.run(options, report: &report)
         case "train": try TrainBench.run(options, report: &report)
+        case "sparse": try SparseBench.run(options, report: &report)
+        case "delta": try DeltaBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)
             try report.write(options: options)

@@ -21,6 +21,7 @@ public enum ConformanceTable {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
+            + sparseCases()
     }
 
     static func fillCases() -> [ConformanceCase] {

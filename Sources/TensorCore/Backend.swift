@@ -198,6 +198,24 @@ public protocol Backend: AnyObject, Sendable {
     /// overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
     func softmax(_ input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool,
                  into output: any BackendBuffer) throws(TensorError)
+
+    /// Counts the inputs of `x` [rows, inner] that are not skipped (`|x| > t`): int32
+    /// `counts[r]` for each row, then `counts[rows]` = the channels nonzero in any row
+    /// (the union over the batch). The sparse dispatcher's density measurement.
+    func sparseActiveCounts(_ x: any BackendBuffer, rows: Int, inner: Int, threshold: SparseThreshold,
+                            into counts: any BackendBuffer) throws(TensorError)
+    /// Input-sparse product `y[rows, columns] = x~ * w` where x~ is `x` [rows, inner] with
+    /// every `|x| <= t` set to 0 and `w` is row-major [inner, columns]: only the weight rows
+    /// of nonzero inputs are read, per ``SparseMode``.
+    func sparseMatmul(_ x: any BackendBuffer, _ w: any BackendBuffer, into y: any BackendBuffer,
+                      rows: Int, inner: Int, columns: Int, threshold: SparseThreshold,
+                      mode: SparseMode) throws(TensorError)
+    /// Output-sparse product: for each of the first `activeCount` int32 indices n in
+    /// `activeRows`, `y[r, n] = epilogue(x[r, :] . w[n, :])` with `w` row-major [columns, inner];
+    /// every other `y[r, n]` (and its pre-activation) is 0.
+    func outputSparseMatmul(_ x: any BackendBuffer, _ w: any BackendBuffer, activeRows: any BackendBuffer,
+                            activeCount: Int, into y: any BackendBuffer, rows: Int, inner: Int, columns: Int,
+                            epilogue: MatmulEpilogue) throws(TensorError)
 }
 
 /// The compute operations of ``Backend``, one case per protocol method that computes.
@@ -207,6 +225,7 @@ public protocol Backend: AnyObject, Sendable {
 /// new operation cannot reach the engine without a conformance entry.
 public enum BackendOperation: String, Sendable, CaseIterable {
     case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax, activateFewBit, fewBitBackward
+    case sparseActiveCounts, sparseMatmul, outputSparseMatmul
 
     /// `Backend` methods that move memory rather than compute; they are exercised by every entry.
     public static let memoryMethods: Set<String> = ["makeBuffer", "write", "read", "synchronize"]

@@ -2,6 +2,7 @@
 enum Shader: Int, CaseIterable, Sendable {
     case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive,
          matvec, unary, softmax, fewBit
+    case sparseMatmul, outputSparseMatmul
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -19,6 +20,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .unary: return SPIRV.unary
         case .softmax: return SPIRV.softmax
         case .fewBit: return SPIRV.fewbit
+        case .sparseMatmul: return SPIRV.sparseMatmul
+        case .outputSparseMatmul: return SPIRV.outputSparseMatmul
         }
     }
 
@@ -30,6 +33,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .binary, .activation: return 3
         case .fewBit: return 4
         case .matmulTiled, .matmulNaive, .matvec: return 5
+        case .sparseMatmul, .outputSparseMatmul: return 6
         }
     }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TensorEngine
+
+/// The dispatcher's rule on synthetic densities, its measurement, and that its choice never
+/// changes the result.
+@Suite(.vulkanValidation) struct SparseDispatchTests {
+    let model = SparseCostModel.cpu
+    let k = 4096, n = 11008
+
+    /// Row counts for `rows` rows of density `density` and the union they would have with
+    /// independent (`shared` false) or shared masks.
+    func synthetic(rows: Int, density: Double, shared: Bool) -> (rowCounts: [Int], union: Int) {
+        let nnz = Int((density * Double(k)).rounded())
+        let union = shared ? nnz : Int(((1 - pow(1 - density, Double(rows))) * Double(k)).rounded())
+        return ([Int](repeating: nnz, count: rows), union)
+    }
+
+    func choice(rows: Int, density: Double, shared: Bool = false) -> SparseMode {
+        let s = synthetic(rows: rows, density: density, shared: shared)
+        return model.choose(rows: rows, inner: k, columns: n, rowCounts: s.rowCounts, unionCount: s.union)
+    }
+
+    @Test func batchOneIsSparseBelowTheBreakEvenAndDenseAbove() {
+        for density in [0.0, 0.01, 0.1, 0.3, 0.5, 0.7] { #expect(choice(rows: 1, density: density) == .perRow, "\(density)") }
+        for density in [0.8, 0.9, 1.0] { #expect(choice(rows: 1, density: density) == .dense, "\(density)") }
+        // The documented break-even: sparse when rowCost * nnz + compaction <= margin * K.
+        let breakEven = model.margin / model.rowCost
+        #expect(choice(rows: 1, density: breakEven - 0.01) == .perRow)
+        #expect(choice(rows: 1, density: breakEven + 0.01) == .dense)
+    }
+
+    @Test func batchesPickPerRowUnionOrDense() {
+        // Batch 4, 90% sparse, independent masks: four rows of 10% beat the 34% union.
+        #expect(choice(rows: 4, density: 0.1) == .perRow)
+        // Batch 4 at 50%: sgemm's cost at small batches leaves room for the gather.
+        #expect(choice(rows: 4, density: 0.5) == .perRow)
+        #expect(choice(rows: 4, density: 1) == .dense)
+        // Shared masks: the union is one row's set and is read once for the whole batch.
+        #expect(choice(rows: 4, density: 0.1, shared: true) == .unionOverBatch)
+        #expect(choice(rows: 64, density: 0.1, shared: true) == .unionOverBatch)
+        // Dense inputs at any batch stay dense.
+        for rows in [1, 4, 16, 64] { #expect(choice(rows: rows, density: 1) == .dense, "\(rows)") }
+        #expect(choice(rows: 16, density: 0.5) == .dense)
+        #expect(choice(rows: 64, density: 0.5, shared: true) == .dense)
+        // Empty products take the dense path (which handles them).
+        #expect(model.choose(rows: 0, inner: k, columns: n, rowCounts: [], unionCount: 0) == .dense)
+        #expect(model.choose(rows: 1, inner: 0, columns: n, rowCounts: [0], unionCount: 0) == .dense)
+    }
+
+    @Test func onceDenseStaysDenseAsDensityGrows() {
+        for rows in [1, 2, 4, 8, 16, 64] {
+            for shared in [false, true] {
+                var seenDense = false
+                for step in 0...100 {
+                    let mode = choice(rows: rows, density: Double(step) / 100, shared: shared)
+                    if seenDense { #expect(mode == .dense, "rows \(rows) shared \(shared) density \(step)%") }
+                    if mode == .dense { seenDense = true }
+                }
+            }
+        }
+    }
+
+    @Test func narrowOutputsPayForCompaction() {
+        // With N = 2 the compaction pass costs as much as the product: dense.
+        #expect(model.choose(rows: 64, inner: 4096, columns: 2, rowCounts: [Int](repeating: 400, count: 64),
+                             unionCount: 400) == .dense)
+    }
+
+    @Test(arguments: TestDevices.all)
+    func measurementCountsSurvivingInputs(device: Device) throws {
+        // Row 0 keeps channels 0 and 2, row 1 keeps 2 and 3 (|0.25| <= 0.5 is skipped).
+        let x = try Tensor([1, 0, -3, 0.25, 0, 0, 2, -4], shape: [2, 4], on: device)
+        let w = try Tensor.ones([4, 3], on: device)
+        let d = try sparseDecision(x, w, threshold: 0.5)
+        #expect(d.rowCounts == [2, 2])
+        #expect(d.unionCount == 3)
+        #expect(d.inner == 4)
+        #expect(d.unionDensity == 0.75)
+    }
+
+    @Test(arguments: TestDevices.all)
+    func resultsAreTheSameWhicheverPathIsChosen(device: Device) throws {
+        let alwaysSparse = SparseCostModel(rowCost: 0, denseSmallBatchCost: 1, denseComputeBatch: 1,
+                                           unionBatchCost: 0, compactionCost: 0, margin: 1)
+        let neverSparse = SparseCostModel(rowCost: 1, denseSmallBatchCost: 1, denseComputeBatch: 1,
+                                          unionBatchCost: 0, compactionCost: 0, margin: 0)
+        for (rows, zeros) in [(1, 0.9), (5, 0.5), (12, 0.95)] {
+            let xv = SparseMatmulTests.sparseValues(rows * 200, zeros: zeros, seed: UInt64(rows))
+            let x = try Tensor(xv, shape: [rows, 200], on: device)
+            let w = try Tensor.randn([200, 77], seed: 3, on: device)
+            let sparse = try sparseMatmul(x, w, threshold: 0.1, mode: nil, model: alwaysSparse)
+            let dense = try sparseMatmul(x, w, threshold: 0.1, mode: nil, model: neverSparse)
+            #expect(try sparseDecision(x, w, threshold: 0.1, model: alwaysSparse).mode != .dense)
+            #expect(try sparseDecision(x, w, threshold: 0.1, model: neverSparse).mode == .dense)
+            #expect(nmse(try sparse.toArray(), doubles(try dense.toArray())) < 1e-12)
+            let plain = try matmul(Tensor(xv.map { abs($0) <= 0.1 ? 0 : $0 }, shape: [rows, 200], on: device), w)
+            #expect(nmse(try dense.toArray(), doubles(try plain.toArray())) < 1e-12)
+        }
+    }
+}
