@@ -1,6 +1,7 @@
 import Foundation
 import TensorConformance
 import TensorEngine
+import VulkanBackend
 
 /// `tensorbench conformance`: the conformance table on any device, as a table; exit 1 on any failure.
 enum ConformanceCommand {
@@ -44,9 +45,19 @@ enum ConformanceCommand {
         print("conformance on \(device)")
         print(table.render())
         for failure in failures { print(failure) }
+        // With TENSOR_VULKAN_VALIDATION=1 the Khronos layer (with synchronization validation)
+        // watched every dispatch; any message fails the run.
+        var validation: [VulkanValidationMessage] = []
+        if let vulkan = device.backend as? VulkanDevice {
+            validation = vulkan.drainValidationMessages()
+            let runtime = try? VulkanRuntime.sharedRuntime()
+            print(runtime?.validationEnabled == true ? "validation layer on: \(validation.count) messages"
+                  : "validation layer off (set TENSOR_VULKAN_VALIDATION=1 to check every dispatch)")
+            for message in validation.prefix(20) { print("validation: \(message)") }
+        }
         print("\(results.count - failures.count) passed, \(failures.count) failed")
         print(String(format: "(%d cases in %.1f s)", results.count, Date().timeIntervalSince(start)))
         report.notes["conformance"] = "\(results.count - failures.count) passed, \(failures.count) failed"
-        return failures.isEmpty
+        return failures.isEmpty && validation.isEmpty
     }
 }

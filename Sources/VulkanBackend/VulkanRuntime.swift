@@ -101,6 +101,11 @@ public final class VulkanRuntime: @unchecked Sendable {
                 layers.append("VK_LAYER_KHRONOS_validation")
                 let instanceExtensions = Self.instanceExtensions(globals, layer: nil)
                     .union(Self.instanceExtensions(globals, layer: "VK_LAYER_KHRONOS_validation"))
+                // Synchronization validation reports a missing barrier between dependent
+                // dispatches as a hazard, even on devices (lavapipe) where it happens to work.
+                if instanceExtensions.contains("VK_EXT_validation_features") {
+                    extensions.append("VK_EXT_validation_features")
+                }
                 if instanceExtensions.contains("VK_EXT_debug_utils") {
                     extensions.append("VK_EXT_debug_utils")
                 } else {
@@ -180,7 +185,20 @@ public final class VulkanRuntime: @unchecked Sendable {
                         info.ppEnabledLayerNames = layerPointer.baseAddress
                         info.enabledExtensionCount = UInt32(extensionNames.count)
                         info.ppEnabledExtensionNames = extensionPointer.baseAddress
-                        return globals.createInstance(&info, nil, &instance)
+                        guard extensions.contains("VK_EXT_validation_features") else {
+                            return globals.createInstance(&info, nil, &instance)
+                        }
+                        var enabled = [VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT]
+                        return enabled.withUnsafeMutableBufferPointer { features in
+                            var validationFeatures = VkValidationFeaturesEXT()
+                            validationFeatures.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT
+                            validationFeatures.enabledValidationFeatureCount = UInt32(features.count)
+                            validationFeatures.pEnabledValidationFeatures = UnsafePointer(features.baseAddress)
+                            return withUnsafePointer(to: &validationFeatures) { chained in
+                                info.pNext = UnsafeRawPointer(chained)
+                                return globals.createInstance(&info, nil, &instance)
+                            }
+                        }
                     }
                 }
             }
