@@ -14,8 +14,8 @@ extension VulkanDevice {
         let (thresholds, perChannel) = try sparseThresholdBinding(threshold, op)
         guard rows >= 0, inner >= 0 else { throw .invalidArgument(op: op, reason: "negative extent") }
         try dispatch(.sparseMatmul, constants: SpecConstants([0: 2, 1: 1, 2: perChannel ? 1 : 0]),
-                     buffers: [(source, .read), (placeholder, .unused), (placeholder, .unused),
-                               (thresholds, perChannel ? .read : .unused), (target, .write), (placeholder, .unused)],
+                     buffers: [(source, .read), (placeholder, .unused), (try sparseScratch(op), .write),
+                               (thresholds, perChannel ? .read : .unused), (target, .write), (try sparseScratch(op), .write)],
                      push: sparsePush(rows, inner, 0, threshold), groups: (min(rows + 1, maxGroupCount.x), 1, 1))
     }
 
@@ -54,8 +54,8 @@ extension VulkanDevice {
             let cleaned = try buffer(makeBuffer(elementCount: rows * inner), op)
             try dispatch(.sparseMatmul, constants: SpecConstants([0: 1, 1: 1, 2: perChannel ? 1 : 0]),
                          buffers: [(source, .read), (placeholder, .unused), (cleaned, .write),
-                                   (thresholds, perChannel ? .read : .unused), (placeholder, .unused),
-                                   (placeholder, .unused)],
+                                   (thresholds, perChannel ? .read : .unused), (try sparseScratch(op), .write),
+                                   (try sparseScratch(op), .write)],
                          push: push, groups: elementwiseGroups(rows * inner))
             try matmul(cleaned, weights, into: target, geometry: geometry, epilogue: .none)
         case .perRow, .unionOverBatch:
@@ -68,12 +68,12 @@ extension VulkanDevice {
                 SpecConstants([0: kernel, 1: UInt32(blockRows), 2: perChannel ? 1 : 0])
             }
             try dispatch(.sparseMatmul, constants: constants(3),
-                         buffers: [(source, .read), (placeholder, .unused), (placeholder, .unused),
+                         buffers: [(source, .read), (placeholder, .unused), (try sparseScratch(op), .write),
                                    (thresholds, perChannel ? .read : .unused), (list, .write), (values, .write)],
                          push: push, groups: (min(blocks, maxGroupCount.x), 1, 1))
             try dispatch(.sparseMatmul, constants: constants(0),
                          buffers: [(placeholder, .unused), (weights, .read), (target, .write),
-                                   (placeholder, .unused), (list, .read), (values, .read)],
+                                   (placeholder, .unused), (list, .readWrite), (values, .readWrite)],
                          push: push, groups: ((columns + 63) / 64, min(blocks, maxGroupCount.y), 1))
         }
     }
@@ -103,6 +103,12 @@ extension VulkanDevice {
         try fill(target, value: 0, count: rows * columns)
         if let pre { try fill(pre, value: 0, count: rows * columns) }
         guard activeCount > 0 else { return }
+        var preBinding: VulkanBuffer
+        if let pre {
+            preBinding = pre
+        } else {
+            preBinding = try sparseScratch(op)
+        }
         var push = PushConstants()
         push.append(rows)
         push.append(inner)
@@ -116,8 +122,15 @@ extension VulkanDevice {
         try dispatch(.outputSparseMatmul, constants: constants,
                      buffers: [(source, .read), (weights, .read), (target, .write),
                                bias.map { ($0, .read) } ?? (placeholder, .unused),
-                               pre.map { ($0, .write) } ?? (placeholder, .unused), (list, .read)],
+                               (preBinding, .write), (list, .read)],
                      push: push, groups: (min(activeCount, maxGroupCount.x), 1, 1))
+    }
+
+    /// A fresh 4-element buffer for a descriptor slot the shader declares writable but this
+    /// dispatch does not use: the shared placeholder must never sit in a writable slot, or
+    /// synchronization validation sees a write to it that a later read races with.
+    private func sparseScratch(_ op: String) throws(TensorError) -> VulkanBuffer {
+        try buffer(makeBuffer(elementCount: 4), op)
     }
 
     /// The per-channel threshold buffer (or the placeholder) and whether there is one.
