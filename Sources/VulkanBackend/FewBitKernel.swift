@@ -41,7 +41,7 @@ extension VulkanDevice {
     }
 
     /// The table's borders then levels in a device buffer, uploaded once per (device, table).
-    private func tableBuffer(_ table: FewBitTable) throws(TensorError) -> VulkanBuffer {
+    func tableBuffer(_ table: FewBitTable) throws(TensorError) -> VulkanBuffer {
         let key = FewBitTableBuffers.Key(device: ObjectIdentifier(self), table: table)
         if let cached = FewBitTableBuffers.shared.lookup(key) { return cached }
         let values = table.borders + table.levels
@@ -85,24 +85,5 @@ final class FewBitTableBuffers: @unchecked Sendable {
         lock.lock()
         entries[key] = buffer
         lock.unlock()
-    }
-}
-
-extension VulkanDevice {
-    /// A matmul whose epilogue also writes few-bit codes: the product plus bias goes to a
-    /// scratch buffer (or the requested pre-activation output), then one few-bit pass writes
-    /// the activation and the codes.
-    func matmulFewBit(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
-                      geometry: MatmulGeometry, epilogue: MatmulEpilogue, fewBit: FewBitOutput) throws(TensorError) {
-        let count = geometry.batch * geometry.m * geometry.n
-        let z: any BackendBuffer
-        if let requested = epilogue.preActivation {
-            z = requested
-        } else {
-            z = try makeBuffer(elementCount: count)
-        }
-        try matmul(a, b, into: z, geometry: geometry, epilogue: MatmulEpilogue(bias: epilogue.bias),
-                   kernel: MatmulKernelChoice.choose(geometry, cpuDevice: info.type == .cpu))
-        try activateFewBit(epilogue.activation, z, count: count, into: c, fewBit: fewBit)
     }
 }

@@ -68,16 +68,13 @@ enum MatmulKernelChoice: Equatable {
 extension VulkanDevice {
     /// C = op(A) op(B) with the epilogue fused into the store, per ``MatmulGeometry``.
     ///
+    /// With a few-bit epilogue the same kernel also writes each output's code (one fused pass).
     /// M <= 4 runs the matrix-vector kernel (Shaders/matvec.comp); everything else the
     /// register-blocked tiled kernel (Shaders/matmul_tiled.comp) with a tile size chosen
     /// by shape, and its unchecked variant when M, N and K are multiples of the tile. On
     /// CPU-type devices the tiled kernel skips shared memory (see ``MatmulTileConfig/cpuLarge``).
     public func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
                        geometry: MatmulGeometry, epilogue: MatmulEpilogue) throws(TensorError) {
-        if let fewBit = epilogue.fewBit {
-            try matmulFewBit(a, b, into: c, geometry: geometry, epilogue: epilogue, fewBit: fewBit)
-            return
-        }
         try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue, kernel: MatmulKernelChoice.choose(geometry, cpuDevice: info.type == .cpu))
     }
 
@@ -98,6 +95,14 @@ extension VulkanDevice {
         let bias = try epilogue.bias.map { buffer throws(TensorError) in try self.buffer(buffer, "matmul bias") }
         let pre = try epilogue.preActivation.map { buffer throws(TensorError) in try self.buffer(buffer, "matmul preActivation") }
         guard g.m > 0, g.n > 0, g.batch > 0 else { return }
+        // Few-bit codes are OR-ed into place by the epilogue, so they start from zero.
+        var codes: (buffer: VulkanBuffer, table: VulkanBuffer, bits: Int)?
+        if let fewBit = epilogue.fewBit {
+            let words = FewBitCodes.packedWordCount(count: g.batch * g.m * g.n, bits: fewBit.table.bits)
+            let target = try buffer(fewBit.codes, "matmul codes")
+            try fill(target, value: 0, count: words)
+            codes = (target, try tableBuffer(fewBit.table), fewBit.table.bits)
+        }
 
         var push = PushConstants()
         push.append(g.m)
@@ -142,11 +147,14 @@ extension VulkanDevice {
         constants.set(17, g.transposeB ? 1 : 0)
         constants.set(18, bias == nil ? 0 : 1)
         constants.set(19, UInt32(bitPattern: epilogue.activation.kernelCode))
-        constants.set(20, pre == nil ? 0 : 1)
-        try dispatch(shader, constants: constants,
-                     buffers: [(left, .read), (right, .read), (output, .write),
-                               bias.map { ($0, .read) } ?? (placeholder, .unused),
-                               pre.map { ($0, .write) } ?? (placeholder, .unused)],
-                     push: push, groups: groups)
+        var buffers: [(VulkanBuffer, Access)] = [(left, .read), (right, .read), (output, .write),
+                                                 bias.map { ($0, .read) } ?? (placeholder, .unused)]
+        if let pre { buffers.append((pre, .write)) }
+        if let codes {
+            constants.set(21, UInt32(codes.bits))
+            buffers += [(codes.buffer, .write), (codes.table, .read)]
+        }
+        try dispatch(shader.matmulVariant(preActivation: pre != nil, fewBit: codes != nil), constants: constants,
+                     buffers: buffers, push: push, groups: groups)
     }
 }
