@@ -13,26 +13,50 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define KERNEL static inline __attribute__((always_inline, target("avx2,fma")))
 
-typedef __m256 vf;
-typedef __m256i vi;
+/// W AVX registers processed in lockstep, so every step of the long dependency chains
+/// (division, polynomials, exp) has W independent instructions to overlap.
+#ifndef TE_WIDTH
+#define TE_WIDTH 2
+#endif
+enum { W = TE_WIDTH, LANES = 8 * TE_WIDTH };
+typedef struct { __m256 v[TE_WIDTH]; } vf;
+typedef struct { __m256i v[TE_WIDTH]; } vi;
 
-#define C(v) _mm256_set1_ps((float)(v))
-#define CI(v) _mm256_set1_epi32((int)(v))
+#define EACH(T, expr) T r; for (int k = 0; k < W; k++) r.v[k] = expr; return r
+KERNEL vf splat(float x) { EACH(vf, _mm256_set1_ps(x)); }
+KERNEL vi splati(int x) { EACH(vi, _mm256_set1_epi32(x)); }
+#define C(v) splat((float)(v))
+#define CI(v) splati((int)(v))
+KERNEL vf load(const float *p) { EACH(vf, _mm256_loadu_ps(p + 8 * k)); }
+KERNEL void store(float *p, vf a) { for (int k = 0; k < W; k++) _mm256_storeu_ps(p + 8 * k, a.v[k]); }
 
-KERNEL vf add(vf a, vf b) { return _mm256_add_ps(a, b); }
-KERNEL vf sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
-KERNEL vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
-KERNEL vf dvd(vf a, vf b) { return _mm256_div_ps(a, b); }
-KERNEL vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+KERNEL vf add(vf a, vf b) { EACH(vf, _mm256_add_ps(a.v[k], b.v[k])); }
+KERNEL vf sub(vf a, vf b) { EACH(vf, _mm256_sub_ps(a.v[k], b.v[k])); }
+KERNEL vf mul(vf a, vf b) { EACH(vf, _mm256_mul_ps(a.v[k], b.v[k])); }
+KERNEL vf dvd(vf a, vf b) { EACH(vf, _mm256_div_ps(a.v[k], b.v[k])); }
+KERNEL vf fmadd(vf a, vf b, vf c) { EACH(vf, _mm256_fmadd_ps(a.v[k], b.v[k], c.v[k])); }
 /// c - a b
-KERNEL vf fnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
+KERNEL vf fnma(vf a, vf b, vf c) { EACH(vf, _mm256_fnmadd_ps(a.v[k], b.v[k], c.v[k])); }
 /// where mask is set, a, else b.
-KERNEL vf sel(vf mask, vf a, vf b) { return _mm256_blendv_ps(b, a, mask); }
-KERNEL vf lt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-KERNEL vf gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-KERNEL vf le(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
-KERNEL vf vabs(vf x) { return _mm256_and_ps(x, _mm256_castsi256_ps(CI(0x7FFFFFFF))); }
-KERNEL vf pow2i(vi n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, CI(127)), 23)); }
+KERNEL vf sel(vf mask, vf a, vf b) { EACH(vf, _mm256_blendv_ps(b.v[k], a.v[k], mask.v[k])); }
+KERNEL vf lt(vf a, vf b) { EACH(vf, _mm256_cmp_ps(a.v[k], b.v[k], _CMP_LT_OQ)); }
+KERNEL vf gt(vf a, vf b) { EACH(vf, _mm256_cmp_ps(a.v[k], b.v[k], _CMP_GT_OQ)); }
+KERNEL vf le(vf a, vf b) { EACH(vf, _mm256_cmp_ps(a.v[k], b.v[k], _CMP_LE_OQ)); }
+KERNEL vf and_(vf a, vf b) { EACH(vf, _mm256_and_ps(a.v[k], b.v[k])); }
+KERNEL vf or_(vf a, vf b) { EACH(vf, _mm256_or_ps(a.v[k], b.v[k])); }
+/// ~a & b
+KERNEL vf andnot(vf a, vf b) { EACH(vf, _mm256_andnot_ps(a.v[k], b.v[k])); }
+/// Minimum and maximum; where either is NaN, b.
+KERNEL vf vmin(vf a, vf b) { EACH(vf, _mm256_min_ps(a.v[k], b.v[k])); }
+KERNEL vf vmax(vf a, vf b) { EACH(vf, _mm256_max_ps(a.v[k], b.v[k])); }
+KERNEL vi bits(vf a) { EACH(vi, _mm256_castps_si256(a.v[k])); }
+KERNEL vf floats(vi a) { EACH(vf, _mm256_castsi256_ps(a.v[k])); }
+KERNEL vi iadd(vi a, vi b) { EACH(vi, _mm256_add_epi32(a.v[k], b.v[k])); }
+KERNEL vi isub(vi a, vi b) { EACH(vi, _mm256_sub_epi32(a.v[k], b.v[k])); }
+KERNEL vi half(vi a) { EACH(vi, _mm256_srai_epi32(a.v[k], 1)); }
+KERNEL vi shift23(vi a) { EACH(vi, _mm256_slli_epi32(a.v[k], 23)); }
+KERNEL vf vabs(vf x) { return and_(x, floats(CI(0x7FFFFFFF))); }
+KERNEL vf pow2i(vi n) { return floats(shift23(iadd(n, CI(127)))); }
 
 static const float log2e = 1.44269504f;
 static const float ln2Hi = 0.693359375f;
@@ -55,18 +79,18 @@ KERNEL vf exp_poly(vf r) {
 /// below -104 the result is exactly 0; NaN propagates.
 KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
     vf x = add(hi, lo);
-    vf clamped = _mm256_max_ps(C(-104), x);           // NaN stays NaN (second operand)
+    vf clamped = vmax(C(-104), x);                     // NaN stays NaN (second operand)
     vf shifted = fmadd(clamped, C(log2e), C(shifter));
     vf nf = sub(shifted, C(shifter));
-    vi n = _mm256_sub_epi32(_mm256_castps_si256(shifted), CI(shifterBits));
+    vi n = isub(bits(shifted), CI(shifterBits));
     vf r = add(fnma(nf, C(ln2Lo), fnma(nf, C(ln2Hi), hi)), lo);
     vf p = exp_poly(r);
-    vi n1 = _mm256_srai_epi32(n, 1);
-    *m = _mm256_andnot_ps(lt(x, C(-104)), mul(p, pow2i(n1)));
-    *s = pow2i(_mm256_sub_epi32(n, n1));
+    vi n1 = half(n);
+    *m = andnot(lt(x, C(-104)), mul(p, pow2i(n1)));
+    *s = pow2i(isub(n, n1));
 }
 
-KERNEL void exp_split1(vf x, vf *m, vf *s) { exp_split(x, _mm256_setzero_ps(), m, s); }
+KERNEL void exp_split1(vf x, vf *m, vf *s) { exp_split(x, C(0), m, s); }
 
 KERNEL vf vexp(vf x) {
     vf m, s;
@@ -76,7 +100,7 @@ KERNEL vf vexp(vf x) {
 
 /// e^x - 1 for x <= 0 (larger lanes clamped to 0), accurate near 0.
 KERNEL vf expm1_negative(vf xin) {
-    vf x = _mm256_andnot_ps(gt(xin, _mm256_setzero_ps()), xin);
+    vf x = andnot(gt(xin, C(0)), xin);
     vf p = C(1.0 / 362880);
     p = fmadd(p, x, C(1.0 / 40320));
     p = fmadd(p, x, C(1.0 / 5040));
@@ -96,7 +120,7 @@ KERNEL vf log1p_unit(vf y) {
     vf correction = dvd(sub(y, sub(u, C(1))), u);
     vf big = gt(u, C(1.4142135f));
     vf m = sel(big, mul(u, C(0.5)), u);
-    vf e = _mm256_and_ps(big, C(1));
+    vf e = and_(big, C(1));
     vf f = sub(m, C(1));
     vf s = dvd(f, add(C(2), f));
     vf z = mul(s, s);
@@ -110,44 +134,46 @@ KERNEL vf log1p_unit(vf y) {
     return fmadd(e, C(ln2Hi), add(fmadd(e, C(ln2Lo), logM), correction));
 }
 
-/// ln(erfc(a) / t) + a^2 with t = 1 / (1 + a/2), a in [0, 10.5] (degree 9 in t - 0.5).
-KERNEL vf erfc_exponent(vf t) {
-    vf s = sub(t, C(0.5));
-    vf p = C(0.14879115f);
-    p = fmadd(p, s, C(-0.032287069f));
-    p = fmadd(p, s, C(-0.26209915f));
-    p = fmadd(p, s, C(0.10898543f));
-    p = fmadd(p, s, C(0.27924228f));
-    p = fmadd(p, s, C(-0.15766443f));
-    p = fmadd(p, s, C(-0.37505749f));
-    p = fmadd(p, s, C(0.1893663f));
-    p = fmadd(p, s, C(1.3452854f));
-    return fmadd(p, s, C(-0.67179406f));
+/// g(t) = ln(Phi(-x) / t) + x^2 / 2 with t = 1 / (1 + 0.31 x), x in [0, 14.9]: a degree-7
+/// polynomial in t - 0.588983834, weighted minimax (error 3.1e-8 (1 + x^2)), by Estrin's
+/// scheme for short dependency chains. Cheaper than the portable path's degree-9 fit in
+/// erfc's variable, and as accurate where GELU is well conditioned.
+KERNEL vf normal_exponent(vf t) {
+    vf s = sub(t, C(0.588983834f));
+    vf s2 = mul(s, s), s4 = mul(s2, s2);
+    vf c01 = fmadd(C(1.52230263f), s, C(-1.34408808f));
+    vf c23 = fmadd(C(-0.366411597f), s, C(0.321025521f));
+    vf c45 = fmadd(C(0.244479507f), s, C(-0.23722285f));
+    vf c67 = fmadd(C(-0.198685229f), s, C(0.156689361f));
+    vf c03 = fmadd(c23, s2, c01);
+    vf c47 = fmadd(c67, s2, c45);
+    return fmadd(c47, s4, c03);
 }
 
-/// The lower normal tail Phi(-|x|) = *m * *s.
+/// The lower normal tail Phi(-|x|) = t exp(-x^2/2 + g(t)) = *m * *s.
 KERNEL void normal_tail(vf x, vf *m, vf *s) {
-    vf a = mul(vabs(x), C(0.70710677f));
-    vf t = dvd(C(1), fmadd(C(0.5), a, C(1)));
+    vf a = vabs(x);
+    vf t = dvd(C(1), fmadd(C(0.31f), a, C(1)));
     vf em;
-    exp_split(mul(C(-0.5), mul(x, x)), erfc_exponent(t), &em, s);
-    *m = _mm256_andnot_ps(gt(a, C(10.5)), mul(mul(C(0.5), t), em));
+    exp_split(mul(C(-0.5), mul(x, x)), normal_exponent(t), &em, s);
+    // Beyond 14.9 the tail is far below the smallest float (and the fit ends).
+    *m = andnot(gt(a, C(14.9f)), mul(t, em));
 }
 
 // ---- kernels: forward f(x), gradient g f'(x) ----
 
-KERNEL vf relu_f(vf x, vf p) { (void)p; return _mm256_andnot_ps(le(x, _mm256_setzero_ps()), x); }
-KERNEL vf relu_g(vf x, vf g, vf p) { (void)p; return _mm256_and_ps(gt(x, _mm256_setzero_ps()), g); }
+KERNEL vf relu_f(vf x, vf p) { (void)p; return andnot(le(x, C(0)), x); }
+KERNEL vf relu_g(vf x, vf g, vf p) { (void)p; return and_(gt(x, C(0)), g); }
 
-KERNEL vf leaky_f(vf x, vf p) { return sel(gt(x, _mm256_setzero_ps()), x, mul(p, x)); }
-KERNEL vf leaky_g(vf x, vf g, vf p) { return sel(gt(x, _mm256_setzero_ps()), g, mul(p, g)); }
+KERNEL vf leaky_f(vf x, vf p) { return sel(gt(x, C(0)), x, mul(p, x)); }
+KERNEL vf leaky_g(vf x, vf g, vf p) { return sel(gt(x, C(0)), g, mul(p, g)); }
 
 KERNEL vf gelu_f(vf x, vf p) {
     (void)p;
     vf m, s;
     normal_tail(x, &m, &s);
     vf xTail = mul(mul(x, m), s);
-    return sel(lt(x, _mm256_setzero_ps()), xTail, sub(x, xTail));
+    return sel(lt(x, C(0)), xTail, sub(x, xTail));
 }
 
 KERNEL vf gelu_g(vf x, vf g, vf p) {
@@ -155,7 +181,7 @@ KERNEL vf gelu_g(vf x, vf g, vf p) {
     vf m, s;
     normal_tail(x, &m, &s);
     vf tail = mul(m, s);
-    vf phi = sel(lt(x, _mm256_setzero_ps()), tail, sub(C(1), tail));
+    vf phi = sel(lt(x, C(0)), tail, sub(C(1), tail));
     vf pm, ps;
     exp_split1(mul(C(-0.5), mul(x, x)), &pm, &ps);
     vf xPdf = mul(mul(mul(x, C(0.39894228f)), pm), ps);
@@ -171,7 +197,7 @@ KERNEL vf gelu_tanh_f(vf x, vf p) {
     vf em, es;
     exp_split1(mul(C(-2), vabs(u)), &em, &es);
     vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(u, _mm256_setzero_ps()), mul(mul(mul(x, em), r), es), mul(x, r));
+    return sel(lt(u, C(0)), mul(mul(mul(x, em), r), es), mul(x, r));
 }
 
 KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
@@ -185,32 +211,32 @@ KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
     vf slope = mul(mul(mul(mul(C(2), x), du), em), mul(r, r));
     vf positive = fmadd(g, r, mul(mul(g, slope), es));
     vf negative = mul(mul(g, fmadd(em, r, slope)), es);
-    return sel(lt(u, _mm256_setzero_ps()), negative, positive);
+    return sel(lt(u, C(0)), negative, positive);
 }
 
 KERNEL vf silu_f(vf x, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_or_ps(x, C(-0.0f)), &em, &es);
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
     vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, _mm256_setzero_ps()), mul(mul(mul(x, em), r), es), mul(x, r));
+    return sel(lt(x, C(0)), mul(mul(mul(x, em), r), es), mul(x, r));
 }
 
 KERNEL vf silu_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_or_ps(x, C(-0.0f)), &em, &es);
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
     vf e = mul(em, es);
     vf r = dvd(C(1), add(C(1), e));
     vf positive = mul(g, mul(r, fmadd(x, mul(e, r), C(1))));
     vf negative = mul(mul(g, mul(mul(em, r), fmadd(x, r, C(1)))), es);
-    return sel(lt(x, _mm256_setzero_ps()), negative, positive);
+    return sel(lt(x, C(0)), negative, positive);
 }
 
 KERNEL vf mish_f(vf x, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_min_ps(C(20), x), &em, &es);
+    exp_split1(vmin(C(20), x), &em, &es);
     vf e = mul(em, es);
     vf e2 = add(e, C(2));
     vf n = mul(e, e2);
@@ -221,7 +247,7 @@ KERNEL vf mish_f(vf x, vf p) {
 KERNEL vf mish_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_min_ps(C(20), x), &em, &es);
+    exp_split1(vmin(C(20), x), &em, &es);
     vf e = mul(em, es);
     vf e2 = add(e, C(2));
     vf n = mul(e, e2);
@@ -235,8 +261,8 @@ KERNEL vf mish_g(vf x, vf g, vf p) {
 KERNEL vf tanh_f(vf x, vf p) {
     (void)p;
     vf q = expm1_negative(mul(C(-2), vabs(x)));
-    vf t = dvd(sub(_mm256_setzero_ps(), q), add(C(2), q));
-    return _mm256_or_ps(t, _mm256_and_ps(x, C(-0.0f)));
+    vf t = dvd(sub(C(0), q), add(C(2), q));
+    return or_(t, and_(x, C(-0.0f)));
 }
 
 KERNEL vf tanh_g(vf x, vf g, vf p) {
@@ -250,41 +276,41 @@ KERNEL vf tanh_g(vf x, vf g, vf p) {
 KERNEL vf sigmoid_f(vf x, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_or_ps(x, C(-0.0f)), &em, &es);
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
     vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, _mm256_setzero_ps()), mul(mul(em, r), es), r);
+    return sel(lt(x, C(0)), mul(mul(em, r), es), r);
 }
 
 KERNEL vf sigmoid_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_or_ps(x, C(-0.0f)), &em, &es);
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
     vf r = dvd(C(1), fmadd(em, es, C(1)));
     return mul(mul(g, mul(mul(em, r), r)), es);
 }
 
 KERNEL vf softplus_f(vf x, vf p) {
     (void)p;
-    vf e = vexp(_mm256_or_ps(x, C(-0.0f)));
-    return add(_mm256_andnot_ps(lt(x, _mm256_setzero_ps()), x), log1p_unit(e));
+    vf e = vexp(or_(x, C(-0.0f)));
+    return add(andnot(lt(x, C(0)), x), log1p_unit(e));
 }
 
 KERNEL vf softplus_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(_mm256_or_ps(x, C(-0.0f)), &em, &es);
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
     vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, _mm256_setzero_ps()), mul(mul(mul(g, em), r), es), mul(g, r));
+    return sel(lt(x, C(0)), mul(mul(mul(g, em), r), es), mul(g, r));
 }
 
 KERNEL vf elu_f(vf x, vf p) {
-    return sel(gt(x, _mm256_setzero_ps()), x, mul(p, expm1_negative(x)));
+    return sel(gt(x, C(0)), x, mul(p, expm1_negative(x)));
 }
 
 KERNEL vf elu_g(vf x, vf g, vf p) {
-    vf pos = gt(x, _mm256_setzero_ps());
+    vf pos = gt(x, C(0));
     vf em, es;
-    exp_split1(_mm256_andnot_ps(pos, x), &em, &es);
+    exp_split1(andnot(pos, x), &em, &es);
     return sel(pos, g, mul(mul(mul(g, p), em), es));
 }
 
@@ -294,62 +320,50 @@ KERNEL vf identity_f(vf x, vf p) { (void)p; return x; }
 
 #define LOOPS(name, F, G)                                                                       \
     static TGT void name##_forward(const float *x, float *y, long n, float param) {            \
-        vf p = _mm256_set1_ps(param);                                                           \
+        vf p = splat(param);                                                                    \
         long i = 0;                                                                             \
-        for (; i + 16 <= n; i += 16) {                                                          \
-            vf a = F(_mm256_loadu_ps(x + i), p), b = F(_mm256_loadu_ps(x + i + 8), p);         \
-            _mm256_storeu_ps(y + i, a);                                                         \
-            _mm256_storeu_ps(y + i + 8, b);                                                     \
-        }                                                                                       \
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i), p));     \
+        for (; i + LANES <= n; i += LANES) store(y + i, F(load(x + i), p));                     \
         if (i < n) {                                                                            \
-            float bx[8] = {0};                                                                  \
+            float bx[LANES] = {0};                                                              \
             memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
-            _mm256_storeu_ps(bx, F(_mm256_loadu_ps(bx), p));                                   \
+            store(bx, F(load(bx), p));                                                          \
             memcpy(y + i, bx, (size_t)(n - i) * 4);                                             \
         }                                                                                       \
     }                                                                                           \
     static TGT void name##_backward(const float *x, const float *g, float *o, long n,          \
                                     float param) {                                              \
-        vf p = _mm256_set1_ps(param);                                                           \
+        vf p = splat(param);                                                                    \
         long i = 0;                                                                             \
-        for (; i + 16 <= n; i += 16) {                                                          \
-            vf a = G(_mm256_loadu_ps(x + i), _mm256_loadu_ps(g + i), p);                        \
-            vf b = G(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(g + i + 8), p);                \
-            _mm256_storeu_ps(o + i, a);                                                         \
-            _mm256_storeu_ps(o + i + 8, b);                                                     \
-        }                                                                                       \
-        for (; i + 8 <= n; i += 8)                                                              \
-            _mm256_storeu_ps(o + i, G(_mm256_loadu_ps(x + i), _mm256_loadu_ps(g + i), p));      \
+        for (; i + LANES <= n; i += LANES) store(o + i, G(load(x + i), load(g + i), p));        \
         if (i < n) {                                                                            \
-            float bx[8] = {0}, bg[8] = {0};                                                     \
+            float bx[LANES] = {0}, bg[LANES] = {0};                                             \
             memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
             memcpy(bg, g + i, (size_t)(n - i) * 4);                                             \
-            _mm256_storeu_ps(bx, G(_mm256_loadu_ps(bx), _mm256_loadu_ps(bg), p));               \
+            store(bx, G(load(bx), load(bg), p));                                                \
             memcpy(o + i, bx, (size_t)(n - i) * 4);                                             \
         }                                                                                       \
     }                                                                                           \
     static TGT void name##_epilogue(const float *bias, float *pre, float *row, long n,         \
                                     float param) {                                              \
-        vf p = _mm256_set1_ps(param);                                                           \
+        vf p = splat(param);                                                                    \
         long i = 0;                                                                             \
-        for (; i + 8 <= n; i += 8) {                                                            \
-            vf v = _mm256_loadu_ps(row + i);                                                    \
-            if (bias) v = add(v, _mm256_loadu_ps(bias + i));                                    \
-            if (pre) _mm256_storeu_ps(pre + i, v);                                              \
-            _mm256_storeu_ps(row + i, F(v, p));                                                 \
+        for (; i + LANES <= n; i += LANES) {                                                    \
+            vf v = load(row + i);                                                               \
+            if (bias) v = add(v, load(bias + i));                                               \
+            if (pre) store(pre + i, v);                                                         \
+            store(row + i, F(v, p));                                                            \
         }                                                                                       \
         if (i < n) {                                                                            \
-            float bv[8] = {0}, bb[8] = {0};                                                     \
+            float bv[LANES] = {0}, bb[LANES] = {0};                                             \
             memcpy(bv, row + i, (size_t)(n - i) * 4);                                           \
-            vf v = _mm256_loadu_ps(bv);                                                         \
+            vf v = load(bv);                                                                    \
             if (bias) {                                                                         \
                 memcpy(bb, bias + i, (size_t)(n - i) * 4);                                      \
-                v = add(v, _mm256_loadu_ps(bb));                                                \
+                v = add(v, load(bb));                                                           \
             }                                                                                   \
-            _mm256_storeu_ps(bv, v);                                                            \
+            store(bv, v);                                                                       \
             if (pre) memcpy(pre + i, bv, (size_t)(n - i) * 4);                                  \
-            _mm256_storeu_ps(bv, F(v, p));                                                      \
+            store(bv, F(v, p));                                                                 \
             memcpy(row + i, bv, (size_t)(n - i) * 4);                                           \
         }                                                                                       \
     }
