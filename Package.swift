@@ -15,7 +15,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
 
         .target(name: "TensorCore", swiftSettings: strict),
-        .target(name: "CPUBackend", dependencies: ["TensorCore", "COpenBLAS"], swiftSettings: strict),
+        // AVX2 + FMA activation loops in C (per-function target attributes), chosen at run time.
+        .target(name: "CPUKernels"),
+        .target(name: "CPUBackend", dependencies: ["TensorCore", "COpenBLAS", "CPUKernels"], swiftSettings: strict),
         .target(
             name: "VulkanBackend",
             dependencies: ["TensorCore", "CVulkan"],

@@ -1,13 +1,21 @@
+import CPUKernels
 import TensorCore
 
-/// Activation loops: 16 lanes at a time through a ``VectorActivation``, the tail through
-/// a zero-padded vector, so every element sees the same code.
+/// Activation loops: the AVX2 + FMA C kernels (CPUKernels) where the CPU has them, else
+/// 16 lanes at a time through a ``VectorActivation``, the tail through a zero-padded
+/// vector, so every element sees the same code.
 enum ActivationKernels {
     static let lanes = V.scalarCount
+
+    /// Whether the C kernels run here (AVX2 + FMA on x86-64); checked once.
+    static let native = te_activation_kernels_available() != 0
 
     static func forward(_ activation: Activation, _ x: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>, range: Range<Int>) {
         let p = activation.parameter
+        if native, activation != .identity, range.count > 0,
+           te_activation_forward(activation.kernelCode, p, x + range.lowerBound, y + range.lowerBound,
+                                 range.count) != 0 { return }
         switch activation {
         case .identity:
             if UnsafePointer(y) != x { (y + range.lowerBound).update(from: x + range.lowerBound, count: range.count) }
@@ -27,6 +35,9 @@ enum ActivationKernels {
     static func backward(_ activation: Activation, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                          _ out: UnsafeMutablePointer<Float>, range: Range<Int>) {
         let p = activation.parameter
+        if native, activation != .identity, range.count > 0,
+           te_activation_backward(activation.kernelCode, p, x + range.lowerBound, g + range.lowerBound,
+                                  out + range.lowerBound, range.count) != 0 { return }
         switch activation {
         case .identity:
             if UnsafePointer(out) != g { (out + range.lowerBound).update(from: g + range.lowerBound, count: range.count) }
@@ -47,6 +58,7 @@ enum ActivationKernels {
     static func epilogueRow(_ activation: Activation, bias: UnsafePointer<Float>?,
                             pre: UnsafeMutablePointer<Float>?, row: UnsafeMutablePointer<Float>, count: Int) {
         let p = activation.parameter
+        if native, count > 0, te_activation_epilogue(activation.kernelCode, p, bias, pre, row, count) != 0 { return }
         switch activation {
         case .identity: epilogue(IdentityKernel.self, bias, pre, row, count, p)
         case .relu: epilogue(ReLUKernel.self, bias, pre, row, count, p)

@@ -1,0 +1,29 @@
+#ifndef TENSORENGINE_CPUKERNELS_H
+#define TENSORENGINE_CPUKERNELS_H
+
+/// Activation loops compiled for AVX2 + FMA (per-function target attributes), chosen at
+/// run time. Each entry point returns 1 when it did the work, 0 when the CPU (or the
+/// architecture) has no such kernels and the caller must run its portable loop.
+/// `code` is `Activation.kernelCode`; `p` its parameter (slope or alpha).
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 if the AVX2 + FMA kernels run on this CPU.
+int te_activation_kernels_available(void);
+
+/// y[i] = f(x[i]) for i < n.
+int te_activation_forward(int code, float p, const float *x, float *y, long n);
+
+/// out[i] = g[i] * f'(x[i]) for i < n.
+int te_activation_backward(int code, float p, const float *x, const float *g, float *out, long n);
+
+/// One matmul epilogue row: v = row + bias (bias may be NULL), pre = v (pre may be NULL), row = f(v).
+int te_activation_epilogue(int code, float p, const float *bias, float *pre, float *row, long n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
