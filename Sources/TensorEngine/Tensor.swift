@@ -226,6 +226,8 @@ public final class Tensor: Sendable, CustomStringConvertible {
             throw .shapeMismatch(op: "reshape", lhs: shape, rhs: newShape,
                                  reason: "at most one -1 and no other negative extent")
         }
+        // Extents whose product overflows throw here rather than trap in the products below.
+        try ShapeMath.validate(newShape.map { $0 == -1 ? 1 : $0 }, op: "reshape")
         var resolved = newShape
         if wildcards == 1 {
             let known = newShape.filter { $0 != -1 }.reduce(1, *)
