@@ -54,6 +54,12 @@ let package = Package(
             dependencies: ["VulkanBackend", "TensorCore"],
             swiftSettings: strict
         ),
+        // Fuzzing, fault injection, concurrency and resource-hygiene tests (issue 9).
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["TensorEngine", "VulkanBackend", "CPUBackend", "TensorCore"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TensorCoreTests", dependencies: ["TensorCore"], exclude: ["Resources"], swiftSettings: strict
         ),

@@ -22,7 +22,7 @@ const float TE_GELU_CUBIC = 0.044715;
 
 float te_activate(int code, float x, float param) {
     switch (code) {
-    case ACT_RELU: return x > 0.0 ? x : 0.0;
+    case ACT_RELU: return x < 0.0 ? 0.0 : x;  // NaN stays NaN, as on the CPU
     case ACT_LEAKY_RELU: return x > 0.0 ? x : param * x;
     case ACT_GELU: return x * te_normal_cdf(x);
     case ACT_GELU_TANH: {

@@ -57,6 +57,7 @@ float te_softplus(float x) {
 
 // tanh through expm1: accurate near 0 and saturating cleanly (no inf / inf).
 float te_tanh(float x) {
+    if (isnan(x)) return x;  // min(NaN, 9.0) is undefined in GLSL (lavapipe gives 9.0, so tanh(NaN) was 1)
     float a = min(abs(x), 9.0);
     float em = te_expm1(2.0 * a);
     float t = em / (em + 2.0);

@@ -12,9 +12,11 @@ import TensorCore
 /// try CPUDevice.shared.fill(buffer, value: 1, count: 1024)
 /// ```
 ///
-/// `@unchecked Sendable`: the pointer and sizes never change; the memory behind them
-/// is read and written only by backend calls, which the frontend issues in order
-/// (an op completes before the next one starts), so no two threads race on it.
+/// `@unchecked Sendable`: the pointer and sizes never change. The memory behind them is
+/// written by the op that creates the buffer, which returns before the tensor holding it
+/// can be shared; after that it is only read, so any number of threads may use it at once.
+/// The one later write is an optimiser step (`Tensor.assign`): like any in-place update,
+/// it must not overlap other threads' use of that parameter.
 public final class CPUBuffer: BackendBuffer, @unchecked Sendable {
     public let elementCount: Int
     /// Start of the storage, 64-byte aligned.

@@ -15,6 +15,12 @@ extension CPUDevice {
             throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
         }
         let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: 4)
+        // More than the machine's RAM cannot be served; with overcommit, posix_memalign could
+        // still succeed and the first touch would get the process killed.
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard overflow || physical <= 0 || bytes <= physical else {
+            throw .outOfMemory(device: name, bytes: bytes, reason: "more than the \(physical) bytes of physical memory")
+        }
         guard !overflow, let (pointer, capacity) = BufferPool.shared.acquire(bytes: bytes) else {
             throw .outOfMemory(device: name, bytes: overflow ? Int.max : bytes, reason: "posix_memalign failed")
         }

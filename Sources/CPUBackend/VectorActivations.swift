@@ -29,7 +29,8 @@ enum LeakyReLUKernel: VectorActivation {
 enum GELUKernel: VectorActivation {
     @inline(__always) static func forward(_ x: V, _ p: Float) -> V {
         let (m, s) = VectorMath.normalTail(x)
-        let xTail = (x * m) * s
+        // A zero tail stays zero at x = +-inf (inf * 0 would make gelu(inf) NaN).
+        let xTail = ((x * m) * s).replacing(with: 0, where: m .== 0)
         return (x - xTail).replacing(with: xTail, where: x .< 0)
     }
 

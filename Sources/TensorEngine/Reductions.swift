@@ -27,6 +27,7 @@ extension Tensor {
 
     /// A view of this tensor broadcast to `shape` (stride 0 along expanded axes; no copy).
     public func expanded(to shape: [Int]) throws(TensorError) -> Tensor {
+        try ShapeMath.validate(shape, op: "expand")  // negative or overflowing extents throw, not trap
         let target = try ShapeMath.broadcast(self.shape, shape, op: "expand")
         guard target == shape else {
             throw .shapeMismatch(op: "expand", lhs: self.shape, rhs: shape, reason: "cannot expand")

@@ -121,8 +121,10 @@ public final class Tensor: Sendable, CustomStringConvertible {
                              on device: Device = .default) throws(TensorError) -> Tensor {
         try ShapeMath.validate(shape, op: "randn")
         var rng = SeededRandom(seed: seed)
-        return try Tensor(rng.normalFloats(ShapeMath.elementCount(shape), mean: mean, std: std),
-                          shape: shape, on: device)
+        // The device buffer first: a size beyond memory throws outOfMemory instead of trapping in the host array.
+        let buffer = try device.backend.makeBuffer(elementCount: ShapeMath.elementCount(shape))
+        try OpSupport.upload(rng.normalFloats(ShapeMath.elementCount(shape), mean: mean, std: std), to: buffer, on: device)
+        return Tensor(storage: buffer, shape: shape, device: device)
     }
 
     /// Uniform random values in [low, high), identical on every device for the same seed.
@@ -130,8 +132,10 @@ public final class Tensor: Sendable, CustomStringConvertible {
                                on device: Device = .default) throws(TensorError) -> Tensor {
         try ShapeMath.validate(shape, op: "uniform")
         var rng = SeededRandom(seed: seed)
-        return try Tensor(rng.uniformFloats(ShapeMath.elementCount(shape), low: low, high: high),
-                          shape: shape, on: device)
+        // The device buffer first, as in randn.
+        let buffer = try device.backend.makeBuffer(elementCount: ShapeMath.elementCount(shape))
+        try OpSupport.upload(rng.uniformFloats(ShapeMath.elementCount(shape), low: low, high: high), to: buffer, on: device)
+        return Tensor(storage: buffer, shape: shape, device: device)
     }
 
     // MARK: - Reading back
@@ -226,6 +230,8 @@ public final class Tensor: Sendable, CustomStringConvertible {
             throw .shapeMismatch(op: "reshape", lhs: shape, rhs: newShape,
                                  reason: "at most one -1 and no other negative extent")
         }
+        // Extents whose product overflows throw here rather than trap in the products below.
+        try ShapeMath.validate(newShape.map { $0 == -1 ? 1 : $0 }, op: "reshape")
         var resolved = newShape
         if wildcards == 1 {
             let known = newShape.filter { $0 != -1 }.reduce(1, *)

@@ -102,11 +102,12 @@ final class VulkanAllocator: @unchecked Sendable {
 
     /// Reserves `bytes` (0 allowed: the range is then one alignment unit).
     func allocate(bytes: Int) throws(TensorError) -> (block: MemoryBlock, offset: Int, size: Int) {
-        let rounded = (max(bytes, 4) + alignment - 1) / alignment * alignment
         guard bytes <= maxRange else {
             throw .outOfMemory(device: deviceName, bytes: bytes,
                                reason: "larger than the device's maxStorageBufferRange (\(maxRange) bytes)")
         }
+        // Rounded only after the range check: near Int.max the rounding itself overflowed (a trap).
+        let rounded = (max(bytes, 4) + alignment - 1) / alignment * alignment
         guard rounded <= maxAllocation else {
             throw .outOfMemory(device: deviceName, bytes: bytes,
                                reason: "larger than the device's maxMemoryAllocationSize (\(maxAllocation) bytes)")

@@ -28,7 +28,14 @@ public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
     var lastSerial: UInt64 = 0
 
     init(elementCount: Int, allocator: VulkanAllocator, device: ObjectIdentifier) throws(TensorError) {
-        let (block, offset, size) = try allocator.allocate(bytes: elementCount * 4)
+        guard elementCount >= 0 else {
+            throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
+        }
+        let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: 4)
+        guard !overflow else {
+            throw .outOfMemory(device: allocator.deviceName, bytes: Int.max, reason: "\(elementCount) elements overflow the byte count")
+        }
+        let (block, offset, size) = try allocator.allocate(bytes: bytes)
         self.elementCount = elementCount
         self.block = block
         self.offset = offset

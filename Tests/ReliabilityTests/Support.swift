@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TensorEngine
+import VulkanBackend
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Devices the reliability tests run on: the CPU, plus every Vulkan device (lavapipe here),
+/// opened with the Khronos validation layer (configured, never set in the environment).
+enum ReliabilityDevices {
+    static let all: [Device] = {
+        var options = VulkanRuntime.Options.fromEnvironment()
+        options.validation = true
+        VulkanRuntime.configureShared(options)
+        var devices = [Device.cpu]
+        for device in Device.available where device.kind == .vulkan { devices.append(device) }
+        return devices
+    }()
+
+    static var vulkan: Device? { all.first { $0.kind == .vulkan } }
+}
+
+/// Fails a test when the Khronos validation layer reported anything while it ran.
+struct ValidationSilent: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        try await function()
+        guard testCase != nil || !test.isSuite else { return }
+        let messages = VulkanRuntime.drainValidationMessages()
+        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
+    }
+}
+
+extension Trait where Self == ValidationSilent {
+    static var validationSilent: ValidationSilent { ValidationSilent() }
+}
+
+/// A small deterministic generator (SplitMix64) for the fuzzer.
+struct FuzzRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..<n (n > 0).
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func int(in range: ClosedRange<Int>) -> Int { range.lowerBound + int(range.count) }
+    mutating func chance(_ p: Double) -> Bool { unit() < p }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
+}
+
+/// Environment values (read only; tests never set the environment).
+enum TestEnvironment {
+    static func int(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment[name].flatMap { Int($0) }
+    }
+    static func uint64(_ name: String) -> UInt64? {
+        ProcessInfo.processInfo.environment[name].flatMap { UInt64($0) }
+    }
+}
+
+/// Resident set size of this process in bytes, from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Physical memory of this machine in bytes.
+func physicalMemoryBytes() -> Int {
+    Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Runs this test binary again with extra environment and arguments; returns (status, output).
+func runChildProcess(environment extra: [String: String], arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
