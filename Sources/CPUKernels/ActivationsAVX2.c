@@ -172,7 +172,8 @@ KERNEL vf gelu_f(vf x, vf p) {
     (void)p;
     vf m, s;
     normal_tail(x, &m, &s);
-    vf xTail = mul(mul(x, m), s);
+    // Masked beyond the fit like m, so x = +-inf gives inf and 0, not inf * 0 = NaN.
+    vf xTail = andnot(gt(vabs(x), C(14.9f)), mul(mul(x, m), s));
     return sel(lt(x, C(0)), xTail, sub(x, xTail));
 }
 
@@ -180,11 +181,12 @@ KERNEL vf gelu_g(vf x, vf g, vf p) {
     (void)p;
     vf m, s;
     normal_tail(x, &m, &s);
-    vf tail = mul(m, s);
+    vf far = gt(vabs(x), C(14.9f));
+    vf tail = andnot(far, mul(m, s));
     vf phi = sel(lt(x, C(0)), tail, sub(C(1), tail));
     vf pm, ps;
     exp_split1(mul(C(-0.5), mul(x, x)), &pm, &ps);
-    vf xPdf = mul(mul(mul(x, C(0.39894228f)), pm), ps);
+    vf xPdf = andnot(far, mul(mul(mul(x, C(0.39894228f)), pm), ps));
     return mul(g, add(phi, xPdf));
 }
 
