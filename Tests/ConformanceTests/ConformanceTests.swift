@@ -55,6 +55,41 @@ import VulkanBackend
         }
     }
 
+    /// Every shader in Shaders/ is exercised by a backend operation that has conformance
+    /// cases; a new shader file without an entry here fails.
+    @Test func everyShaderIsCoveredByAnOperation() throws {
+        let shaderOperations: [String: [BackendOperation]] = [
+            "activation": [.activate, .activationBackward],
+            "binary": [.binary],
+            "copy_strided": [.copyStrided],
+            "fewbit": [.activateFewBit, .fewBitBackward],
+            "fill": [.fill],
+            "matmul_naive": [.matmul],          // also tensorbench's naive baseline
+            "matmul_tiled": [.matmul],
+            "matvec": [.matmul],
+            "output_sparse_matmul": [.outputSparseMatmul],
+            "reduce_sum": [.reduceSum],
+            "scale_shift": [.scaleShift],
+            "softmax": [.softmax],
+            "sparse_matmul": [.sparseMatmul, .sparseActiveCounts],
+            "unary": [.unary],
+        ]
+        let shaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Shaders").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: shaders.path).filter { $0.hasSuffix(".comp") }
+        #expect(files.count >= 10)
+        let covered = Set(ConformanceTable.cases().map(\.operation))
+        for file in files {
+            let name = String(file.dropLast(".comp".count))
+            guard let operations = shaderOperations[name] else {
+                Issue.record("Shaders/\(file) is not mapped to the operations that run it (and so to their conformance cases)")
+                continue
+            }
+            for operation in operations {
+                #expect(covered.contains(operation), "Shaders/\(file): \(operation) has no conformance case")
+            }
+        }
+    }
+
     /// The checks themselves catch what they claim to: a wrong value, an unwritten element,
     /// a NaN, a flipped zero sign.
     @Test func checksRejectWrongOutputs() {
