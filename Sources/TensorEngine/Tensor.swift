@@ -66,18 +66,16 @@ public final class Tensor: Sendable, CustomStringConvertible {
     /// let t = try Tensor([1, 2, 3, 4], shape: [2, 2], on: .cpu)
     /// ```
     public convenience init(_ values: [Float], shape: [Int], on device: Device = .default) throws(TensorError) {
-        try ShapeMath.validate(shape, op: "Tensor")
-        guard values.count == ShapeMath.elementCount(shape) else {
-            throw .invalidShape(op: "Tensor", shape: shape,
-                                reason: "\(values.count) values given for \(ShapeMath.elementCount(shape)) elements")
-        }
-        let buffer = try device.backend.makeBuffer(elementCount: values.count)
-        try OpSupport.upload(values, to: buffer, on: device)
-        self.init(storage: buffer, shape: shape, device: device)
+        try self.init(uploading: values, shape: shape, dtype: .float32, on: device)
     }
 
     /// A tensor from row-major int32 values (labels, indices).
     public convenience init(int32 values: [Int32], shape: [Int], on device: Device = .default) throws(TensorError) {
+        try self.init(uploading: values, shape: shape, dtype: .int32, on: device)
+    }
+
+    /// Validates `shape` against the values, then copies them into a new device buffer.
+    private convenience init<T>(uploading values: [T], shape: [Int], dtype: DType, on device: Device) throws(TensorError) {
         try ShapeMath.validate(shape, op: "Tensor")
         guard values.count == ShapeMath.elementCount(shape) else {
             throw .invalidShape(op: "Tensor", shape: shape,
@@ -85,7 +83,7 @@ public final class Tensor: Sendable, CustomStringConvertible {
         }
         let buffer = try device.backend.makeBuffer(elementCount: values.count)
         try OpSupport.upload(values, to: buffer, on: device)
-        self.init(storage: buffer, shape: shape, dtype: .int32, device: device)
+        self.init(storage: buffer, shape: shape, dtype: dtype, device: device)
     }
 
     /// A rank-0 tensor holding `value`.
