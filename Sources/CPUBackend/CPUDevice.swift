@@ -26,6 +26,14 @@ public final class CPUDevice: Backend {
     /// The process-wide CPU device (the frontend's `Device.cpu`).
     public static let shared = CPUDevice()
 
+    /// Whether this CPU runs the AVX2 + FMA C kernels (activations, the sparse union product);
+    /// elsewhere portable Swift loops run instead.
+    ///
+    /// ```swift
+    /// let model: SparseCostModel = CPUDevice.hasVectorKernels ? .cpu : .cpuPortable
+    /// ```
+    public static var hasVectorKernels: Bool { ActivationKernels.native }
+
     public let name: String
     public var kind: DeviceKind { .cpu }
 

@@ -9,6 +9,9 @@ extension ConformanceTable {
         ("1", 1, 1, 1), ("matvec prime", 1, 257, 129), ("prime", 7, 31, 257), ("tile+1", 3, 65, 17),
         ("tile-1", 5, 127, 31), ("batch tile", 16, 64, 48), ("non-square", 4, 300, 3), ("k=0", 2, 0, 5),
         ("empty", 0, 9, 7),
+        // Several column panels and listed-row chunks of the CPU's union GEMM (256 x 256), a
+        // 6-row tile remainder and a column tail, split across cores.
+        ("panels", 13, 600, 530),
     ]
 
     /// How x is made sparse: (name, fraction of exact zeros, scalar threshold, per-channel thresholds).

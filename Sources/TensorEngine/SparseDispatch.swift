@@ -8,12 +8,12 @@ import TensorCore
 ///
 /// - dense:    `K * max(B > 1 ? denseSmallBatchCost : 1, B / denseComputeBatch)`
 /// - per row:  `rowCost * sum(nnz)` (each row streams its own weight rows, no sharing)
-/// - union:    `rowCost * U * (1 + unionBatchCost * (B - 1))`
+/// - union:    `U * (rowCost + unionBatchCost * (B - 1))`
 ///
 /// plus `compactionCost * B * K / N` rows for the compaction pass on both sparse paths.
 /// The dense kernel is memory-bound (one row of traffic per weight row) until the batch
-/// reaches its compute batch; the union kernel pays for every batch row it applies a
-/// weight row to. The cheaper sparse path is taken only when its cost is at most `margin`
+/// reaches its compute batch; the union kernel streams each listed weight row once and
+/// then pays for the arithmetic of every further batch row it applies it to. The cheaper sparse path is taken only when its cost is at most `margin`
 /// times the dense cost, so a wrong guess near the break-even point costs little;
 /// otherwise the dense kernel runs on the thresholded input. At batch 1 this is: sparse
 /// when the density is at most `margin / rowCost` (77% on the CPU).
@@ -32,7 +32,7 @@ public struct SparseCostModel: Sendable, Equatable {
     public var denseSmallBatchCost: Double
     /// Batch at which the dense kernel turns compute-bound.
     public var denseComputeBatch: Double
-    /// Extra cost per weight row of the union kernel for each batch row beyond the first.
+    /// Extra cost per listed weight row of the union kernel for each batch row beyond the first.
     public var unionBatchCost: Double
     /// Weight rows' worth of cost per input element for the compaction pass (scaled by K / N).
     public var compactionCost: Double
@@ -49,14 +49,20 @@ public struct SparseCostModel: Sendable, Equatable {
         self.margin = margin
     }
 
-    /// Constants measured on the CPU backend (OpenBLAS sgemv/sgemm against the Swift gather
-    /// kernels, cold 4096 x 11008 and 11008 x 4096 weights, two cores; `tensorbench sparse`):
-    /// sgemm at batch 4 takes 4-9x sgemv's time (3 here), ~2.7x at 16 and ~10x at 64
-    /// (compute batch 6); the gather kernel streams a row at 0.9-1.1x sgemv's cost per row;
-    /// the union kernel costs ~3.5x per row at batch 4, ~8.5x at 16, ~19x at 64 (0.9 per
-    /// extra row overestimates the larger batches: it errs towards dense).
-    public static let cpu = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 6,
-                                            unionBatchCost: 0.9, compactionCost: 2, margin: 0.85)
+    /// Constants measured on the CPU backend with its AVX2 + FMA kernels (OpenBLAS sgemv/sgemm
+    /// against the gather kernels, cold 4096 x 11008 weights, two cores; `tensorbench sparse`).
+    /// In sgemv-row units: sgemm costs ~3.7 per weight row at batch 4, ~2.8 at 16 and ~7.3 at 64
+    /// (compute-bound from ~9 rows); the per-row gather streams a row at 0.9-1.1; the union
+    /// kernel (a GEMM over the listed rows) ~1.8 per listed row at batch 4, ~3.2 at 16, ~9.5
+    /// at 64, i.e. 1.1 to stream it plus ~0.13 per further batch row.
+    public static let cpu = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 8.5,
+                                            unionBatchCost: 0.14, compactionCost: 2, margin: 0.85)
+
+    /// The CPU backend without AVX2 + FMA (other architectures, old x86-64): the union path is
+    /// a row-streaming loop that re-reads each weight row for every batch row (~1 per extra
+    /// row), and the dense kernel's constants are kept from ``cpu``.
+    public static let cpuPortable = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 8.5,
+                                                    unionBatchCost: 1, compactionCost: 2, margin: 0.85)
 
     /// Predicted cost of each path, in dense weight-row units.
     public func costs(rows: Int, inner: Int, columns: Int, rowCounts: [Int],
@@ -65,7 +71,7 @@ public struct SparseCostModel: Sendable, Equatable {
         let dense = k * max(rows > 1 ? denseSmallBatchCost : 1, b / denseComputeBatch)
         let compaction = compactionCost * b * k / n
         let perRow = rowCost * Double(rowCounts.reduce(0, +)) + compaction
-        let union = rowCost * Double(unionCount) * (1 + unionBatchCost * max(0, b - 1)) + compaction
+        let union = Double(unionCount) * (rowCost + unionBatchCost * max(0, b - 1)) + compaction
         return (dense, perRow, union)
     }
 

@@ -1,3 +1,4 @@
+import CPUBackend
 import TensorCore
 
 /// Activation-sparse matrix product `x~ * w`, where x~ is `x` with every `|x| <= threshold`
@@ -60,12 +61,12 @@ extension SparseCostModel {
     /// ```
     public static func `default`(for kind: DeviceKind) -> SparseCostModel {
         switch kind {
-        case .cpu: return .cpu
+        case .cpu: return CPUDevice.hasVectorKernels ? .cpu : .cpuPortable
         // Not yet measured on a GPU (no device in the session that wrote it): a GPU's dense
         // kernel stays memory-bound to larger batches, and the gather kernel's per-row
         // overhead (compaction in every workgroup) is assumed higher.
         case .vulkan: return SparseCostModel(rowCost: 1.5, denseSmallBatchCost: 1, denseComputeBatch: 32,
-                                             unionBatchCost: 0.1, compactionCost: 2, margin: 0.8)
+                                             unionBatchCost: 0.15, compactionCost: 2, margin: 0.8)
         }
     }
 }

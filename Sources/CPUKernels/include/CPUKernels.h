@@ -1,8 +1,8 @@
 #ifndef TENSORENGINE_CPUKERNELS_H
 #define TENSORENGINE_CPUKERNELS_H
 
-/// Activation loops compiled for AVX2 + FMA (per-function target attributes), chosen at
-/// run time. Each entry point returns 1 when it did the work, 0 when the CPU (or the
+/// Activation loops and the gathered GEMM of the sparse product, compiled for AVX2 + FMA
+/// (per-function target attributes), chosen at run time. Each entry point returns 1 when it did the work, 0 when the CPU (or the
 /// architecture) has no such kernels and the caller must run its portable loop.
 /// `code` is `Activation.kernelCode`; `p` its parameter (slope or alpha).
 
@@ -21,6 +21,12 @@ int te_activation_backward(int code, float p, const float *x, const float *g, fl
 
 /// One matmul epilogue row: v = row + bias (bias may be NULL), pre = v (pre may be NULL), row = f(v).
 int te_activation_epilogue(int code, float p, const float *bias, float *pre, float *row, long n);
+
+/// The union-over-batch sparse product (GatheredGemmAVX2.c): for b < batch and c0 <= c < c1,
+/// y[b * ldy + c] = sum over i < count of xs[b * ldx + i] * w[indices[i] * ldw + c].
+/// Returns 0 (y untouched) when the CPU has no AVX2 + FMA or the panel cannot be allocated.
+int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
+                     long batch, float *y, long ldy, long c0, long c1);
 
 #ifdef __cplusplus
 }
