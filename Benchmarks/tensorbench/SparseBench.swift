@@ -58,6 +58,7 @@ enum SparseBench {
         let peers = options.noPeers ? [:] : Peers.run("sparse.py", ["--shapes", shapeList, "--batches",
             config.batches.map(String.init).joined(separator: ","), "--repeat", "\(repeats)"], threads: threads)
         var flusher = CacheFlusher()
+        var worst: [(label: String, min: Double, minRow: String, paired: Double, pairedRow: String)] = []
         var table = Table("K x N", "B", "sparse", "mask", "union", "path", "dense ms min", "med",
                           "kernel ms min", "med", "x dense", "auto ms min", "med", "x dense", "paired",
                           "auto path", "decide us", "numpy ms", "x numpy")
@@ -103,6 +104,14 @@ enum SparseBench {
                         let numpyCells: [String] = options.noPeers ? ["-", "-"]
                             : numpy.min.map { [ms($0), format($0 / auto.min, digits: 2) + "x"] }
                             ?? [numpy.why.map { "n/a (\($0))" } ?? "n/a", "-"]
+                        let group = "\(k)x\(n) b\(batch)", row = "\(sparsity)% \(mask)"
+                        if worst.last?.label != group { worst.append((group, .infinity, "", .infinity, "")) }
+                        if dense.min / auto.min < worst[worst.count - 1].min {
+                            (worst[worst.count - 1].min, worst[worst.count - 1].minRow) = (dense.min / auto.min, row)
+                        }
+                        if paired < worst[worst.count - 1].paired {
+                            (worst[worst.count - 1].paired, worst[worst.count - 1].pairedRow) = (paired, row)
+                        }
                         table.add(["\(k)x\(n)", "\(batch)", "\(sparsity)%", mask, format(100 * decision.unionDensity) + "%",
                                    path.rawValue, ms(dense.min), ms(dense.median), ms(kernel.min), ms(kernel.median),
                                    format(dense.min / kernel.min, digits: 2) + "x", ms(auto.min), ms(auto.median),
@@ -118,6 +127,12 @@ enum SparseBench {
         print("x dense = dense min / ours min (> 1: sparse is faster); kernel = the forced sparse path; auto = sparseMatmul's")
         print("dispatcher; paired = median over repeats of dense / auto for back-to-back runs; decide = the dispatcher's")
         print("measurement and choice alone (its whole overhead when it picks dense); x numpy = numpy min / auto min")
+        print("\nworst case of the dispatcher against dense, per shape and batch (over the sparsities and masks above):")
+        var floor = Table("K x N, batch", "x dense (min)", "at", "paired (median)", "at")
+        for w in worst {
+            floor.add([w.label, format(w.min, digits: 2) + "x", w.minRow, format(w.paired, digits: 2) + "x", w.pairedRow])
+        }
+        print(floor.render())
     }
 
     static func ms(_ seconds: Double) -> String { format(seconds * 1e3, digits: 2) }
