@@ -6,7 +6,7 @@ Numbers section from the same report (so the figures there are never typed by ha
 
 Pictures (each made only when the report has the records):
   matmul.png    GFLOP/s vs size, ours and each peer, per device
-  train.png     training loss per step, exact vs few-bit
+  train.png     training loss per step, exact vs few-bit (and the peer's exact run)
   sparse.png    speedup over dense vs sparsity, one line per batch size
 """
 import argparse, json, re, sys
@@ -56,6 +56,10 @@ def plot_train(report, plt, out):
     for ax, bench in zip(axes[0], benchmarks):
         for r in (r for r in rows if r["benchmark"] == bench):
             ax.plot(range(1, len(r["series"]) + 1), r["series"], label=r["label"], linewidth=1)
+        for r in (r for r in rows if r["benchmark"] == bench):
+            for peer, figure in sorted(r.get("peers", {}).items()):
+                if figure.get("series"):  # the peer's run of the same training, stored once
+                    ax.plot(range(1, len(figure["series"]) + 1), figure["series"], "--", label=peer + " exact", linewidth=1)
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")

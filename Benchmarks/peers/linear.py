@@ -5,17 +5,9 @@ Prints one JSON line per (peer, shape): {"peer", "label", "min", "median", "vers
 
     python3 Benchmarks/peers/linear.py --shapes 256x1024x4096 --activation gelu --repeat 10
 """
-import argparse, json, statistics, sys, time
+import argparse, json, sys
 
-
-def timed(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
+from common import timed
 
 
 def main():

@@ -5,7 +5,9 @@ min and median seconds over --repeat runs, and GFLOP/s at both.
 
     python3 Benchmarks/peers/matmul.py --sizes 1024,2048,4096 --repeat 5 --threads 2
 """
-import argparse, json, os, platform, statistics, sys, time
+import argparse, json, os, sys
+
+from common import timed
 
 
 def parse():
@@ -15,16 +17,6 @@ def parse():
     p.add_argument("--threads", type=int, default=None, help="threads for numpy's BLAS and torch")
     p.add_argument("--libraries", default="numpy,torch", help="which peers to run")
     return p.parse_args()
-
-
-def timed(fn, repeat):
-    fn()  # warm-up: page faults, thread pools, kernel selection
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
 
 
 def emit(library, n, times, extra):

@@ -6,8 +6,8 @@ buffer is read between timed runs so w comes from memory, as in the Swift benchm
 """
 import argparse
 import json
-import statistics
-import time
+
+from common import Flusher, timed
 
 try:
     import numpy as np
@@ -23,8 +23,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    flush = np.ones(96 << 20 >> 2, dtype=np.float32)
-    sink = 0.0
+    flush = Flusher(np)
     for shape in args.shapes.split(","):
         k, n = (int(v) for v in shape.split("x"))
         w = (rng.standard_normal((k, n), dtype=np.float32) * 0.02).astype(np.float32)
@@ -32,15 +31,9 @@ def main():
             x = rng.standard_normal((batch, k), dtype=np.float32)
             if batch == 1:
                 x = x[0]  # vector: numpy's gemv path, as ours uses sgemv
-            x @ w  # warm-up
-            times = []
-            for _ in range(args.repeat):
-                sink += float(flush.sum())
-                start = time.perf_counter()
-                x @ w
-                times.append(time.perf_counter() - start)
-            print(json.dumps({"peer": "numpy", "label": f"{k}x{n} b{batch}", "min": min(times),
-                              "median": statistics.median(times), "version": np.__version__}), flush=True)
+            lo, med = timed(lambda: x @ w, args.repeat, between=flush)
+            print(json.dumps({"peer": "numpy", "label": f"{k}x{n} b{batch}", "min": lo,
+                              "median": med, "version": np.__version__}), flush=True)
         del w
 
 

@@ -6,7 +6,8 @@ enum ActivationsBench {
         tensorbench activations [options]
           Forward (and exact-derivative backward) of each activation over an n x n float32
           tensor: Gelem/s at the min and median time; PyTorch's F.gelu / F.silu / ... with out=
-          and numpy's equivalent expressions on the same data in the same run.
+          (backward: the aten backward op autograd calls, e.g. gelu_backward) and numpy's
+          equivalent expressions, on the same x and gradient, in the same run.
         """
 
     static let measured: [Activation] = [.relu, .gelu, .geluTanh, .silu, .tanh, .sigmoid, .softplus, .mish, .elu(alpha: 1), .leakyReLU(slope: 0.01)]
@@ -17,10 +18,12 @@ enum ActivationsBench {
         let repeats = options.repeats ?? (options.quick ? 5 : 10)
         let threads = options.threads ?? CPUThreads.current
         let names = measured.map(activationName).joined(separator: ",")
-        let peers = options.noPeers ? [:] : Peers.run("activations.py", ["--sizes", "\(n)x\(n)", "--repeat", "\(repeats)",
-                                                                       "--threads", "\(threads)", "--activations", names], threads: threads)
         let x = try Tensor.randn([n, n], std: 3, seed: 1, on: device)
         let grad = try Tensor.randn([n, n], seed: 2, on: device)
+        let peers = options.noPeers ? [:]
+            : Peers.run("activations.py", ["--sizes", "\(n)x\(n)", "--repeat", "\(repeats)", "--threads", "\(threads)",
+                                           "--activations", names], threads: threads, sharing: ["x": x, "grad": grad])
+        let firstRecord = report.records.count
         if device.kind == .cpu, report.peak == nil { report.peak = Peak.load() }
         let peak = device.kind == .cpu ? report.peak : nil
         var table = Table("activation", "pass", "ours Gelem/s min", "median", "% copy peak", "torch", "ratio", "numpy", "ratio")
@@ -43,10 +46,9 @@ enum ActivationsBench {
                 var cells = [name, pass, format(record.bestRate, digits: 2), format(record.medianRate, digits: 2),
                              peak.map { format(100 * record.bestRate * bytesPerElement / $0.copyGBps) + "%" } ?? "-"]
                 for peer in ["torch", "numpy"] where !options.noPeers {
-                    let figure = pass == "backward" ? PeerFigure(why: "peer script times forward only")
-                                                    : Peers.figure(peers, peer: peer, label: label)
+                    let figure = Peers.figure(peers, peer: peer, label: label)
                     record.peers[peer] = figure
-                    cells += peerCells(figure, work: record.work, ours: timing).map { $0 }
+                    cells += peerCells(figure, work: record.work, ours: timing)
                 }
                 report.records.append(record)
                 table.add(cells)
@@ -56,6 +58,7 @@ enum ActivationsBench {
         print("activations on \(device), \(n)x\(n) float32")
         print(table.render())
         print("ratio = our Gelem/s / peer Gelem/s at the min time (> 1: we are faster)")
+        Peers.printReasons(report.records[firstRecord...])
         if let peak { print(peak.description) }
     }
 

@@ -9,6 +9,8 @@ enum DeltaBench {
           random-walk input sequence: per step time vs the dense linear layer, MACs done vs
           dense, and the max error against x_t * W + b next to its bound theta * ||W[:, i]||_1.
           Default 4096x11008 (--quick: 1024x2816), 200 steps, theta 0.05, walk step std 0.02.
+          Peers: numpy's and PyTorch's dense x_t W + b on the same sequence, W and b, cold
+          weights too (Benchmarks/peers/delta.py): what a user would otherwise run.
         """
 
     static func run(_ options: Options, report: inout Report) throws {
@@ -37,9 +39,12 @@ enum DeltaBench {
         var deltaSeconds: [Double] = [], denseSeconds: [Double] = []
         var worstRatio = 0.0, worstError = 0.0, boundAtWorst = 0.0
         var flusher = CacheFlusher()
+        var sequence: [Float] = []
+        sequence.reserveCapacity(steps * k)
         for step in 0..<steps {
             Progress.say("delta step \(step + 1)/\(steps)")
             for i in 0..<k { x[i] += walkStd * Float(rng.nextNormal()) }
+            sequence += x
             let input = try Tensor(x, shape: [1, k], on: device)
             flusher.flush()
             var start = DispatchTime.now().uptimeNanoseconds
@@ -61,21 +66,36 @@ enum DeltaBench {
                 if error / bound > worstRatio { (worstRatio, worstError, boundAtWorst) = (error / bound, error, bound) }
             }
         }
+        let threads = options.threads ?? CPUThreads.current
+        let peers = options.noPeers ? [:]
+            : Peers.run("delta.py", ["--shape", "\(k)x\(n)", "--steps", "\(steps)", "--threads", "\(threads)"], threads: threads,
+                        sharing: ["xs": try Tensor(sequence, shape: [steps, k], on: device), "w": w, "b": b])
         Progress.done()
         let ours = Timing(deltaSeconds), dense = Timing(denseSeconds)
         var record = Record(benchmark: "delta", device: device.identifier, label: "\(k)x\(n) theta \(theta)", shape: [1, k, n],
                             metric: "steps/s", unit: "steps", ours: ours, work: 1e9)
         record.extra = ["dense_min_s": dense.min, "dense_median_s": dense.median, "macs_saved": layer.macsSavedFraction,
                         "max_error": worstError, "bound_at_max": boundAtWorst, "max_error_over_bound": worstRatio]
-        report.records.append(record)
         var table = Table("K x N", "steps", "theta", "MACs saved", "delta ms min", "med", "dense ms min", "med",
                           "x dense (med)", "max |err|", "its bound", "max err/bound")
-        table.add(["\(k)x\(n)", "\(steps)", "\(theta)", format(100 * layer.macsSavedFraction) + "%",
-                   SparseBench.ms(ours.min), SparseBench.ms(ours.median), SparseBench.ms(dense.min), SparseBench.ms(dense.median),
-                   format(dense.median / ours.median, digits: 2) + "x", String(format: "%.3e", worstError),
-                   String(format: "%.3e", boundAtWorst), format(worstRatio, digits: 3)])
+        var cells = ["\(k)x\(n)", "\(steps)", "\(theta)", format(100 * layer.macsSavedFraction) + "%",
+                     SparseBench.ms(ours.min), SparseBench.ms(ours.median), SparseBench.ms(dense.min), SparseBench.ms(dense.median),
+                     format(dense.median / ours.median, digits: 2) + "x", String(format: "%.3e", worstError),
+                     String(format: "%.3e", boundAtWorst), format(worstRatio, digits: 3)]
+        for peer in ["numpy", "torch"] where !options.noPeers {
+            let figure = Peers.figure(peers, peer: peer, label: "\(k)x\(n)")
+            record.peers[peer] = figure
+            table.headers += ["\(peer) dense ms min", "x \(peer)"]
+            cells += peerTimeCells(figure, ours: ours, digits: 3)
+        }
+        table.add(cells)
+        report.records.append(record)
         print("delta on \(device): random walk, step std \(walkStd), dense refresh every 100 steps, cold weights")
         print(table.render())
         print("bound = theta * ||W[:, i]||_1 for the output with the largest err/bound (every 256th output checked each step)")
+        if !options.noPeers {
+            print("x numpy, x torch: the peer's dense step time / our delta step time at the min (> 1: delta is faster)")
+            Peers.printReasons([record])
+        }
     }
 }

@@ -10,9 +10,12 @@ enum FewBitBench {
              (Tests/TensorCoreTests/Resources/fewbit_published_tables.json) for GELU, SiLU,
              Tanh, Sigmoid at 1-4 bits: the weighted L2 error of each (same integral).
           2. Time to compute every table (11 activations x 8 widths) in this process.
-          3. Fused linear + GELU forward + backward, x [256, 1024] W [1024, 4096] (--quick:
-             [128, 512] x [512, 1024]): exact vs few-bit 1-4 bits, step time min / median
-             and the ratio to exact (few-bit target: within 1.1x).
+          3. Fused linear + GELU forward + backward (dx, dW, db), x [256, 1024] W [1024, 4096]
+             (--quick: [128, 512] x [512, 1024]): exact vs few-bit 1-4 bits, step time min /
+             median and the ratio to exact (few-bit target: within 1.1x); PyTorch's
+             F.gelu(x W + b) forward + backward on the same x, W and gradient in the same run
+             (Benchmarks/peers/fewbit_linear.py). The fewbit reference project itself is a
+             C++/CUDA PyTorch extension that does not install here; its column says so.
         """
 
     static func run(_ options: Options, report: inout Report) throws {
@@ -59,11 +62,18 @@ enum FewBitBench {
     static func linearStep(_ options: Options, device: Device, report: inout Report) throws {
         let (rows, inputs, outputs) = options.quick ? (128, 512, 1024) : (256, 1024, 4096)
         let repeats = options.repeats ?? (options.quick ? 5 : 10)
-        let x = try Tensor.randn([rows, inputs], seed: 1, on: device)
+        let threads = options.threads ?? CPUThreads.current
+        // x needs its gradient too, so the step is the whole 6 m k n FLOP (dx, dW, db) the peer does.
+        let x = try Tensor.randn([rows, inputs], seed: 1, on: device).requiringGrad()
         let w = try Tensor.randn([inputs, outputs], std: 1 / Float(inputs).squareRoot(), seed: 2, on: device).requiringGrad()
         let b = try Tensor.zeros([outputs], on: device).requiringGrad()
         let g = try Tensor.randn([rows, outputs], seed: 3, on: device)
+        let peers = options.noPeers ? [:]
+            : Peers.run("fewbit_linear.py", ["--shape", "\(rows)x\(inputs)x\(outputs)", "--repeat", "\(repeats)",
+                                             "--threads", "\(threads)"], threads: threads, sharing: ["x": x, "w": w, "g": g])
+        let firstRecord = report.records.count
         var table = Table("memory", "fwd+bwd ms min", "median", "vs exact (min)", "vs exact (median)", "activation bytes")
+        if !options.noPeers { table.headers += ["torch exact ms", "ratio", "fewbit"] }
         var exact: Timing?
         for memory in [ActivationMemory.exact, .fewBit(bits: 1), .fewBit(bits: 2), .fewBit(bits: 3), .fewBit(bits: 4)] {
             Progress.say("fewbit linear+gelu \(memory)")
@@ -72,23 +82,36 @@ enum FewBitBench {
                 let y = try linear(x, weight: w, bias: b, activation: .gelu, memory: memory)
                 bytes = y.retainedBytesByOp().filter { $0.key.contains("activation") }.values.reduce(0, +)
                 try y.backward(g)
+                x.clearGrad()
                 w.clearGrad()
                 b.clearGrad()
             }
             if memory == .exact { exact = timing }
             let reference = exact ?? timing
-            table.add(["\(memory)", format(timing.min * 1e3, digits: 2), format(timing.median * 1e3, digits: 2),
-                       format(timing.min / reference.min, digits: 3) + "x", format(timing.median / reference.median, digits: 3) + "x",
-                       "\(bytes)"])
+            var cells = ["\(memory)", format(timing.min * 1e3, digits: 2), format(timing.median * 1e3, digits: 2),
+                         format(timing.min / reference.min, digits: 3) + "x", format(timing.median / reference.median, digits: 3) + "x",
+                         "\(bytes)"]
             var record = Record(benchmark: "fewbit-linear-gelu", device: device.identifier, label: "\(memory)",
                                 shape: [rows, inputs, outputs], metric: "GFLOP/s", unit: "FLOP", ours: timing,
                                 work: 6 * Double(rows) * Double(inputs) * Double(outputs))
             record.extra = ["activation_bytes": Double(bytes), "ratio_to_exact_min": timing.min / reference.min,
                             "ratio_to_exact_median": timing.median / reference.median]
+            if !options.noPeers {
+                // PyTorch has exact GELU only: every row is compared with its exact step.
+                let torch = Peers.figure(peers, peer: "torch", label: "exact")
+                let fewbit = Peers.figure(peers, peer: "fewbit", label: "\(memory)")
+                record.peers = ["torch": torch, "fewbit": fewbit, "numpy": Peers.figure(peers, peer: "numpy", label: "exact")]
+                cells += peerTimeCells(torch, ours: timing) + [fewbit.min.map { format($0 * 1e3, digits: 2) } ?? "n/a"]
+            }
+            table.add(cells)
             report.records.append(record)
         }
         Progress.done()
         print("fewbit: linear + GELU forward and backward (dx, dW, db), x [\(rows), \(inputs)] W [\(inputs), \(outputs)], on \(device)")
         print(table.render())
+        if !options.noPeers {
+            print("ratio = torch's exact step time / ours at the min (> 1: we are faster)")
+            Peers.printReasons(report.records[firstRecord...])
+        }
     }
 }

@@ -15,6 +15,7 @@ enum LinearBench {
             : [(64, 1024, 4096), (256, 1024, 4096), (1024, 1024, 4096)]
         let repeats = options.repeats ?? (options.quick ? 5 : 10)
         let threads = options.threads ?? CPUThreads.current
+        let firstRecord = report.records.count
         var tables: [String: Table] = [:]
         for activation in [Activation.gelu, .relu] {
             let name = activation.description
@@ -55,5 +56,6 @@ enum LinearBench {
             print(tables[name]!.render())
         }
         print("fused / unfused and ratio: time of the other / time of ours at the min (> 1: fused is faster)")
+        Peers.printReasons(report.records[firstRecord...])
     }
 }

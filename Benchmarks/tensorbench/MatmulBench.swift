@@ -18,6 +18,7 @@ enum MatmulBench {
         var table = vulkan != nil ? Table("n", "ours GFLOP/s min", "median", "naive kernel", "tiled / naive")
                                   : Table("n", "ours GFLOP/s min", "median", "% peak", "numpy", "ratio", "torch", "ratio")
         if vulkan == nil, report.peak == nil { report.peak = Peak.load() }
+        let firstRecord = report.records.count
         let peers = options.noPeers || device.kind != .cpu ? [:]
             : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","), "--repeat", "\(repeats)",
                                       "--threads", "\(threads)"], threads: threads)
@@ -55,13 +56,7 @@ enum MatmulBench {
         print("matmul on \(device)")
         print(table.render())
         print("ratio = our GFLOP/s / peer GFLOP/s at the min time (> 1: we are faster)")
+        Peers.printReasons(report.records[firstRecord...])
         if vulkan == nil, let peak = report.peak { print(peak.description) }
     }
-}
-
-/// The peer's rate and our ratio to it, or the reason it is missing.
-func peerCells(_ figure: PeerFigure, work: Double, ours: Timing) -> [String] {
-    // The reason a peer is missing goes to the JSON/CSV; the table stays narrow.
-    guard let min = figure.min else { return ["n/a", "-"] }
-    return [format(work / min / 1e9), format(min / ours.min, digits: 2) + "x"]
 }

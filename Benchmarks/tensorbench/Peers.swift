@@ -1,13 +1,16 @@
 import Foundation
+import TensorEngine
 
 /// Runs the same workloads in numpy and PyTorch (Benchmarks/peers/*.py) for side-by-side columns.
 ///
 /// The interpreter is `TENSORBENCH_PYTHON`, else `.venv/bin/python3` (made by
 /// `scripts/install-deps --peers`), else `python3` on PATH. Each script prints one JSON
 /// object per line: {"peer": "numpy", "label": ..., "min": s, "median": s, "version": ...}
-/// or {"peer": "torch", "label": ..., "why": "..."} when it cannot run. The matmul and
-/// activation scripts say "library", "min_s", "median_s" and give the shape or the
-/// activation instead of a label; both forms are read.
+/// or {"peer": "torch", "label": ..., "why": "..."} when it cannot run, optionally with
+/// "extra" (name to number: final loss, accuracy) and "series" (a loss per step). The
+/// matmul and activation scripts say "library", "min_s", "median_s" and may give the shape
+/// or the activation instead of a label; both forms are read. The scripts share their
+/// timing and output in Benchmarks/peers/common.py.
 enum Peers {
     struct Line: Decodable {
         var peer: String?
@@ -21,6 +24,8 @@ enum Peers {
         var why: String?
         var m: Int?
         var activation: String?
+        var extra: [String: Double]?
+        var series: [Double]?
 
         var name: String? { peer ?? library }
         var resolvedLabel: String? {
@@ -79,12 +84,53 @@ enum Peers {
             guard let parsed = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), let name = parsed.name else { continue }
             figures[name, default: [:]][parsed.resolvedLabel ?? "*"] =
                 PeerFigure(min: parsed.min ?? parsed.min_s, median: parsed.median ?? parsed.median_s,
-                           version: parsed.version, why: parsed.why)
+                           version: parsed.version, why: parsed.why, extra: parsed.extra, series: parsed.series)
         }
         if figures.isEmpty {
             figures["numpy"] = ["*": PeerFigure(why: "\(python) \(scriptName) exited \(process.terminationStatus) with no figures")]
         }
         return figures
+    }
+
+    /// Writes `tensors` as DIR/NAME.npy in a fresh temporary directory, so a peer script
+    /// (its `--data` or `--init` option) times exactly the data we time.
+    static func shareData(_ tensors: [String: Tensor]) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tensorbench-peers-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            for (name, tensor) in tensors { try tensor.saveNPY(to: directory.appendingPathComponent(name + ".npy").path) }
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+        return directory
+    }
+
+    /// ``run(_:_:threads:)`` with `tensors` shared through a temporary directory passed as
+    /// `flag DIR` (removed afterwards). If they cannot be written, every peer says so.
+    static func run(_ scriptName: String, _ arguments: [String], threads: Int, sharing tensors: [String: Tensor],
+                    as flag: String = "--data") -> [String: [String: PeerFigure]] {
+        let directory: URL
+        do {
+            directory = try shareData(tensors)
+        } catch {
+            let why = PeerFigure(why: "could not write the data for \(scriptName): \(error)")
+            return ["numpy": ["*": why], "torch": ["*": why]]
+        }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return run(scriptName, arguments + [flag, directory.path], threads: threads)
+    }
+
+    /// Prints, under a table, why each "n/a" peer cell has no figure (once per reason).
+    static func printReasons(_ records: some Sequence<Record>) {
+        var seen: Set<String> = []
+        for record in records {
+            for (peer, figure) in record.peers.sorted(by: { $0.key < $1.key }) where figure.min == nil {
+                let line = "n/a \(peer): \(figure.why ?? "no figure")"
+                if seen.insert(line).inserted { print(line) }
+            }
+        }
     }
 
     /// The figure for `label`, or the peer's blanket reason.
@@ -94,4 +140,17 @@ enum Peers {
         if let any = figures.values.first?["*"], figures[peer] == nil { return any }
         return PeerFigure(why: "\(peer) did not report \(label)")
     }
+}
+
+/// The peer's rate and our ratio to it, or "n/a" when it is missing.
+func peerCells(_ figure: PeerFigure, work: Double, ours: Timing) -> [String] {
+    // The reason a peer is missing goes to the JSON/CSV and under the table (Peers.printReasons).
+    guard let min = figure.min else { return ["n/a", "-"] }
+    return [format(work / min / 1e9), format(min / ours.min, digits: 2) + "x"]
+}
+
+/// The peer's time in ms at the min and our ratio to it (peer / ours: > 1, we are faster).
+func peerTimeCells(_ figure: PeerFigure, ours: Timing, digits: Int = 2) -> [String] {
+    guard let min = figure.min else { return ["n/a", "-"] }
+    return [format(min * 1e3, digits: digits), format(min / ours.min, digits: 2) + "x"]
 }

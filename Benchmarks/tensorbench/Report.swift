@@ -28,6 +28,10 @@ struct PeerFigure: Codable {
     var median: Double?
     var version: String?
     var why: String?
+    /// Other figures of the peer's run (training: final loss, test accuracy).
+    var extra: [String: Double]?
+    /// The peer's per-step series (training losses), for plots.
+    var series: [Double]?
 }
 
 /// Everything one tensorbench invocation measured, with the context to reproduce it.

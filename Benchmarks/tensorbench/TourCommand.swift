@@ -6,9 +6,10 @@ enum TourCommand {
     static let help = """
         tensorbench [options]   (no subcommand)
           A tour of the headline numbers on the default device at --quick sizes: devices,
-          matmul and activations against numpy/PyTorch, fused linear, few-bit tables and the
-          few-bit linear step, a short digits training run (exact vs few-bit), and sparse
-          inference (if built in). Each section is also its own subcommand at full size.
+          matmul, activations (forward and backward), fused linear, few-bit tables and the
+          few-bit linear step, a short digits training run (exact vs few-bit), sparse
+          inference and delta inference, each beside numpy's and PyTorch's figures for the
+          same work (--no-peers skips them). Each section is also its own subcommand at full size.
         """
 
     /// The sections, each a subcommand run with --quick.

@@ -12,6 +12,10 @@ enum TrainBench {
           2. Teacher-student regression (synthetic; --quick shrinks it): an MLP
              1024-4096-4096-1024 student fits a random GELU teacher; exact vs 3-bit few-bit:
              loss, retained activation bytes, step time.
+          PyTorch runs both in the same invocation (Benchmarks/peers/train.py): the digits MLP
+          from our initial weights, same batches, Adam, epochs; the teacher-student model at
+          the same widths, batch and steps. Its step time, loss and accuracy sit in a row of
+          their own, and "vs torch" is torch's step time / ours at the min (> 1: we are faster).
         """
 
     struct Outcome {
@@ -27,22 +31,39 @@ enum TrainBench {
 
     static func run(_ options: Options, report: inout Report) throws {
         let device = try options.resolveDevice()
-        try digits(options, device: device, report: &report)
+        let peers = options.noPeers ? [:] : try TrainPeers.run(options, device: device)
+        try digits(options, device: device, peers: peers, report: &report)
         print("")
-        try teacherStudent(options, device: device, report: &report)
+        try teacherStudent(options, device: device, peers: peers, report: &report)
+    }
+
+    static func digitsEpochs(_ options: Options) -> Int { options.quick ? 4 : 15 }
+
+    /// The digits MLP, 64-512-512-10 GELU; every memory mode starts from the same weights.
+    static func digitsModel(_ memory: ActivationMemory, on device: Device) throws -> Sequential {
+        Sequential([
+            try Linear(64, 512, activation: .gelu, memory: memory, seed: 1, on: device),
+            try Linear(512, 512, activation: .gelu, memory: memory, seed: 2, on: device),
+            try Linear(512, 10, seed: 3, on: device),
+        ])
+    }
+
+    /// Teacher-student widths, batch and steps.
+    static func teacherStudentShape(_ options: Options) -> (widths: [Int], batch: Int, steps: Int) {
+        options.quick ? ([256, 1024, 1024, 256], 64, 4) : ([1024, 4096, 4096, 1024], 256, 8)
     }
 
     static func activationBytes(_ retained: [String: Int]) -> Int {
         retained.filter { $0.key.contains("activation") }.values.reduce(0, +)
     }
 
-    static func digits(_ options: Options, device: Device, report: inout Report) throws {
+    static func digits(_ options: Options, device: Device, peers: [String: [String: PeerFigure]], report: inout Report) throws {
         let data = Peers.repositoryRoot + "/Benchmarks/data"
         let images = try Tensor(npyFile: data + "/digits_x.npy", on: device)
         let labels = try Tensor(npyFile: data + "/digits_y.npy", on: device).toInt32Array()
         let pixels = try images.toArray()
         let trainCount = 1400, batch = 128
-        let epochs = options.quick ? 4 : 15
+        let epochs = digitsEpochs(options)
         let batches = try stride(from: 0, to: trainCount - batch + 1, by: batch).map { start in
             (try Tensor(Array(pixels[(start * 64)..<((start + batch) * 64)]), shape: [batch, 64], on: device),
              try Tensor(int32: Array(labels[start..<(start + batch)]), shape: [batch], on: device))
@@ -50,14 +71,13 @@ enum TrainBench {
         let xTest = try Tensor(Array(pixels[(trainCount * 64)...]), shape: [1797 - trainCount, 64], on: device)
         let testLabels = Array(labels[trainCount...])
         var table = Table("memory", "final loss", "test acc %", "activation bytes", "vs exact", "step ms min", "median")
+        if !options.noPeers { table.headers.append("vs torch") }
+        let torch = Peers.figure(peers, peer: "torch", label: "digits exact")
+        let firstRecord = report.records.count
         var exactBytes = 0
         for memory in memories {
             Progress.say("train digits \(memory) on \(device.identifier)")
-            let model = Sequential([
-                try Linear(64, 512, activation: .gelu, memory: memory, seed: 1, on: device),
-                try Linear(512, 512, activation: .gelu, memory: memory, seed: 2, on: device),
-                try Linear(512, 10, seed: 3, on: device),
-            ])
+            let model = try digitsModel(memory, on: device)
             let optimizer = Adam(parameters: model.parameters, learningRate: 1e-3)
             var losses: [Float] = [], seconds: [Double] = []
             var retained: [String: Int] = [:]
@@ -87,27 +107,37 @@ enum TrainBench {
             let timing = Timing(Array(seconds.dropFirst(batches.count)))
             table.add(["\(memory)", format(Double(finalLoss), digits: 4), format(accuracy * 100, digits: 1), "\(bytes)",
                        format(Double(exactBytes) / Double(max(bytes, 1)), digits: 1) + "x",
-                       format(timing.min * 1e3, digits: 2), format(timing.median * 1e3, digits: 2)])
+                       format(timing.min * 1e3, digits: 2), format(timing.median * 1e3, digits: 2)]
+                      + (options.noPeers ? [] : [TrainPeers.ratio(torch, ours: timing)]))
             var record = Record(benchmark: "train-digits", device: device.identifier, label: "\(memory)", shape: [64, 512, 512, 10],
                                 metric: "steps/s", unit: "steps", ours: timing, work: 1e9)
             record.extra = ["final_loss": Double(finalLoss), "test_accuracy": accuracy, "activation_bytes": Double(bytes),
                             "total_retained_bytes": Double(retained.values.reduce(0, +))]
             record.series = losses.map(Double.init)
+            if !options.noPeers { record.peers["torch"] = TrainPeers.attached(torch, to: memory) }
             report.records.append(record)
         }
         Progress.done()
+        if !options.noPeers {
+            table.add(TrainPeers.row(torch, cells: {
+                [format($0["final_loss", default: .nan], digits: 4), format(100 * $0["test_accuracy", default: .nan])]
+            }))
+        }
         print("train: digits MLP 64-512-512-10 GELU, Adam 1e-3, batch 128, \(epochs) epochs, on \(device)")
         print(table.render())
+        Peers.printReasons(report.records[firstRecord...])
         print("activation bytes: what the two GELU layers keep for backward in one step (pre-activations or packed codes)")
     }
 
-    static func teacherStudent(_ options: Options, device: Device, report: inout Report) throws {
-        let widths = options.quick ? [256, 1024, 1024, 256] : [1024, 4096, 4096, 1024]
-        let batch = options.quick ? 64 : 256
-        let steps = options.quick ? 4 : 8
+    static func teacherStudent(_ options: Options, device: Device, peers: [String: [String: PeerFigure]],
+                               report: inout Report) throws {
+        let (widths, batch, steps) = teacherStudentShape(options)
         var rng = SeededRandom(seed: 7)
         let teacherW = try Tensor.randn([widths[0], widths[3]], std: 1 / Float(widths[0]).squareRoot(), seed: 99, on: device)
         var table = Table("memory", "loss first", "loss last", "activation bytes", "vs exact", "step ms min", "median")
+        if !options.noPeers { table.headers.append("vs torch") }
+        let torch = Peers.figure(peers, peer: "torch", label: "teacher-student exact")
+        let firstRecord = report.records.count
         var exactBytes = 0
         for memory in [ActivationMemory.exact, .fewBit(bits: 3)] {
             Progress.say("train teacher-student \(memory) on \(device.identifier)")
@@ -136,15 +166,23 @@ enum TrainBench {
             let timing = Timing(Array(seconds.dropFirst()))
             table.add(["\(memory)", format(Double(losses.first!), digits: 4), format(Double(losses.last!), digits: 4), "\(bytes)",
                        format(Double(exactBytes) / Double(max(bytes, 1)), digits: 1) + "x",
-                       format(timing.min * 1e3, digits: 1), format(timing.median * 1e3, digits: 1)])
+                       format(timing.min * 1e3, digits: 1), format(timing.median * 1e3, digits: 1)]
+                      + (options.noPeers ? [] : [TrainPeers.ratio(torch, ours: timing)]))
             var record = Record(benchmark: "train-teacher-student", device: device.identifier, label: "\(memory)", shape: widths,
                                 metric: "steps/s", unit: "steps", ours: timing, work: 1e9)
             record.extra = ["first_loss": Double(losses.first!), "final_loss": Double(losses.last!), "activation_bytes": Double(bytes)]
             record.series = losses.map(Double.init)
+            if !options.noPeers { record.peers["torch"] = TrainPeers.attached(torch, to: memory) }
             report.records.append(record)
         }
         Progress.done()
+        if !options.noPeers {
+            table.add(TrainPeers.row(torch, digits: 1, cells: {
+                [format($0["first_loss", default: .nan], digits: 4), format($0["final_loss", default: .nan], digits: 4)]
+            }))
+        }
         print("train: teacher-student \(widths.map(String.init).joined(separator: "-")) GELU, batch \(batch), \(steps) SGD steps, on \(device)")
         print(table.render())
+        Peers.printReasons(report.records[firstRecord...])
     }
 }
