@@ -363,8 +363,8 @@ public final class VulkanRuntime: @unchecked Sendable {
     ///
     /// It runs by itself at process exit (an `atexit` hook registered when the shared
     /// runtime is created); call it earlier to release the device sooner. Validation messages
-    /// the layer reports during the teardown (objects left alive) are written to standard
-    /// error, since nothing can drain them afterwards.
+    /// nobody drained, including what the layer reports during the teardown (objects left
+    /// alive), are written to standard error, since nothing can drain them afterwards.
     ///
     /// ```swift
     /// let gpu = try VulkanRuntime.device(index: 0)
@@ -384,11 +384,14 @@ private struct WeakDevice {
 
 /// The shared runtime, created once under a lock.
 ///
-/// `@unchecked Sendable`: both fields are only touched with `lock` held.
+/// `@unchecked Sendable`: every field is only touched with `lock` held.
 private final class SharedRuntime: @unchecked Sendable {
     private let lock = NSLock()
     private var options: VulkanRuntime.Options?
     private var result: Result<VulkanRuntime, TensorError>?
+    /// The runtime after ``shutdown()``, kept so that its loader is not unloaded while the
+    /// process exits (other threads may still be running).
+    private var retired: VulkanRuntime?
 
     func configure(_ options: VulkanRuntime.Options) -> Bool {
         lock.lock()
@@ -415,8 +418,8 @@ private final class SharedRuntime: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if case let .success(runtime) = result {
-            _ = runtime.drainValidationMessages()
             runtime.shutdown()
+            retired = runtime
             for message in runtime.drainValidationMessages() {
                 FileHandle.standardError.write(Data("TensorEngine: Vulkan validation at shutdown: \(message)\n".utf8))
             }
