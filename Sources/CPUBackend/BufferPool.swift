@@ -1,4 +1,4 @@
-import Synchronization
+import TensorCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +14,8 @@ final class BufferPool: Sendable {
 
     /// Most bytes kept in the cache.
     let limitBytes: Int
-    private let state = Mutex(State())
+    /// A pthread-based lock, which ThreadSanitizer understands (see LockedValue).
+    private let state = LockedValue(State())
 
     private struct State {
         /// Cached allocations, oldest first: (size-class bytes, address).

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A piecewise-constant approximation q of an activation's derivative f', for few-bit backward.
 ///
@@ -252,5 +251,5 @@ public struct FewBitTable: Sendable, Hashable {
         let weight: FewBitWeight
     }
 
-    private static let cache = Mutex<[CacheKey: FewBitTable]>([:])
+    private static let cache = LockedValue<[CacheKey: FewBitTable]>([:])
 }

@@ -53,6 +53,7 @@ final class CommandStream: @unchecked Sendable {
     let device: VkDevice
     let queue: VkQueue
     let deviceName: String
+    private let pool: VkCommandPool
     private let frames: [Frame]
     private var current = 0
     private var recording = false
@@ -79,6 +80,7 @@ final class CommandStream: @unchecked Sendable {
         guard result == VK_SUCCESS, let pool else {
             throw .backendUnavailable(backend: "Vulkan", reason: "vkCreateCommandPool: \(resultName(result))")
         }
+        self.pool = pool
         var made: [Frame] = []
         for _ in 0..<2 {
             var allocateInfo = VkCommandBufferAllocateInfo()
@@ -93,6 +95,8 @@ final class CommandStream: @unchecked Sendable {
             var fence: VkFence?
             if result == VK_SUCCESS { result = functions.createFence(device, &fenceInfo, nil, &fence) }
             guard result == VK_SUCCESS, let commandBuffer, let fence else {
+                for frame in made { functions.destroyFence(device, frame.fence, nil) }
+                functions.destroyCommandPool(device, pool, nil)
                 throw .backendUnavailable(backend: "Vulkan", reason: "command buffer setup: \(resultName(result))")
             }
             made.append(Frame(commandBuffer: commandBuffer, fence: fence))
@@ -276,6 +280,26 @@ final class CommandStream: @unchecked Sendable {
         if let failure { throw failure }
         try submit()
         for frame in frames.filter(\.inFlight).sorted(by: { $0.serial < $1.serial }) { try wait(frame) }
+    }
+
+    /// Waits for the work in flight (errors ignored: the device is going away), releases the
+    /// retained buffers and destroys the descriptor pools, fences and command pool (which
+    /// frees the command buffers). Every later call throws `error`.
+    func close(_ error: TensorError) {
+        if failure == nil {
+            _ = try? submit()
+            for frame in frames where frame.inFlight { _ = try? wait(frame) }
+        }
+        failure = error
+        recording = false
+        for frame in frames {
+            for pool in frame.pools { functions.destroyDescriptorPool(device, pool, nil) }
+            frame.pools.removeAll()
+            frame.retained.removeAll()
+            frame.inFlight = false
+            functions.destroyFence(device, frame.fence, nil)
+        }
+        functions.destroyCommandPool(device, pool, nil)
     }
 
     private func fail(_ call: String, _ result: VkResult) -> TensorError {

@@ -42,8 +42,7 @@ extension VulkanDevice {
 
     /// The table's borders then levels in a device buffer, uploaded once per (device, table).
     func tableBuffer(_ table: FewBitTable) throws(TensorError) -> VulkanBuffer {
-        let key = FewBitTableBuffers.Key(device: ObjectIdentifier(self), table: table)
-        if let cached = FewBitTableBuffers.shared.lookup(key) { return cached }
+        if let cached = fewBitTables.lookup(table) { return cached }
         let values = table.borders + table.levels
         let storage = try makeBuffer(elementCount: values.count)
         let result: Result<Void, TensorError> = values.withUnsafeBytes { bytes in
@@ -56,34 +55,35 @@ extension VulkanDevice {
         }
         try result.get()
         let uploaded = try buffer(storage, "few-bit table")
-        FewBitTableBuffers.shared.store(key, uploaded)
+        fewBitTables.store(table, uploaded)
         return uploaded
     }
 }
 
-/// Few-bit tables already on a device. Tables are few (one per activation and bit width),
-/// so entries live as long as the process.
+/// The few-bit tables already uploaded to one device. Tables are few (one per activation
+/// and bit width), so entries live as long as the device.
 ///
 /// `@unchecked Sendable`: `entries` is only touched while holding `lock`.
 final class FewBitTableBuffers: @unchecked Sendable {
-    struct Key: Hashable {
-        let device: ObjectIdentifier
-        let table: FewBitTable
-    }
-
-    static let shared = FewBitTableBuffers()
     private let lock = NSLock()
-    private var entries: [Key: VulkanBuffer] = [:]
+    private var entries: [FewBitTable: VulkanBuffer] = [:]
 
-    func lookup(_ key: Key) -> VulkanBuffer? {
+    func lookup(_ table: FewBitTable) -> VulkanBuffer? {
         lock.lock()
         defer { lock.unlock() }
-        return entries[key]
+        return entries[table]
     }
 
-    func store(_ key: Key, _ buffer: VulkanBuffer) {
+    func store(_ table: FewBitTable, _ buffer: VulkanBuffer) {
         lock.lock()
-        entries[key] = buffer
+        entries[table] = buffer
+        lock.unlock()
+    }
+
+    /// Drops every entry (the device is closing).
+    func removeAll() {
+        lock.lock()
+        entries.removeAll()
         lock.unlock()
     }
 }

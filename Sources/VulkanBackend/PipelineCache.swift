@@ -80,6 +80,18 @@ final class PipelineCache: @unchecked Sendable {
         return pipeline
     }
 
+    /// Destroys every pipeline, then the pipeline layouts, descriptor set layouts and shader
+    /// modules (the reverse of their creation); the device must be idle.
+    func destroy() {
+        for pipeline in pipelines.values { functions.destroyPipeline(device, pipeline.pipeline, nil) }
+        for layout in layouts.values { functions.destroyPipelineLayout(device, layout.pipeline, nil) }
+        for layout in layouts.values { functions.destroyDescriptorSetLayout(device, layout.set, nil) }
+        for module in modules.values { functions.destroyShaderModule(device, module, nil) }
+        pipelines.removeAll()
+        layouts.removeAll()
+        modules.removeAll()
+    }
+
     private func module(_ shader: Shader) throws(TensorError) -> VkShaderModule {
         if let found = modules[shader] { return found }
         let code = shader.code

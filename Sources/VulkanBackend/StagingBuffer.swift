@@ -8,44 +8,26 @@ import TensorCore
 final class StagingBuffer: @unchecked Sendable {
     static let size = 16 << 20
     let functions: DeviceFunctions
+    let device: VkDevice
     let buffer: VkBuffer
-    let memory: VkDeviceMemory
+    let memory: BoundBuffer
     let mapped: UnsafeMutableRawPointer
 
     init(functions: DeviceFunctions, device: VkDevice, deviceName: String, memoryTypeIndex: UInt32) throws(TensorError) {
         self.functions = functions
-        var bufferInfo = VkBufferCreateInfo()
-        bufferInfo.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        bufferInfo.size = VkDeviceSize(Self.size)
-        bufferInfo.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue
-        bufferInfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        var buffer: VkBuffer?
-        var result = functions.createBuffer(device, &bufferInfo, nil, &buffer)
-        guard result == VK_SUCCESS, let buffer else {
-            throw .outOfMemory(device: deviceName, bytes: Self.size, reason: "staging vkCreateBuffer: \(resultName(result))")
-        }
-        var requirements = VkMemoryRequirements()
-        functions.getBufferMemoryRequirements(device, buffer, &requirements)
-        var allocateInfo = VkMemoryAllocateInfo()
-        allocateInfo.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        allocateInfo.allocationSize = requirements.size
-        allocateInfo.memoryTypeIndex = memoryTypeIndex
-        var memory: VkDeviceMemory?
-        result = functions.allocateMemory(device, &allocateInfo, nil, &memory)
-        guard result == VK_SUCCESS, let memory else {
-            throw .outOfMemory(device: deviceName, bytes: Self.size, reason: "staging vkAllocateMemory: \(resultName(result))")
-        }
-        var mapped: UnsafeMutableRawPointer?
-        result = functions.bindBufferMemory(device, buffer, memory, 0)
-        if result == VK_SUCCESS {
-            result = functions.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &mapped)
-        }
-        guard result == VK_SUCCESS, let mapped else {
-            throw .outOfMemory(device: deviceName, bytes: Self.size, reason: "staging map: \(resultName(result))")
-        }
-        self.buffer = buffer
-        self.memory = memory
-        self.mapped = mapped
+        self.device = device
+        memory = try BoundBuffer(
+            functions: functions, device: device, deviceName: deviceName, size: Self.size,
+            usage: VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
+            memoryTypeIndex: memoryTypeIndex, map: true, label: "staging ")
+        buffer = memory.buffer
+        // BoundBuffer maps (or throws) when asked to.
+        mapped = memory.mapped!
+    }
+
+    /// Destroys the buffer and frees its memory; the device must be idle.
+    func destroy() {
+        memory.destroy(functions: functions, device: device)
     }
 
     private func copy(_ commandBuffer: VkCommandBuffer, from source: VkBuffer, _ sourceOffset: Int,

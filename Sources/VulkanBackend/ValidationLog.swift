@@ -16,12 +16,28 @@ public struct VulkanValidationMessage: Sendable, Equatable, CustomStringConverti
     public var description: String { "[\(severity.rawValue)] \(id): \(text)" }
 }
 
-/// A thread-safe list of the warnings and errors the debug messenger received.
+/// A thread-safe list of the warnings and errors a runtime's debug messenger received.
+///
+/// Every runtime records into one; pass your own in ``VulkanRuntime/Options/validationLog``
+/// to read what the layer reports while the runtime itself is destroyed (objects left
+/// alive at `vkDestroyInstance`, for instance):
+///
+/// ```swift
+/// let log = VulkanValidationLog()
+/// do {
+///     let runtime = try VulkanRuntime(options: .init(validation: true, validationLog: log))
+///     _ = try runtime.openDevice(index: 0)
+/// }   // runtime and device destroyed here
+/// assert(log.drain().isEmpty)
+/// ```
 ///
 /// `@unchecked Sendable`: `messages` is only touched with `lock` held.
-final class ValidationLog: @unchecked Sendable {
+public final class VulkanValidationLog: @unchecked Sendable {
     private let lock = NSLock()
     private var messages: [VulkanValidationMessage] = []
+
+    /// An empty log.
+    public init() {}
 
     func append(_ message: VulkanValidationMessage) {
         lock.lock()
@@ -30,7 +46,7 @@ final class ValidationLog: @unchecked Sendable {
     }
 
     /// Every message so far, oldest first, then clears the list.
-    func drain() -> [VulkanValidationMessage] {
+    public func drain() -> [VulkanValidationMessage] {
         lock.lock()
         defer { lock.unlock() }
         let drained = messages
@@ -38,10 +54,10 @@ final class ValidationLog: @unchecked Sendable {
         return drained
     }
 
-    /// The messenger callback; `userData` is an unretained `ValidationLog`.
+    /// The messenger callback; `userData` is an unretained `VulkanValidationLog`.
     static let callback: PFN_vkDebugUtilsMessengerCallbackEXT = { severity, _, data, userData in
         guard let userData, let data else { return 0 }
-        let log = Unmanaged<ValidationLog>.fromOpaque(userData).takeUnretainedValue()
+        let log = Unmanaged<VulkanValidationLog>.fromOpaque(userData).takeUnretainedValue()
         let isError = severity.rawValue & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT.rawValue != 0
         let id = data.pointee.pMessageIdName.map { String(cString: $0) } ?? "\(data.pointee.messageIdNumber)"
         let text = data.pointee.pMessage.map { String(cString: $0) } ?? ""

@@ -7,8 +7,8 @@ import TensorCore
 /// `@unchecked Sendable`: the handles are immutable; `freeRanges` is only touched with
 /// the owning allocator's lock held.
 final class MemoryBlock: @unchecked Sendable {
-    let memory: VkDeviceMemory
-    let buffer: VkBuffer
+    let memory: BoundBuffer
+    var buffer: VkBuffer { memory.buffer }
     let size: Int
     /// Host address of the block when its memory is host-visible (persistently mapped).
     let mapped: UnsafeMutableRawPointer?
@@ -17,11 +17,10 @@ final class MemoryBlock: @unchecked Sendable {
     /// Free ranges, sorted by offset, never adjacent (coalesced on free).
     var freeRanges: [(offset: Int, size: Int)]
 
-    init(memory: VkDeviceMemory, buffer: VkBuffer, size: Int, mapped: UnsafeMutableRawPointer?, dedicated: Bool) {
+    init(memory: BoundBuffer, size: Int, dedicated: Bool) {
         self.memory = memory
-        self.buffer = buffer
         self.size = size
-        self.mapped = mapped
+        self.mapped = memory.mapped
         self.dedicated = dedicated
         self.freeRanges = [(0, size)]
     }
@@ -67,7 +66,7 @@ final class MemoryBlock: @unchecked Sendable {
 /// their own. Requests over maxStorageBufferRange or maxMemoryAllocationSize throw
 /// `outOfMemory` without touching the device.
 ///
-/// `@unchecked Sendable`: the block list is only touched with `lock` held.
+/// `@unchecked Sendable`: the block list and `closed` are only touched with `lock` held.
 final class VulkanAllocator: @unchecked Sendable {
     let functions: DeviceFunctions
     let device: VkDevice
@@ -81,6 +80,7 @@ final class VulkanAllocator: @unchecked Sendable {
     let maxRange: Int
     private let lock = NSLock()
     private var blocks: [MemoryBlock] = []
+    private var closed = false
 
     init(functions: DeviceFunctions, device: VkDevice, deviceName: String, memoryTypeIndex: UInt32,
          hostVisible: Bool, alignment: Int, maxAllocation: Int, maxRange: Int, heapSize: Int) {
@@ -114,6 +114,9 @@ final class VulkanAllocator: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
+        guard !closed else {
+            throw .deviceFailure(device: deviceName, reason: "the device has been closed")
+        }
         if rounded > blockSize / 2 {
             let block = try makeBlock(size: rounded, dedicated: true)
             blocks.append(block)
@@ -135,14 +138,25 @@ final class VulkanAllocator: @unchecked Sendable {
     func free(block: MemoryBlock, offset: Int, size: Int) {
         lock.lock()
         defer { lock.unlock() }
+        if closed { return }
         block.give(offset: offset, size: size)
         guard block.isEmpty else { return }
         let emptyShared = blocks.filter { !$0.dedicated && $0.isEmpty }.count
         if block.dedicated || emptyShared > 1 {
             blocks.removeAll { $0 === block }
-            functions.destroyBuffer(device, block.buffer, nil)
-            functions.freeMemory(device, block.memory, nil)
+            block.memory.destroy(functions: functions, device: device)
         }
+    }
+
+    /// Destroys every block, live ranges included, for ``VulkanDevice``'s teardown (the device
+    /// must be idle). Afterwards `allocate` throws and `free` does nothing, so buffers that
+    /// outlive their device are inert and safe to drop.
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        closed = true
+        for block in blocks { block.memory.destroy(functions: functions, device: device) }
+        blocks.removeAll()
     }
 
     /// Bytes currently reserved from the device, for diagnostics.
@@ -153,38 +167,8 @@ final class VulkanAllocator: @unchecked Sendable {
     }
 
     private func makeBlock(size: Int, dedicated: Bool) throws(TensorError) -> MemoryBlock {
-        var bufferInfo = VkBufferCreateInfo()
-        bufferInfo.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-        bufferInfo.size = VkDeviceSize(size)
-        bufferInfo.usage = Self.usage
-        bufferInfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-        var buffer: VkBuffer?
-        var result = functions.createBuffer(device, &bufferInfo, nil, &buffer)
-        guard result == VK_SUCCESS, let buffer else {
-            throw .outOfMemory(device: deviceName, bytes: size, reason: "vkCreateBuffer: \(resultName(result))")
-        }
-        var requirements = VkMemoryRequirements()
-        functions.getBufferMemoryRequirements(device, buffer, &requirements)
-        var allocateInfo = VkMemoryAllocateInfo()
-        allocateInfo.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        allocateInfo.allocationSize = requirements.size
-        allocateInfo.memoryTypeIndex = memoryTypeIndex
-        var memory: VkDeviceMemory?
-        result = functions.allocateMemory(device, &allocateInfo, nil, &memory)
-        guard result == VK_SUCCESS, let memory else {
-            functions.destroyBuffer(device, buffer, nil)
-            throw .outOfMemory(device: deviceName, bytes: size, reason: "vkAllocateMemory: \(resultName(result))")
-        }
-        result = functions.bindBufferMemory(device, buffer, memory, 0)
-        var mapped: UnsafeMutableRawPointer?
-        if result == VK_SUCCESS, hostVisible {
-            result = functions.mapMemory(device, memory, 0, VkDeviceSize(VK_WHOLE_SIZE), 0, &mapped)
-        }
-        guard result == VK_SUCCESS else {
-            functions.destroyBuffer(device, buffer, nil)
-            functions.freeMemory(device, memory, nil)
-            throw .outOfMemory(device: deviceName, bytes: size, reason: "binding or mapping memory: \(resultName(result))")
-        }
-        return MemoryBlock(memory: memory, buffer: buffer, size: size, mapped: mapped, dedicated: dedicated)
+        let bound = try BoundBuffer(functions: functions, device: device, deviceName: deviceName, size: size,
+                                    usage: Self.usage, memoryTypeIndex: memoryTypeIndex, map: hostVisible)
+        return MemoryBlock(memory: bound, size: size, dedicated: dedicated)
     }
 }

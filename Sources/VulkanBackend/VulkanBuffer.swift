@@ -6,6 +6,8 @@ import TensorCore
 /// The range returns to the allocator when the last reference goes. Work recorded but
 /// not yet finished keeps a reference (the command stream retains every buffer it
 /// binds until its batch completes), so a buffer never disappears under the GPU.
+/// A buffer that outlives its device (closed, or released) is inert: its memory went with
+/// the device, the device's ops reject it, and dropping it returns nothing.
 ///
 /// `@unchecked Sendable`: the location is immutable; the hazard-tracking fields are only
 /// read and written with the owning device's lock held.
@@ -16,8 +18,9 @@ public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
     let offset: Int
     /// Bytes reserved (a multiple of the offset alignment, never 0).
     let size: Int
+    /// Also the buffer's device identity: one allocator per device, kept alive by the buffer,
+    /// so (unlike the device's address) it cannot be reused by another device meanwhile.
     let allocator: VulkanAllocator
-    let deviceIdentity: ObjectIdentifier
 
     // Hazard tracking (device lock held).
     /// Barrier epoch of the last recorded write.
@@ -27,7 +30,7 @@ public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
     /// Serial of the last batch that uses this buffer.
     var lastSerial: UInt64 = 0
 
-    init(elementCount: Int, allocator: VulkanAllocator, device: ObjectIdentifier) throws(TensorError) {
+    init(elementCount: Int, allocator: VulkanAllocator) throws(TensorError) {
         guard elementCount >= 0 else {
             throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
         }
@@ -41,7 +44,6 @@ public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
         self.offset = offset
         self.size = size
         self.allocator = allocator
-        self.deviceIdentity = device
     }
 
     deinit {

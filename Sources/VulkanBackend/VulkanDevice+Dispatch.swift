@@ -10,6 +10,7 @@ extension VulkanDevice {
         guard groups.x > 0, groups.y > 0, groups.z > 0 else { return }
         lock.lock()
         defer { lock.unlock() }
+        try ensureOpen()
         let pipeline = try pipelines.pipeline(shader, constants)
         try stream.track(buffers)
         let commandBuffer = try stream.begin()

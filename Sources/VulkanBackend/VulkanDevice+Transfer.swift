@@ -12,6 +12,7 @@ extension VulkanDevice {
         guard source.count > 0, let base = source.baseAddress else { return }
         lock.lock()
         defer { lock.unlock() }
+        try ensureOpen()
         if let address = target.hostAddress {
             try stream.wait(serial: target.lastSerial)
             address.copyMemory(from: base, byteCount: source.count)
@@ -28,6 +29,7 @@ extension VulkanDevice {
         }
         lock.lock()
         defer { lock.unlock() }
+        try ensureOpen()
         try stream.wait(serial: source.lastSerial)
         guard destination.count > 0, let base = destination.baseAddress else { return }
         if let address = source.hostAddress {

@@ -8,9 +8,16 @@ import TensorCore
 /// Ops are recorded into command buffers and run asynchronously; ``read(_:into:)`` and
 /// ``synchronize()`` wait, and report any failure of the queued work.
 ///
+/// Teardown: when the last reference goes (or its runtime is shut down, see
+/// ``VulkanRuntime/shutdownShared()``) the device waits for its work, then destroys its
+/// Vulkan objects in the reverse order of their creation: pipelines and their layouts,
+/// shader modules, command pool and fences, memory blocks, staging buffer, `VkDevice`.
+/// A device keeps its runtime (and so the `VkInstance`) alive. After a shutdown every op
+/// throws `deviceFailure`; buffers that outlive the device are inert.
+///
 /// `@unchecked Sendable`: the Vulkan handles are immutable after `init`; the command
-/// stream, pipeline cache, staging buffer and every buffer's hazard state are touched
-/// only with `lock` held; the allocator has its own lock.
+/// stream, pipeline cache, staging buffer, `isClosed` and every buffer's hazard state are
+/// touched only with `lock` held; the allocator and the few-bit table cache have their own locks.
 public final class VulkanDevice: Backend, @unchecked Sendable {
     /// What the driver reports about the device.
     public let info: VulkanDeviceInfo
@@ -31,6 +38,10 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     let pushDescriptorSet: PFN_vkCmdPushDescriptorSetKHR?
     /// A small buffer bound to descriptor slots a kernel variant does not use.
     private(set) var placeholder: VulkanBuffer!
+    /// Few-bit tables uploaded to this device.
+    let fewBitTables = FewBitTableBuffers()
+    /// Set once by ``close()`` (lock held).
+    private var isClosed = false
 
     /// The driver's device name.
     public var name: String { info.name }
@@ -124,7 +135,39 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
             staging = try StagingBuffer(functions: functions, device: created, deviceName: physical.info.name,
                                         memoryTypeIndex: memoryChoice.stagingType)
         }
-        placeholder = try VulkanBuffer(elementCount: 4, allocator: allocator, device: ObjectIdentifier(self))
+        placeholder = try VulkanBuffer(elementCount: 4, allocator: allocator)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Waits for the queued work, then destroys every Vulkan object of the device in the
+    /// reverse order of creation. Idempotent; later ops throw `deviceFailure`.
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        // Errors are ignored: whatever failed, the device is going away.
+        try? stream.finish()
+        _ = functions.deviceWaitIdle(handle)
+        pipelines.destroy()
+        stream.close(closedError)
+        fewBitTables.removeAll()
+        allocator.close()
+        staging?.destroy()
+        functions.destroyDevice(handle, nil)
+    }
+
+    /// Why ops fail after ``close()``.
+    var closedError: TensorError {
+        .deviceFailure(device: info.name, reason: "the device has been closed (its Vulkan runtime was shut down)")
+    }
+
+    /// Throws ``closedError`` after ``close()``; call with `lock` held.
+    func ensureOpen() throws(TensorError) {
+        if isClosed { throw closedError }
     }
 
     // MARK: - Buffers and transfers
@@ -132,12 +175,12 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     /// A buffer of `elementCount` 4-byte elements from the block suballocator (0 allowed);
     /// throws `outOfMemory` past maxStorageBufferRange or when the device is full.
     public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
-        try VulkanBuffer(elementCount: elementCount, allocator: allocator, device: ObjectIdentifier(self))
+        try VulkanBuffer(elementCount: elementCount, allocator: allocator)
     }
 
     /// The concrete buffer behind a protocol value; a buffer of another device is a caller bug.
     func buffer(_ buffer: any BackendBuffer, _ op: String) throws(TensorError) -> VulkanBuffer {
-        guard let vulkan = buffer as? VulkanBuffer, vulkan.deviceIdentity == ObjectIdentifier(self) else {
+        guard let vulkan = buffer as? VulkanBuffer, vulkan.allocator === allocator else {
             throw .deviceMismatch(op: op, lhs: name, rhs: "\(type(of: buffer))")
         }
         return vulkan
@@ -147,6 +190,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     public func synchronize() throws(TensorError) {
         lock.lock()
         defer { lock.unlock() }
+        try ensureOpen()
         try stream.finish()
     }
 

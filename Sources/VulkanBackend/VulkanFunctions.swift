@@ -81,6 +81,14 @@ struct DeviceFunctions: Sendable {
     let createFence: PFN_vkCreateFence
     let waitForFences: PFN_vkWaitForFences
     let resetFences: PFN_vkResetFences
+    // Teardown (VulkanDevice.close), in the order it calls them.
+    let destroyDevice: PFN_vkDestroyDevice
+    let destroyPipeline: PFN_vkDestroyPipeline
+    let destroyPipelineLayout: PFN_vkDestroyPipelineLayout
+    let destroyDescriptorSetLayout: PFN_vkDestroyDescriptorSetLayout
+    let destroyDescriptorPool: PFN_vkDestroyDescriptorPool
+    let destroyCommandPool: PFN_vkDestroyCommandPool
+    let destroyFence: PFN_vkDestroyFence
 
     init(instance: InstanceFunctions, device: VkDevice) throws(TensorError) {
         let get = instance.getDeviceProcAddr
@@ -117,5 +125,12 @@ struct DeviceFunctions: Sendable {
         createFence = try vulkanFunction(get(device, "vkCreateFence"), "vkCreateFence")
         waitForFences = try vulkanFunction(get(device, "vkWaitForFences"), "vkWaitForFences")
         resetFences = try vulkanFunction(get(device, "vkResetFences"), "vkResetFences")
+        destroyDevice = try vulkanFunction(get(device, "vkDestroyDevice"), "vkDestroyDevice")
+        destroyPipeline = try vulkanFunction(get(device, "vkDestroyPipeline"), "vkDestroyPipeline")
+        destroyPipelineLayout = try vulkanFunction(get(device, "vkDestroyPipelineLayout"), "vkDestroyPipelineLayout")
+        destroyDescriptorSetLayout = try vulkanFunction(get(device, "vkDestroyDescriptorSetLayout"), "vkDestroyDescriptorSetLayout")
+        destroyDescriptorPool = try vulkanFunction(get(device, "vkDestroyDescriptorPool"), "vkDestroyDescriptorPool")
+        destroyCommandPool = try vulkanFunction(get(device, "vkDestroyCommandPool"), "vkDestroyCommandPool")
+        destroyFence = try vulkanFunction(get(device, "vkDestroyFence"), "vkDestroyFence")
     }
 }

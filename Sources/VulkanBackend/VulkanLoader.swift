@@ -15,6 +15,9 @@ final class VulkanLoader: Sendable {
     /// The path or soname passed to `dlopen`.
     let path: String
     let getInstanceProcAddr: PFN_vkGetInstanceProcAddr
+    /// The `dlopen` handle, closed in `deinit`. `nonisolated(unsafe)`: immutable, and only
+    /// passed to `dlclose`, once.
+    private nonisolated(unsafe) let handle: UnsafeMutableRawPointer
 
     /// The default soname, overridable with `TENSOR_VULKAN_LOADER` (fault injection, custom installs).
     static var defaultPath: String {
@@ -29,11 +32,19 @@ final class VulkanLoader: Sendable {
                                       reason: "no Vulkan loader: cannot load \(path) (\(reason))")
         }
         guard let symbol = dlsym(handle, "vkGetInstanceProcAddr") else {
+            dlclose(handle)
             throw .backendUnavailable(backend: "Vulkan",
                                       reason: "\(path) has no vkGetInstanceProcAddr; not a Vulkan loader")
         }
-        // The handle is never closed: function pointers from it live as long as the process.
+        self.handle = handle
         getInstanceProcAddr = unsafeBitCast(symbol, to: PFN_vkGetInstanceProcAddr.self)
+    }
+
+    /// Runs after the runtime that owns the loader has destroyed its instance (and every
+    /// device, which keep the runtime alive), so nothing looked up through it is called again.
+    /// The shared runtime's loader is never released, so it stays open until exit.
+    deinit {
+        dlclose(handle)
     }
 }
 

@@ -19,8 +19,13 @@ import TensorCore
 /// `TENSOR_VULKAN_NO_PUSH_DESCRIPTORS` (turn fast paths off), `TENSOR_VULKAN_FORCE_STAGING=1` (never map device memory:
 /// exercise the device-local + staging path).
 ///
+/// Teardown: each opened device keeps its runtime alive; when the runtime's last reference
+/// goes it destroys its debug messenger and `VkInstance` and closes the loader. The shared
+/// runtime lives until ``shutdownShared()``, which runs at process exit at the latest.
+///
 /// `@unchecked Sendable`: the Vulkan handles are immutable after `init`; the device
-/// cache is guarded by `lock`; the validation log is itself thread-safe.
+/// cache, `messenger` and `isShutDown` are guarded by `lock`; the validation log is itself
+/// thread-safe.
 public final class VulkanRuntime: @unchecked Sendable {
     /// How to create a runtime.
     public struct Options: Sendable {
@@ -33,14 +38,18 @@ public final class VulkanRuntime: @unchecked Sendable {
         public var forceStaging: Bool
         /// Fast paths not to use even where supported (on top of the TENSOR_VULKAN_NO_* switches).
         public var disabledFeatures: VulkanFeatures
+        /// Where validation messages go (a new log when nil). A log of your own outlives the
+        /// runtime, so it also shows what the layer reports while the runtime is destroyed.
+        public var validationLog: VulkanValidationLog?
 
         /// Options for a runtime; the defaults load `libvulkan.so.1` without validation.
         public init(loaderPath: String = "libvulkan.so.1", validation: Bool = false, forceStaging: Bool = false,
-                    disabledFeatures: VulkanFeatures = []) {
+                    disabledFeatures: VulkanFeatures = [], validationLog: VulkanValidationLog? = nil) {
             self.loaderPath = loaderPath
             self.validation = validation
             self.forceStaging = forceStaging
             self.disabledFeatures = disabledFeatures
+            self.validationLog = validationLog
         }
 
         /// Options from `TENSOR_VULKAN_LOADER`, `TENSOR_VULKAN_VALIDATION` and `TENSOR_VULKAN_FORCE_STAGING`.
@@ -56,10 +65,16 @@ public final class VulkanRuntime: @unchecked Sendable {
     let instance: VkInstance
     let functions: InstanceFunctions
     let details: [PhysicalDeviceDetails]
-    let validationLog = ValidationLog()
+    let validationLog: VulkanValidationLog
     private var messenger: VkDebugUtilsMessengerEXT?
     private let lock = NSLock()
-    private var opened: [Int: VulkanDevice] = [:]
+    /// Opened devices, weakly: a device keeps its runtime alive, not the other way round.
+    private var opened: [Int: WeakDevice] = [:]
+    /// Opened devices kept open until ``shutdown()`` (the shared runtime's, which callers
+    /// open again and again through ``device(index:)``).
+    private var pinned: [Int: VulkanDevice] = [:]
+    private let pinsDevices: Bool
+    private var isShutDown = false
 
     /// The Vulkan version of the instance.
     public let instanceVersion: String
@@ -75,8 +90,15 @@ public final class VulkanRuntime: @unchecked Sendable {
     ///
     /// Throws `backendUnavailable` with the reason when there is no loader, no driver,
     /// or no device.
-    public init(options: Options) throws(TensorError) {
+    public convenience init(options: Options) throws(TensorError) {
+        try self.init(options: options, pinsDevices: false)
+    }
+
+    init(options: Options, pinsDevices: Bool) throws(TensorError) {
         self.options = options
+        self.pinsDevices = pinsDevices
+        let log = options.validationLog ?? VulkanValidationLog()
+        validationLog = log
         loader = try VulkanLoader(path: options.loaderPath)
         let globals = try GlobalFunctions(loader: loader)
 
@@ -117,8 +139,10 @@ public final class VulkanRuntime: @unchecked Sendable {
         }
         validationUnavailableReason = validationReason
 
-        let created = try Self.createInstance(globals, loader: loader, apiVersion: apiVersion,
-                                              layers: layers, extensions: extensions)
+        // The messenger chained to the create info also hears vkCreateInstance and
+        // vkDestroyInstance (where the layer reports objects left alive).
+        let created = try Self.createInstance(globals, loader: loader, apiVersion: apiVersion, layers: layers,
+                                              extensions: extensions, log: log)
         instance = created
         functions = try InstanceFunctions(loader: loader, instance: created)
 
@@ -161,7 +185,8 @@ public final class VulkanRuntime: @unchecked Sendable {
     }
 
     private static func createInstance(_ globals: GlobalFunctions, loader: VulkanLoader, apiVersion: UInt32,
-                                       layers: [String], extensions: [String]) throws(TensorError) -> VkInstance {
+                                       layers: [String], extensions: [String],
+                                       log: VulkanValidationLog) throws(TensorError) -> VkInstance {
         let layerNames = layers.map { UnsafePointer(strdup($0)) }
         let extensionNames = extensions.map { UnsafePointer(strdup($0)) }
         defer {
@@ -185,18 +210,23 @@ public final class VulkanRuntime: @unchecked Sendable {
                         info.ppEnabledLayerNames = layerPointer.baseAddress
                         info.enabledExtensionCount = UInt32(extensionNames.count)
                         info.ppEnabledExtensionNames = extensionPointer.baseAddress
-                        guard extensions.contains("VK_EXT_validation_features") else {
-                            return globals.createInstance(&info, nil, &instance)
-                        }
-                        var enabled = [VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT]
-                        return enabled.withUnsafeMutableBufferPointer { features in
-                            var validationFeatures = VkValidationFeaturesEXT()
-                            validationFeatures.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT
-                            validationFeatures.enabledValidationFeatureCount = UInt32(features.count)
-                            validationFeatures.pEnabledValidationFeatures = UnsafePointer(features.baseAddress)
-                            return withUnsafePointer(to: &validationFeatures) { chained in
-                                info.pNext = UnsafeRawPointer(chained)
+                        var messengerInfo = messengerCreateInfo(log)
+                        return withUnsafePointer(to: &messengerInfo) { messengerPointer in
+                            if extensions.contains("VK_EXT_debug_utils") { info.pNext = UnsafeRawPointer(messengerPointer) }
+                            guard extensions.contains("VK_EXT_validation_features") else {
                                 return globals.createInstance(&info, nil, &instance)
+                            }
+                            var enabled = [VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT]
+                            return enabled.withUnsafeMutableBufferPointer { features in
+                                var validationFeatures = VkValidationFeaturesEXT()
+                                validationFeatures.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT
+                                validationFeatures.pNext = info.pNext
+                                validationFeatures.enabledValidationFeatureCount = UInt32(features.count)
+                                validationFeatures.pEnabledValidationFeatures = UnsafePointer(features.baseAddress)
+                                return withUnsafePointer(to: &validationFeatures) { chained in
+                                    info.pNext = UnsafeRawPointer(chained)
+                                    return globals.createInstance(&info, nil, &instance)
+                                }
                             }
                         }
                     }
@@ -212,9 +242,9 @@ public final class VulkanRuntime: @unchecked Sendable {
         return instance
     }
 
-    private func installMessenger() {
-        guard let raw = loader.getInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT") else { return }
-        let create = unsafeBitCast(raw, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
+    /// Warnings and errors of every type, into `log`. The runtime holds the log as long as
+    /// the instance lives (its `deinit` destroys the instance), so no retain is needed.
+    private static func messengerCreateInfo(_ log: VulkanValidationLog) -> VkDebugUtilsMessengerCreateInfoEXT {
         var info = VkDebugUtilsMessengerCreateInfoEXT()
         info.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT
         info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT.rawValue
@@ -222,11 +252,41 @@ public final class VulkanRuntime: @unchecked Sendable {
         info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT.rawValue
             | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT.rawValue
             | VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT.rawValue
-        info.pfnUserCallback = ValidationLog.callback
-        // The runtime (and so its log) lives as long as the instance; no retain needed.
-        info.pUserData = Unmanaged.passUnretained(validationLog).toOpaque()
+        info.pfnUserCallback = VulkanValidationLog.callback
+        info.pUserData = Unmanaged.passUnretained(log).toOpaque()
+        return info
+    }
+
+    private func installMessenger() {
+        guard let raw = loader.getInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT") else { return }
+        let create = unsafeBitCast(raw, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
+        var info = Self.messengerCreateInfo(validationLog)
         var created: VkDebugUtilsMessengerEXT?
         if create(instance, &info, nil, &created) == VK_SUCCESS { messenger = created }
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Closes every device still open (waiting for its work), then destroys the debug
+    /// messenger and the instance. Idempotent; afterwards ``openDevice(index:)`` throws.
+    func shutdown() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isShutDown else { return }
+        isShutDown = true
+        let devices = Array(pinned.values) + opened.values.compactMap(\.device)
+        pinned.removeAll()
+        opened.removeAll()
+        // A device closed twice (pinned and opened) does nothing the second time.
+        for device in devices { device.close() }
+        if let messenger, let raw = loader.getInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT") {
+            let destroy = unsafeBitCast(raw, to: PFN_vkDestroyDebugUtilsMessengerEXT.self)
+            destroy(instance, messenger, nil)
+        }
+        messenger = nil
+        functions.destroyInstance(instance, nil)
     }
 
     /// The device a default choice should take: a usable discrete GPU, then integrated,
@@ -253,9 +313,13 @@ public final class VulkanRuntime: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        if let device = opened[index] { return device }
+        guard !isShutDown else {
+            throw .backendUnavailable(backend: "Vulkan", reason: "the Vulkan runtime has been shut down")
+        }
+        if let device = opened[index]?.device { return device }
         let device = try VulkanDevice(runtime: self, physical: details[index])
-        opened[index] = device
+        opened[index] = WeakDevice(device: device)
+        if pinsDevices { pinned[index] = device }
         return device
     }
 
@@ -292,15 +356,42 @@ public final class VulkanRuntime: @unchecked Sendable {
     public static func drainValidationMessages() -> [VulkanValidationMessage] {
         (try? sharedRuntime().drainValidationMessages()) ?? []
     }
+
+    /// Tears the shared runtime down: waits for each of its devices, destroys their Vulkan
+    /// objects and then the instance, in order. Afterwards every use of the shared runtime,
+    /// and every op on its devices, throws a `TensorError` instead of touching Vulkan.
+    ///
+    /// It runs by itself at process exit (an `atexit` hook registered when the shared
+    /// runtime is created); call it earlier to release the device sooner. Validation messages
+    /// nobody drained, including what the layer reports during the teardown (objects left
+    /// alive), are written to standard error, since nothing can drain them afterwards.
+    ///
+    /// ```swift
+    /// let gpu = try VulkanRuntime.device(index: 0)
+    /// // ... work ...
+    /// VulkanRuntime.shutdownShared()
+    /// // try gpu.synchronize() now throws deviceFailure
+    /// ```
+    public static func shutdownShared() {
+        shared.shutdown()
+    }
+}
+
+/// A device the runtime has opened, not retained (see ``VulkanRuntime``'s teardown).
+private struct WeakDevice {
+    weak var device: VulkanDevice?
 }
 
 /// The shared runtime, created once under a lock.
 ///
-/// `@unchecked Sendable`: both fields are only touched with `lock` held.
+/// `@unchecked Sendable`: every field is only touched with `lock` held.
 private final class SharedRuntime: @unchecked Sendable {
     private let lock = NSLock()
     private var options: VulkanRuntime.Options?
     private var result: Result<VulkanRuntime, TensorError>?
+    /// The runtime after ``shutdown()``, kept so that its loader is not unloaded while the
+    /// process exits (other threads may still be running).
+    private var retired: VulkanRuntime?
 
     func configure(_ options: VulkanRuntime.Options) -> Bool {
         lock.lock()
@@ -315,9 +406,25 @@ private final class SharedRuntime: @unchecked Sendable {
         defer { lock.unlock() }
         if let result { return try result.get() }
         let options = self.options ?? .fromEnvironment()
-        let created = Result { () throws(TensorError) in try VulkanRuntime(options: options) }
+        let created = Result { () throws(TensorError) in try VulkanRuntime(options: options, pinsDevices: true) }
         result = created
+        // After the instance exists, so this handler runs before the exit handlers of the
+        // libraries vkCreateInstance loaded (the validation layer, the driver).
+        if case .success = created { atexit { VulkanRuntime.shutdownShared() } }
         return try created.get()
+    }
+
+    func shutdown() {
+        lock.lock()
+        defer { lock.unlock() }
+        if case let .success(runtime) = result {
+            runtime.shutdown()
+            retired = runtime
+            for message in runtime.drainValidationMessages() {
+                FileHandle.standardError.write(Data("TensorEngine: Vulkan validation at shutdown: \(message)\n".utf8))
+            }
+        }
+        result = .failure(.backendUnavailable(backend: "Vulkan", reason: "the shared Vulkan runtime has been shut down"))
     }
 }
 

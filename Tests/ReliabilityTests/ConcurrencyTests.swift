@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import TensorCore
 import Testing
 import TensorEngine
 
@@ -43,7 +43,7 @@ struct ConcurrencyTests {
         let reference = serial
         let sharedSerial = serial[0]
 
-        let mismatches = Mutex<[String]>([])
+        let mismatches = LockedValue<[String]>([])
         for round in 0..<rounds {
             DispatchQueue.concurrentPerform(iterations: Self.threads) { t in
                 do {

@@ -18,6 +18,8 @@ extension VulkanTests {
             var fence: VkFence?
             _ = device.functions.createFence(device.handle, &info, nil, &fence)
             let messages = VulkanRuntime.drainValidationMessages()
+            // Left alive, the fence would be reported when the device is destroyed at exit.
+            if let fence { device.functions.destroyFence(device.handle, fence, nil) }
             #expect(messages.contains { $0.severity == .error && $0.id.contains("sType") }, "\(messages)")
         }
 
