@@ -46,8 +46,13 @@ let package = Package(
         // The conformance table and runner: used by ConformanceTests and `tensorbench conformance`.
         .target(name: "TensorConformance", dependencies: ["TensorCore"], swiftSettings: strict),
 
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend"], swiftSettings: strict),
-        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend"], swiftSettings: strict),
+        // What several test targets share: the validated device list and the validation trait.
+        .target(name: "TestSupport", dependencies: ["TensorEngine", "VulkanBackend"], path: "Tests/TestSupport",
+                swiftSettings: strict),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),
         .testTarget(
             name: "VulkanBackendTests",
@@ -57,7 +62,7 @@ let package = Package(
         // Fuzzing, fault injection, concurrency and resource-hygiene tests (issue 9).
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["TensorEngine", "VulkanBackend", "CPUBackend", "TensorCore"],
+            dependencies: ["TensorEngine", "VulkanBackend", "CPUBackend", "TensorCore", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TensorConformance
 import TensorEngine
@@ -7,16 +8,7 @@ import VulkanBackend
 /// The conformance table on every available backend: the CPU, and Vulkan devices
 /// (lavapipe in CI) with the Khronos validation layer on.
 @Suite(.vulkanValidation) struct ConformanceTests {
-    static let devices: [Device] = {
-        // Every Vulkan device the tests open runs under the Khronos validation layer
-        // (configured, not set in the environment, which other threads may be reading).
-        var options = VulkanRuntime.Options.fromEnvironment()
-        options.validation = true
-        VulkanRuntime.configureShared(options)
-        return Device.available
-    }()
-
-    @Test(arguments: devices)
+    @Test(arguments: TestDevices.all)
     func tableConformsOn(device: Device) {
         let start = Date()
         let results = ConformanceRunner.run(on: device.backend, device: device.identifier)
@@ -101,22 +93,4 @@ import VulkanBackend
         let unwritten = ConformanceRunner.check([1, -2, Harness.poison, 3], reference, exactSigns: false, bound: 1e-10).failure ?? ""
         #expect(unwritten.contains("never written"))
     }
-}
-
-/// Fails a test when the Khronos validation layer reported anything while it ran.
-/// Applied to every suite that touches Vulkan devices.
-struct VulkanValidationCheck: TestTrait, SuiteTrait, TestScoping {
-    var isRecursive: Bool { true }
-
-    func provideScope(for test: Test, testCase: Test.Case?,
-                      performing function: @Sendable () async throws -> Void) async throws {
-        try await function()
-        guard testCase != nil || !test.isSuite else { return }
-        let messages = VulkanRuntime.drainValidationMessages()
-        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
-    }
-}
-
-extension Trait where Self == VulkanValidationCheck {
-    static var vulkanValidation: VulkanValidationCheck { VulkanValidationCheck() }
 }

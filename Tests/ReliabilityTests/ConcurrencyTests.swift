@@ -1,12 +1,13 @@
 import Dispatch
 import Foundation
 import TensorCore
+import TestSupport
 import Testing
 import TensorEngine
 
 /// One device used from 8 threads at once gives bitwise the results of serial runs,
 /// for independent tensors and for one input shared read-only.
-@Suite(.validationSilent)
+@Suite(.vulkanValidation)
 struct ConcurrencyTests {
     static let threads = 8
 
@@ -30,7 +31,7 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test(arguments: ReliabilityDevices.all)
+    @Test(arguments: TestDevices.all)
     func eightThreadsMatchSerial(device: Device) throws {
         let rounds = device.kind == .vulkan ? 3 : 10
         // Serial references.
@@ -72,7 +73,7 @@ struct ConcurrencyTests {
     }
 
     /// Autograd from several tasks at once: each graph is independent.
-    @Test(arguments: ReliabilityDevices.all)
+    @Test(arguments: TestDevices.all)
     func concurrentBackward(device: Device) async throws {
         let results = try await withThrowingTaskGroup(of: [Float].self) { group in
             for _ in 0..<Self.threads {

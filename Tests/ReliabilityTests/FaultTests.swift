@@ -1,5 +1,6 @@
 import CPUBackend
 import Foundation
+import TestSupport
 import Testing
 import TensorCore
 import TensorEngine
@@ -7,7 +8,7 @@ import VulkanBackend
 
 /// Injected faults: a missing Vulkan loader, a missing driver, missing OpenBLAS, allocations
 /// beyond what a device can give. Each must give a clear reason and leave the rest working.
-@Suite(.validationSilent)
+@Suite(.vulkanValidation)
 struct FaultTests {
     static func cpuStillWorks() throws {
         let a = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3], on: .cpu)
@@ -71,7 +72,7 @@ struct FaultTests {
         try Self.cpuStillWorks()
     }
 
-    @Test(arguments: ReliabilityDevices.all)
+    @Test(arguments: TestDevices.all)
     func allocationBeyondMemoryThrows(device: Device) throws {
         let backend = device.backend
         var attempts: [Int] = [Int.max / 4, Int.max / 8 + 1]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TensorEngine
 #if canImport(Glibc)
@@ -832,7 +833,7 @@ extension Array {
     }
 }
 
-@Suite(.validationSilent, .serialized)
+@Suite(.vulkanValidation, .serialized)
 struct FuzzTests {
     @Test func randomOpSequences() throws {
         installCrashReporter()
@@ -840,7 +841,7 @@ struct FuzzTests {
         let maxCases = TestEnvironment.int("TENSOR_FUZZ_CASES") ?? 10000
         let seconds = Double(TestEnvironment.int("TENSOR_FUZZ_SECONDS") ?? 30)
         let only = TestEnvironment.int("TENSOR_FUZZ_CASE")
-        let devices = ReliabilityDevices.all
+        let devices = TestDevices.all
         let start = Date()
         var cases = 0, calls = 0, failures = 0
         let indices = only.map { [$0] } ?? Array(0..<maxCases)

@@ -1,5 +1,6 @@
 import CPUBackend
 import Foundation
+import TestSupport
 import Testing
 import TensorEngine
 import VulkanBackend
@@ -18,16 +19,16 @@ import VulkanBackend
             arguments: ["--testing-library", "swift-testing", "--filter", "ResourceChild"])
         for line in output.split(separator: "\n") where line.hasPrefix("resources:") { print(line) }
         #expect(status == 0, "child output:\n\(output)")
-        #expect(output.contains("resources: vulkan") || ReliabilityDevices.vulkan == nil)
+        #expect(output.contains("resources: vulkan") || TestDevices.vulkan == nil)
     }
 }
 
-@Suite(.validationSilent, .serialized)
+@Suite(.vulkanValidation, .serialized)
 struct ResourceChild {
     static var active: Bool { ProcessInfo.processInfo.environment["TENSOR_RELIABILITY_CHILD"] == "resources" }
 
     /// 100k small tensors created and dropped (with ops on some), after a warm-up.
-    @Test(arguments: ReliabilityDevices.all)
+    @Test(arguments: TestDevices.all)
     func hundredThousandTensors(device: Device) throws {
         guard Self.active else { return }
         func churn(_ count: Int) throws {
@@ -55,7 +56,7 @@ struct ResourceChild {
     }
 
     /// 1k rounds of a pipeline mix (every kernel family, several shapes) keep memory flat.
-    @Test(arguments: ReliabilityDevices.all)
+    @Test(arguments: TestDevices.all)
     func thousandPipelineRounds(device: Device) throws {
         guard Self.active else { return }
         let x = try Tensor.randn([16, 32], seed: 1, on: device)
@@ -94,7 +95,7 @@ extension ResourceChild {
     /// VkInstance, VkDevice, memory, pools and pipelines of each go, so RSS stays flat over
     /// repeated open-use-drop rounds.
     @Test func privateRuntimesAreReleased() throws {
-        guard Self.active, ReliabilityDevices.vulkan != nil else { return }
+        guard Self.active, TestDevices.vulkan != nil else { return }
         weak var lastRuntime: VulkanRuntime?
         func openAndDrop() throws {
             let runtime = try VulkanRuntime(options: VulkanRuntime.Options())

@@ -6,38 +6,6 @@ import VulkanBackend
 import Glibc
 #endif
 
-/// Devices the reliability tests run on: the CPU, plus every Vulkan device (lavapipe here),
-/// opened with the Khronos validation layer (configured, never set in the environment).
-enum ReliabilityDevices {
-    static let all: [Device] = {
-        var options = VulkanRuntime.Options.fromEnvironment()
-        options.validation = true
-        VulkanRuntime.configureShared(options)
-        var devices = [Device.cpu]
-        for device in Device.available where device.kind == .vulkan { devices.append(device) }
-        return devices
-    }()
-
-    static var vulkan: Device? { all.first { $0.kind == .vulkan } }
-}
-
-/// Fails a test when the Khronos validation layer reported anything while it ran.
-struct ValidationSilent: TestTrait, SuiteTrait, TestScoping {
-    var isRecursive: Bool { true }
-
-    func provideScope(for test: Test, testCase: Test.Case?,
-                      performing function: @Sendable () async throws -> Void) async throws {
-        try await function()
-        guard testCase != nil || !test.isSuite else { return }
-        let messages = VulkanRuntime.drainValidationMessages()
-        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
-    }
-}
-
-extension Trait where Self == ValidationSilent {
-    static var validationSilent: ValidationSilent { ValidationSilent() }
-}
-
 /// A small deterministic generator (SplitMix64) for the fuzzer.
 struct FuzzRandom {
     var state: UInt64

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TensorCore
 import TensorEngine
@@ -8,13 +9,13 @@ import VulkanBackend
 /// destroyed (children at vkDestroyDevice, devices and messengers at vkDestroyInstance), and
 /// a runtime's log hears vkDestroyInstance too, so a silent log after a runtime is released
 /// means everything was destroyed, in an order the layer accepts.
-@Suite(.validationSilent)
+@Suite(.vulkanValidation)
 struct TeardownTests {
     /// A private runtime with validation runs matmul, fill, few-bit and sparse ops (mapped
     /// memory and the staging path), leaves work queued and a buffer alive, and is dropped.
     @Test(arguments: [false, true])
     func privateRuntimeTearsDownSilently(forceStaging: Bool) throws {
-        guard ReliabilityDevices.vulkan != nil else { return }
+        guard TestDevices.vulkan != nil else { return }
         let log = VulkanValidationLog()
         weak var releasedRuntime: VulkanRuntime?
         weak var releasedDevice: VulkanDevice?
@@ -51,7 +52,7 @@ struct TeardownTests {
     /// queued work at exit, exits 0; the atexit hook shut the runtime down and the layer
     /// reported nothing.
     @Test func sharedRuntimeTearsDownAtExit() throws {
-        guard ReliabilityDevices.vulkan != nil else { return }
+        guard TestDevices.vulkan != nil else { return }
         let output = try Self.child("teardown-exit")
         #expect(output.contains("teardown child: ops ok"), "child output:\n\(output)")
         #expect(output.contains("teardown child: shut down at exit"), "child output:\n\(output)")
@@ -60,7 +61,7 @@ struct TeardownTests {
     /// After ``VulkanRuntime/shutdownShared()`` every use of the shared runtime and its
     /// devices throws a TensorError; the CPU keeps working.
     @Test func sharedRuntimeExplicitShutdown() throws {
-        guard ReliabilityDevices.vulkan != nil else { return }
+        guard TestDevices.vulkan != nil else { return }
         let output = try Self.child("teardown-shutdown")
         #expect(output.contains("teardown child: shutdown ok"), "child output:\n\(output)")
     }

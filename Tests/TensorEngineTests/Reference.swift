@@ -65,35 +65,3 @@ func nmse(_ actual: [Float], _ expected: [Double]) -> Double {
 }
 
 func doubles(_ values: [Float]) -> [Double] { values.map(Double.init) }
-
-/// Devices every frontend test runs on: the CPU, plus lavapipe when a Vulkan driver is installed.
-enum TestDevices {
-    static let all: [Device] = {
-        // Every Vulkan device the tests open runs under the Khronos validation layer
-        // (configured, not set in the environment, which other threads may be reading).
-        var options = VulkanRuntime.Options.fromEnvironment()
-        options.validation = true
-        VulkanRuntime.configureShared(options)
-        var devices = [Device.cpu]
-        for device in Device.available where device.kind == .vulkan { devices.append(device) }
-        return devices
-    }()
-}
-
-/// Fails a test when the Khronos validation layer reported anything while it ran.
-/// Applied to every suite that touches Vulkan devices.
-struct VulkanValidationCheck: TestTrait, SuiteTrait, TestScoping {
-    var isRecursive: Bool { true }
-
-    func provideScope(for test: Test, testCase: Test.Case?,
-                      performing function: @Sendable () async throws -> Void) async throws {
-        try await function()
-        guard testCase != nil || !test.isSuite else { return }
-        let messages = VulkanRuntime.drainValidationMessages()
-        #expect(messages.isEmpty, "Vulkan validation: \(messages.map(\.description).joined(separator: "\n"))")
-    }
-}
-
-extension Trait where Self == VulkanValidationCheck {
-    static var vulkanValidation: VulkanValidationCheck { VulkanValidationCheck() }
-}
