@@ -39,10 +39,15 @@ def parse():
     return p.parse_args()
 
 
-def seconds_of(step):
+def timed_step(optimizer, loss_of, seconds, losses):
+    """One optimiser step on loss_of(), timed; appends its time and loss."""
     start = time.perf_counter()
-    loss = step()
-    return time.perf_counter() - start, loss
+    optimizer.zero_grad()
+    loss = loss_of()
+    loss.backward()
+    optimizer.step()
+    seconds.append(time.perf_counter() - start)
+    losses.append(loss.item())
 
 
 def summary(seconds):
@@ -90,15 +95,7 @@ def digits(torch, np, args):
     losses, seconds = [], []
     for _ in range(args.epochs):
         for x, y in batches:
-            def step():
-                optimizer.zero_grad()
-                loss = F.cross_entropy(forward(torch, params, x), y)
-                loss.backward()
-                optimizer.step()
-                return loss
-            elapsed, loss = seconds_of(step)
-            seconds.append(elapsed)
-            losses.append(loss.item())
+            timed_step(optimizer, lambda: F.cross_entropy(forward(torch, params, x), y), seconds, losses)
     with torch.no_grad():
         predicted = forward(torch, params, torch.from_numpy(xs[n:])).argmax(dim=1).numpy()
     accuracy = float((predicted == ys[n:]).mean())
@@ -120,16 +117,7 @@ def teacher_student(torch, np, args):
         x = torch.randn(args.ts_batch, widths[0], generator=gen)
         with torch.no_grad():
             target = F.gelu(x @ teacher)
-
-        def step():
-            optimizer.zero_grad()
-            loss = F.mse_loss(forward(torch, params, x), target)
-            loss.backward()
-            optimizer.step()
-            return loss
-        elapsed, loss = seconds_of(step)
-        seconds.append(elapsed)
-        losses.append(loss.item())
+        timed_step(optimizer, lambda: F.mse_loss(forward(torch, params, x), target), seconds, losses)
     # Its own teacher, data and initial weights: the step time is the comparison, the losses
     # only a sanity check (so no series for the loss plot).
     emit("torch", "teacher-student exact", summary(seconds[1:] or seconds), torch.__version__,
