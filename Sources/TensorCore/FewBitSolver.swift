@@ -459,6 +459,11 @@ struct GridMoments: Sendable {
         (self.p0, self.p1, self.p2) = (p0, p1, p2)
     }
 
+    /// From prefix sums already computed.
+    init(solver: FewBitSolver, nodes: [Double], p0: [Double], p1: [Double], p2: [Double]) {
+        (self.solver, self.nodes, self.p0, self.p1, self.p2) = (solver, nodes, p0, p1, p2)
+    }
+
     /// (A_0, A_1, A_2) on [nodes.first, x].
     func cumulative(_ x: Double) -> (Double, Double, Double) {
         let n = nodes.count - 1
