@@ -45,9 +45,10 @@ public struct FewBitTable: Sendable, Hashable {
     /// is 0 (nothing is known).
     ///
     /// ```swift
-    /// let table = try FewBitTable.optimal(for: .gelu, bits: 8)
+    /// let table = try FewBitTable.optimal(for: .gelu, bits: 4)
     /// table.lowerBound <= table.l2Error                      // true
     /// table.l2Error - table.lowerBound <= 1e-6 * table.l2Error  // true: certified optimal
+    /// try FewBitTable.optimal(for: .gelu, bits: 8).lowerBound  // 0: not certified at 6-8 bits
     /// ```
     public let lowerBound: Double
 
@@ -56,8 +57,8 @@ public struct FewBitTable: Sendable, Hashable {
     /// 0 when the error is 0; 1 for a table built from its parts.
     ///
     /// ```swift
-    /// let table = try FewBitTable.optimal(for: .silu, bits: 7)
-    /// table.optimalityGap   // below 1e-6
+    /// let table = try FewBitTable.optimal(for: .silu, bits: 3)
+    /// table.optimalityGap   // below 1e-6 (1 at 6-8 bits, where nothing is certified)
     /// ```
     public var optimalityGap: Double {
         l2Error > 0 ? max(0, (l2Error - lowerBound) / l2Error) : 0
