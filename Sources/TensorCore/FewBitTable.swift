@@ -48,7 +48,7 @@ public struct FewBitTable: Sendable, Hashable {
     /// let table = try FewBitTable.optimal(for: .gelu, bits: 4)
     /// table.lowerBound <= table.l2Error                      // true
     /// table.l2Error - table.lowerBound <= 1e-6 * table.l2Error  // true: certified optimal
-    /// try FewBitTable.optimal(for: .gelu, bits: 8).lowerBound  // 0: not certified at 6-8 bits
+    /// try FewBitTable.optimal(for: .gelu, bits: 8).lowerBound  // 0: not certified above 4 bits
     /// ```
     public let lowerBound: Double
 
@@ -58,7 +58,7 @@ public struct FewBitTable: Sendable, Hashable {
     ///
     /// ```swift
     /// let table = try FewBitTable.optimal(for: .silu, bits: 3)
-    /// table.optimalityGap   // below 1e-6 (1 at 6-8 bits, where nothing is certified)
+    /// table.optimalityGap   // below 1e-6 (1 above 4 bits, where nothing is certified)
     /// ```
     public var optimalityGap: Double {
         l2Error > 0 ? max(0, (l2Error - lowerBound) / l2Error) : 0
@@ -188,9 +188,10 @@ public struct FewBitTable: Sendable, Hashable {
     /// and stops once the bound is within 1e-6 of the table's error (``optimalityGap``).
     /// The bound assumes only that f' is resolved by sampling at the quadrature nodes.
     ///
-    /// Up to 5 bits every contract activation is certified so (gaps 2.5e-7 to 7.5e-7 under
-    /// the uniform weight). At 6 to 8 bits the first rounds of the search exceed its work
-    /// budget, so it stops with `lowerBound` 0: there the table is still the best over a grid
+    /// Up to 4 bits every contract activation is certified so (gaps 2.5e-7 to 7.0e-7 under
+    /// the uniform weight). Above, the search is not run (at 5 bits it would certify at several
+    /// times the cost; at 6 to 8 bits its first rounds exceed its work budget), so `lowerBound`
+    /// is 0: there the table is still the best over a grid
     /// of 16 candidate borders per piece that contains its own borders, whose error has many
     /// local minima within about 0.05% of each other for a non-monotone f' (GELU, SiLU,
     /// Mish), and it is not proven globally optimal.
@@ -246,6 +247,11 @@ public struct FewBitTable: Sendable, Hashable {
     /// The relative gap (l2Error - lowerBound) / l2Error the branch and bound aims for.
     static let certificateTolerance = 1e-6
 
+    /// Bits up to which ``compute(derivative:bits:weight:cells:)`` runs the branch and bound.
+    /// It certifies 5 bits too (gaps 5.6e-7 to 7.5e-7), but at 6-11 s a table in a debug build
+    /// against 1.5 s at 4 bits; above 5 bits it exceeds its budget before proving anything.
+    static let maxCertifiedBits = 4
+
     static func compute(
         derivative: @escaping @Sendable (Double) -> Double, bits: Int, weight: FewBitWeight,
         cells: Int? = nil
@@ -276,11 +282,14 @@ public struct FewBitTable: Sendable, Hashable {
             nodes = solver.merge(nodes, with: refined)
         }
         // Then the branch and bound certifies it (and replaces it by any better table it
-        // meets) where its work stays within budget.
-        let search = FewBitBranchAndBound(solver: solver, pieces: pieces, tolerance: certificateTolerance,
-                                          maxRounds: 40, maxStates: 100_000)
-        let certified = search.run(incumbent: refined, nodes: nodes)
-        refined = certified.borders
+        // meets), up to `maxCertifiedBits`.
+        var lowerBound = 0.0
+        if bits <= maxCertifiedBits {
+            let search = FewBitBranchAndBound(solver: solver, pieces: pieces, tolerance: certificateTolerance,
+                                              maxRounds: 40, maxStates: 100_000)
+            let certified = search.run(incumbent: refined, nodes: nodes)
+            (refined, lowerBound) = (certified.borders, certified.lowerBound)
+        }
         solver.snapToBreakpoints(&refined)
         // Store float32 borders; the levels are the weighted means for exactly those borders.
         var borders = refined.map { Float($0) }
@@ -290,8 +299,7 @@ public struct FewBitTable: Sendable, Hashable {
         let e = solver.edges(borders.map(Double.init))
         let levels = (0..<pieces).map { k in Float(solver.level(e[k], e[k + 1])) }
         let error = solver.error(borders: borders.map(Double.init), levels: levels.map(Double.init))
-        return FewBitTable(bits: bits, borders: borders, levels: levels, l2Error: error,
-                           lowerBound: certified.lowerBound)
+        return FewBitTable(bits: bits, borders: borders, levels: levels, l2Error: error, lowerBound: lowerBound)
     }
 
     struct CacheKey: Hashable, Sendable {
