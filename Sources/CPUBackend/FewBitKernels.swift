@@ -7,54 +7,38 @@ enum FewBitKernels {
     /// Elements per independently packed run.
     static let run = 32
 
-    /// Writes the codes of `values[0..<count]` into `words`, starting at element `start` (a
-    /// multiple of 32). Up to 15 borders (4 bits) the codes of 16 values at a time come from
-    /// one vector comparison per border; above, from a binary search per value. A value's
-    /// code is the number of borders strictly below it (NaN: 0).
-    static func encode(_ values: UnsafePointer<Float>, count: Int, start: Int, borders: UnsafeBufferPointer<Float>,
-                       bits: Int, words: UnsafeMutablePointer<UInt32>) {
+    /// Writes the codes of `count` values `(value(i))` into `words`, starting at element
+    /// `start` (a multiple of 32).
+    @inline(__always)
+    static func encode(count: Int, start: Int, borders: UnsafeBufferPointer<Float>, bits: Int,
+                       words: UnsafeMutablePointer<UInt32>, value: (Int) -> Float) {
         var accumulator: UInt64 = 0
         var filled = 0
         var word = start / run * bits
-        var i = 0
-        while i < count {
-            let n = min(16, count - i)
-            var x = SIMD16<Float>()
-            if n == 16 {
-                x = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self)
+        let linear = borders.count <= 15
+        for i in 0..<count {
+            let x = value(i)
+            var code: UInt64 = 0
+            if linear {
+                for border in borders where x > border { code &+= 1 }
             } else {
-                for lane in 0..<n { x[lane] = values[i + lane] }
-            }
-            var codes = SIMD16<Int32>()
-            if borders.count <= 15 {
-                for border in borders { codes.replace(with: codes &+ 1, where: x .> SIMD16(repeating: border)) }
-            } else {
-                for lane in 0..<n { codes[lane] = Int32(truncatingIfNeeded: search(x[lane], borders)) }
-            }
-            for lane in 0..<n {
-                accumulator |= UInt64(UInt32(bitPattern: codes[lane])) << UInt64(filled)
-                filled += bits
-                if filled >= 32 {
-                    words[word] = UInt32(truncatingIfNeeded: accumulator)
-                    word += 1
-                    accumulator >>= 32
-                    filled -= 32
+                var low = 0, high = borders.count
+                while low < high {
+                    let middle = (low + high) >> 1
+                    if borders[middle] < x { low = middle + 1 } else { high = middle }
                 }
+                code = UInt64(low)
             }
-            i += n
+            accumulator |= code << UInt64(filled)
+            filled += bits
+            if filled >= 32 {
+                words[word] = UInt32(truncatingIfNeeded: accumulator)
+                word += 1
+                accumulator >>= 32
+                filled -= 32
+            }
         }
         if filled > 0 { words[word] = UInt32(truncatingIfNeeded: accumulator) }
-    }
-
-    /// The number of borders strictly less than x (NaN: 0).
-    @inline(__always)
-    static func search(_ x: Float, _ borders: UnsafeBufferPointer<Float>) -> Int {
-        var low = 0, high = borders.count
-        while low < high {
-            let middle = (low + high) >> 1
-            if borders[middle] < x { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 
     /// `gradIn[i] = gradOut[i] * levels[code_i]` for elements `range` (range.lowerBound a multiple of 32).
@@ -92,7 +76,7 @@ extension CPUDevice {
         fewBit.table.borders.withUnsafeBufferPointer { borders in
             parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain, alignment: FewBitKernels.run) { range in
                 let start = range.lowerBound
-                FewBitKernels.encode(x + start, count: range.count, start: start, borders: borders, bits: bits, words: words)
+                FewBitKernels.encode(count: range.count, start: start, borders: borders, bits: bits, words: words) { x[start + $0] }
                 ActivationKernels.forward(activation, x, y, range: range)
             }
         }
@@ -120,9 +104,6 @@ extension CPUDevice {
 /// The matmul epilogue with few-bit codes: `z = c + bias[column]`, codes of z, `c = f(z)`,
 /// over 32-element-aligned runs of the flat output (so threads own whole code words).
 enum FewBitEpilogue {
-    /// Elements per step: z of one step (16 KiB) stays in L1 between the epilogue and the encoder.
-    static let step = 4096
-
     static func apply(_ activation: Activation, table: FewBitTable, bias: UnsafePointer<Float>?,
                       preActivation: UnsafeMutablePointer<Float>?, codes: CPUBuffer, c: UnsafeMutablePointer<Float>,
                       rows: Int, columns: Int, threads: Int) {
@@ -130,25 +111,24 @@ enum FewBitEpilogue {
         let words = UnsafeMutableRawPointer(codes.base).assumingMemoryBound(to: UInt32.self)
         table.borders.withUnsafeBufferPointer { borders in
             parallelFor(count: count, threads: threads, grain: 65536, alignment: FewBitKernels.run) { range in
-                // Step by step: the epilogue writes z (to preActivation, or to a scratch buffer) and
-                // f(z) to c, row segment by row segment; then the step's z is encoded.
-                let scratch = preActivation == nil ? UnsafeMutablePointer<Float>.allocate(capacity: step) : nil
-                defer { scratch?.deallocate() }
-                var first = range.lowerBound
-                while first < range.upperBound {
-                    let end = min(first + step, range.upperBound)
-                    let z = preActivation.map { $0 + first } ?? scratch!
-                    var flat = first
-                    while flat < end {
-                        let column = flat % columns
-                        let length = min(columns - column, end - flat)
-                        ActivationKernels.epilogueRow(activation, bias: bias.map { $0 + column },
-                                                      pre: z + (flat - first), row: c + flat, count: length)
-                        flat += length
-                    }
-                    FewBitKernels.encode(z, count: end - first, start: first, borders: borders, bits: table.bits,
-                                         words: words)
-                    first = end
+                // Encode the whole run first (it reads c + bias), then finish it row segment by row segment.
+                // encode visits i = 0, 1, 2, ... in order, so the column advances by one per call.
+                var column = range.lowerBound % columns
+                let start = c + range.lowerBound
+                FewBitKernels.encode(count: range.count, start: range.lowerBound, borders: borders, bits: table.bits,
+                                     words: words) { i in
+                    let z = start[i] + (bias?[column] ?? 0)
+                    column += 1
+                    if column == columns { column = 0 }
+                    return z
+                }
+                var flat = range.lowerBound
+                while flat < range.upperBound {
+                    let column = flat % columns
+                    let length = min(columns - column, range.upperBound - flat)
+                    ActivationKernels.epilogueRow(activation, bias: bias.map { $0 + column },
+                                                  pre: preActivation.map { $0 + flat }, row: c + flat, count: length)
+                    flat += length
                 }
             }
         }

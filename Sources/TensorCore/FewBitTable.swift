@@ -207,12 +207,20 @@ public struct FewBitTable: Sendable, Hashable {
     ) throws(TensorError) -> FewBitTable {
         try validate(bits: bits, weight: weight)
         let key = CacheKey(activation: activation, bits: bits, weight: weight)
+        if let table = cachedTable(key) { return table }
+        // Computed outside the lock, so a lookup never waits for another table's computation;
+        // two threads racing on one key compute the same (deterministic) table and keep the first.
+        let table = compute(derivative: { activation.derivative($0) }, bits: bits, weight: weight)
         return cache.withLock { tables in
-            if let table = tables[key] { return table }
-            let table = compute(derivative: { activation.derivative($0) }, bits: bits, weight: weight)
+            if let first = tables[key] { return first }
             tables[key] = table
             return table
         }
+    }
+
+    /// The cached table for `key`, if it has been computed.
+    static func cachedTable(_ key: CacheKey) -> FewBitTable? {
+        cache.withLock { $0[key] }
     }
 
     /// The optimal table for a user-supplied derivative f' (not cached: keep the result).
