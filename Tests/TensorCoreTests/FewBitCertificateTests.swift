@@ -71,13 +71,13 @@ import Testing
     /// error) never find an error below the certified lower bound.
     @Test(arguments: [Activation.gelu, .silu, .mish, .tanh])
     func randomStartsNeverBeatTheBound(activation: Activation) throws {
-        var generator = SplitMix(seed: 0x5eed)
+        var generator = SeededRandom(seed: 0x5eed)
         let solver = FewBitSolver(derivative: { activation.derivative($0) }, weight: .uniform(-100, 100))
         let grid = GridMoments(solver: solver, nodes: solver.grid(cells: 1024))
         for bits in 2...4 {
             let table = try FewBitTable.optimal(for: activation, bits: bits)
             for _ in 0..<6 {
-                let start = (0..<((1 << bits) - 1)).map { _ in -8 + 16 * generator.unit() }.sorted()
+                let start = (0..<((1 << bits) - 1)).map { _ in -8 + 16 * generator.nextUniform() }.sorted()
                 let local = solver.refine(start, grid: grid)
                 let error = solver.error(borders: local)
                 #expect(error >= table.lowerBound * (1 - 1e-12),
@@ -85,18 +85,4 @@ import Testing
             }
         }
     }
-}
-
-/// A small deterministic generator for the random starts.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

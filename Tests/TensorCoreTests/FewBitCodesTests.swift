@@ -25,7 +25,7 @@ import Testing
     /// Round trips with random codes and odd counts; the byte view matches a bit-by-bit
     /// reference stream, which covers codes straddling word boundaries (b = 3, 5, 6, 7).
     @Test(arguments: 1...8) func roundTrip(bits: Int) {
-        var rng = SplitMix64(seed: UInt64(bits) * 7919)
+        var rng = SeededRandom(seed: UInt64(bits) * 7919)
         for count in [0, 1, 7, 31, 33, 97, 1001] {
             let codes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next() % (1 << UInt64(bits))) }
             let words = FewBitCodes.pack(codes, bits: bits)
@@ -58,18 +58,5 @@ import Testing
         seven[4] = 0b101_0101
         #expect(FewBitCodes.pack(seven, bits: 7) == [0x5000_0000, 0b101])
         #expect(FewBitCodes.unpack([0x5000_0000, 0b101], count: 5, bits: 7)[4] == 0b101_0101)
-    }
-}
-
-/// A small deterministic generator for the tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
