@@ -104,9 +104,8 @@ extension CPUDevice {
             parallelFor(count: 2, threads: 2, grain: 1, alignment: 1) { parts in
                 for part in parts {
                     let (start, end) = part == 0 ? (0, half) : (half, total)
-                    SparseKernels.gatherAccumulate(w: w, ldw: columns, indices: indices + start, count: end - start,
-                                                   xs: values + start, ldx: 0, batch: 1,
-                                                   y: part == 0 ? y : partial, ldy: columns, columns: 0..<columns)
+                    SparseKernels.gatherRow(w: w, ldw: columns, indices: indices + start, values: values + start,
+                                            count: end - start, y: part == 0 ? y : partial, columns: 0..<columns)
                 }
             }
             SparseKernels.add(partial, into: y, count: columns)
@@ -115,9 +114,8 @@ extension CPUDevice {
         counts.withUnsafeBufferPointer { counts in
             parallelFor(count: columns, threads: work >= Self.sparseParallelWork ? threads : 1, grain: 64) { range in
                 for r in 0..<rows {
-                    SparseKernels.gatherAccumulate(w: w, ldw: columns, indices: indices + r * inner, count: counts[r],
-                                                   xs: values + r * inner, ldx: 0, batch: 1,
-                                                   y: y + r * columns, ldy: columns, columns: range)
+                    SparseKernels.gatherRow(w: w, ldw: columns, indices: indices + r * inner, values: values + r * inner,
+                                            count: counts[r], y: y + r * columns, columns: range)
                 }
             }
         }

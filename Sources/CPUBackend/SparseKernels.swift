@@ -1,3 +1,5 @@
+import CPUKernels
+
 /// The input-sparse loops: compaction of the inputs that survive the threshold, and
 /// gather-accumulate over the weight rows they select.
 ///
@@ -89,6 +91,16 @@ enum SparseKernels {
             let v = x[i]
             out[i] = thresholds.keeps(v, channel: i % inner) ? v : 0
         }
+    }
+
+    /// `y[columns] = sum over i < count of values[i] * w[indices[i], columns]`: one input row's
+    /// product, by the AVX2 + FMA kernel where the CPU has one (`te_gather_rows`), else by
+    /// ``gatherAccumulate(w:ldw:indices:count:xs:ldx:batch:y:ldy:columns:)``.
+    static func gatherRow(w: UnsafePointer<Float>, ldw: Int, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
+                          count: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        if te_gather_rows(w, ldw, indices, values, count, y, columns.lowerBound, columns.upperBound) != 0 { return }
+        gatherAccumulate(w: w, ldw: ldw, indices: indices, count: count, xs: values, ldx: 0, batch: 1,
+                         y: y, ldy: ldw, columns: columns)
     }
 
     /// `y[b, columns] = sum over i < count of xs[b * ldx + i] * w[indices[i], columns]` for each

@@ -1,7 +1,7 @@
 #ifndef TENSORENGINE_CPUKERNELS_H
 #define TENSORENGINE_CPUKERNELS_H
 
-/// Activation loops and the gathered GEMM of the sparse product, compiled for AVX2 + FMA
+/// Activation loops and the gather kernels of the sparse product, compiled for AVX2 + FMA
 /// (per-function target attributes), chosen at run time. Each entry point returns 1 when it did the work, 0 when the CPU (or the
 /// architecture) has no such kernels and the caller must run its portable loop.
 /// `code` is `Activation.kernelCode`; `p` its parameter (slope or alpha).
@@ -27,6 +27,12 @@ int te_activation_epilogue(int code, float p, const float *bias, float *pre, flo
 /// Returns 0 (y untouched) when the CPU has no AVX2 + FMA or the panel cannot be allocated.
 int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
                      long batch, float *y, long ldy, long c0, long c1);
+
+/// The per-row sparse product (GatherRowsAVX2.c): for c0 <= c < c1,
+/// y[c] = sum over i < count of values[i] * w[indices[i] * ldw + c] (y overwritten there).
+/// Returns 0 (y untouched) when the CPU has no AVX2 + FMA.
+int te_gather_rows(const float *w, long ldw, const int *indices, const float *values, long count,
+                   float *y, long c0, long c1);
 
 #ifdef __cplusplus
 }
