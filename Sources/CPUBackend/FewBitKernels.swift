@@ -1,3 +1,4 @@
+import CPUKernels
 import TensorCore
 
 /// Few-bit encoding and decoding on the host: codes packed LSB-first, b bits each, so
@@ -41,8 +42,42 @@ enum FewBitKernels {
         if filled > 0 { words[word] = UInt32(truncatingIfNeeded: accumulator) }
     }
 
-    /// `gradIn[i] = gradOut[i] * levels[code_i]` for elements `range` (range.lowerBound a multiple of 32).
+    /// The codes of `z[i] = x[i] + bias[(column + i) % columns]` (no bias: `x[i]`) for `i < count`,
+    /// from element `start` (a multiple of 32) on: the AVX2 + FMA kernel where the CPU has one,
+    /// else ``encode(count:start:borders:bits:words:value:)``.
+    static func encode(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, columns: Int, column: Int, count: Int,
+                       start: Int, borders: UnsafeBufferPointer<Float>, bits: Int, words: UnsafeMutablePointer<UInt32>) {
+        if let base = borders.baseAddress,
+           te_fewbit_encode(x, bias, columns, column, base, Int32(borders.count), Int32(bits), words, start, count) != 0 {
+            return
+        }
+        guard let bias else {
+            encode(count: count, start: start, borders: borders, bits: bits, words: words) { x[$0] }
+            return
+        }
+        var column = column
+        encode(count: count, start: start, borders: borders, bits: bits, words: words) { i in
+            let z = x[i] + bias[column]
+            column += 1
+            if column == columns { column = 0 }
+            return z
+        }
+    }
+
+    /// `gradIn[i] = gradOut[i] * levels[code_i]` for elements `range` (range.lowerBound a multiple
+    /// of 32): the AVX2 + FMA kernel where the CPU has one, else one code at a time.
     static func decode(range: Range<Int>, levels: UnsafeBufferPointer<Float>, bits: Int,
+                       words: UnsafePointer<UInt32>, gradOut: UnsafePointer<Float>, gradIn: UnsafeMutablePointer<Float>) {
+        if let base = levels.baseAddress, levels.count == 1 << bits,
+           te_fewbit_decode(base, Int32(bits), words, range.lowerBound, gradOut + range.lowerBound,
+                            gradIn + range.lowerBound, range.count) != 0 {
+            return
+        }
+        decodeScalar(range: range, levels: levels, bits: bits, words: words, gradOut: gradOut, gradIn: gradIn)
+    }
+
+    /// ``decode(range:levels:bits:words:gradOut:gradIn:)`` one code at a time.
+    static func decodeScalar(range: Range<Int>, levels: UnsafeBufferPointer<Float>, bits: Int,
                        words: UnsafePointer<UInt32>, gradOut: UnsafePointer<Float>, gradIn: UnsafeMutablePointer<Float>) {
         var word = range.lowerBound / run * bits
         var accumulator: UInt64 = 0
@@ -76,7 +111,8 @@ extension CPUDevice {
         fewBit.table.borders.withUnsafeBufferPointer { borders in
             parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain, alignment: FewBitKernels.run) { range in
                 let start = range.lowerBound
-                FewBitKernels.encode(count: range.count, start: start, borders: borders, bits: bits, words: words) { x[start + $0] }
+                FewBitKernels.encode(x + start, bias: nil, columns: 0, column: 0, count: range.count, start: start,
+                                     borders: borders, bits: bits, words: words)
                 ActivationKernels.forward(activation, x, y, range: range)
             }
         }
@@ -112,16 +148,9 @@ enum FewBitEpilogue {
         table.borders.withUnsafeBufferPointer { borders in
             parallelFor(count: count, threads: threads, grain: 65536, alignment: FewBitKernels.run) { range in
                 // Encode the whole run first (it reads c + bias), then finish it row segment by row segment.
-                // encode visits i = 0, 1, 2, ... in order, so the column advances by one per call.
-                var column = range.lowerBound % columns
-                let start = c + range.lowerBound
-                FewBitKernels.encode(count: range.count, start: range.lowerBound, borders: borders, bits: table.bits,
-                                     words: words) { i in
-                    let z = start[i] + (bias?[column] ?? 0)
-                    column += 1
-                    if column == columns { column = 0 }
-                    return z
-                }
+                FewBitKernels.encode(c + range.lowerBound, bias: bias, columns: columns, column: range.lowerBound % columns,
+                                     count: range.count, start: range.lowerBound, borders: borders, bits: table.bits,
+                                     words: words)
                 var flat = range.lowerBound
                 while flat < range.upperBound {
                     let column = flat % columns

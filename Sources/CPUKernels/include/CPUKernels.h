@@ -34,6 +34,19 @@ int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, c
 int te_gather_rows(const float *w, long ldw, const int *indices, const float *values, long count,
                    float *y, long c0, long c1);
 
+/// Few-bit codes (FewBitAVX2.c; layout as TensorCore's FewBitCodes): for i < count, the code of
+/// z = x[i] + (bias ? bias[(column + i) % columns] : 0), the number of the `borderCount` ascending
+/// borders below z (NaN: 0), goes to stream position start + i of `words` (start a multiple of 32;
+/// every word from start / 32 * bits on that the codes touch is overwritten).
+/// Returns 0 (nothing written) without AVX2 + FMA or for arguments outside those rules.
+int te_fewbit_encode(const float *x, const float *bias, long columns, long column, const float *borders,
+                     int borderCount, int bits, unsigned int *words, long start, long count);
+
+/// gradIn[i] = gradOut[i] * levels[code at stream position start + i] for i < count (start a
+/// multiple of 32; `levels` holds 2^bits values). Returns 0 (nothing written) without AVX2 + FMA.
+int te_fewbit_decode(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
+                     float *gradIn, long count);
+
 #ifdef __cplusplus
 }
 #endif
