@@ -19,34 +19,27 @@
 
 /// y[c0..<c1] += sum over q < 8 of a[q] * r[q][c0..<c1].
 KERNEL void rows8(float *y, const float *const r[8], const float *a, long c0, long c1) {
-    const __m256 a0 = _mm256_set1_ps(a[0]), a1 = _mm256_set1_ps(a[1]), a2 = _mm256_set1_ps(a[2]);
-    const __m256 a3 = _mm256_set1_ps(a[3]), a4 = _mm256_set1_ps(a[4]), a5 = _mm256_set1_ps(a[5]);
-    const __m256 a6 = _mm256_set1_ps(a[6]), a7 = _mm256_set1_ps(a[7]);
-    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5], *r6 = r[6], *r7 = r[7];
+    __m256 scale[8];
+    for (int q = 0; q < 8; q++) scale[q] = _mm256_set1_ps(a[q]);
     long j = c0;
     for (; j + 16 <= c1; j += 16) {
+        // Even rows accumulate onto y, odd rows into a second chain; the two meet at the store.
         __m256 s0 = _mm256_loadu_ps(y + j), s1 = _mm256_loadu_ps(y + j + 8);
-        __m256 t0 = _mm256_mul_ps(a1, _mm256_loadu_ps(r1 + j)), t1 = _mm256_mul_ps(a1, _mm256_loadu_ps(r1 + j + 8));
-        s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(r0 + j), s0);
-        s1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(r0 + j + 8), s1);
-        t0 = _mm256_fmadd_ps(a3, _mm256_loadu_ps(r3 + j), t0);
-        t1 = _mm256_fmadd_ps(a3, _mm256_loadu_ps(r3 + j + 8), t1);
-        s0 = _mm256_fmadd_ps(a2, _mm256_loadu_ps(r2 + j), s0);
-        s1 = _mm256_fmadd_ps(a2, _mm256_loadu_ps(r2 + j + 8), s1);
-        t0 = _mm256_fmadd_ps(a5, _mm256_loadu_ps(r5 + j), t0);
-        t1 = _mm256_fmadd_ps(a5, _mm256_loadu_ps(r5 + j + 8), t1);
-        s0 = _mm256_fmadd_ps(a4, _mm256_loadu_ps(r4 + j), s0);
-        s1 = _mm256_fmadd_ps(a4, _mm256_loadu_ps(r4 + j + 8), s1);
-        t0 = _mm256_fmadd_ps(a7, _mm256_loadu_ps(r7 + j), t0);
-        t1 = _mm256_fmadd_ps(a7, _mm256_loadu_ps(r7 + j + 8), t1);
-        s0 = _mm256_fmadd_ps(a6, _mm256_loadu_ps(r6 + j), s0);
-        s1 = _mm256_fmadd_ps(a6, _mm256_loadu_ps(r6 + j + 8), s1);
+        __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+#pragma GCC unroll 4
+        for (int q = 0; q < 8; q += 2) {
+            s0 = _mm256_fmadd_ps(scale[q], _mm256_loadu_ps(r[q] + j), s0);
+            s1 = _mm256_fmadd_ps(scale[q], _mm256_loadu_ps(r[q] + j + 8), s1);
+            t0 = _mm256_fmadd_ps(scale[q + 1], _mm256_loadu_ps(r[q + 1] + j), t0);
+            t1 = _mm256_fmadd_ps(scale[q + 1], _mm256_loadu_ps(r[q + 1] + j + 8), t1);
+        }
         _mm256_storeu_ps(y + j, _mm256_add_ps(s0, t0));
         _mm256_storeu_ps(y + j + 8, _mm256_add_ps(s1, t1));
     }
     for (; j < c1; j++) {
-        y[j] += a[0] * r0[j] + a[1] * r1[j] + a[2] * r2[j] + a[3] * r3[j]
-              + a[4] * r4[j] + a[5] * r5[j] + a[6] * r6[j] + a[7] * r7[j];
+        float sum = y[j];
+        for (int q = 0; q < 8; q++) sum += a[q] * r[q][j];
+        y[j] = sum;
     }
 }
 
