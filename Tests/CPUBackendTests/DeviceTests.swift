@@ -1,6 +1,9 @@
 @testable import CPUBackend
 import TensorCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Device, library loading and memory")
 struct DeviceTests {
@@ -12,6 +15,14 @@ struct DeviceTests {
         #expect(device.details.contains("OpenBLAS"))
         #expect(device.details.contains("core \(device.openBLASCore ?? "?")"))
         #expect(device.details.contains("thread"))
+    }
+
+    @Test("OpenBLAS's idle workers spin briefly unless the user chose otherwise")
+    func workerSpin() throws {
+        _ = CPUDevice.shared
+        // The test process does not set it, so the device did (before loading the library).
+        let raw = try #require(getenv("OPENBLAS_THREAD_TIMEOUT"), "the device sets OPENBLAS_THREAD_TIMEOUT")
+        #expect(String(cString: raw) == CPUDevice.workerSpinExponent)
     }
 
     @Test("a missing library gives a working device on the Swift matmul")
