@@ -37,8 +37,9 @@ import Foundation
 ///
 /// **Budget.** Before each round the search counts the programme's states (the nodes each
 /// border may take); above `maxStates` it stops with the bound reached so far. While the
-/// bound is still loose (the first rounds) no cell can be discarded, so at 6 to 8 bits the
-/// first round already exceeds the budget and the bound stays 0 there.
+/// bound is still loose (the first rounds) no cell can be discarded, so above 4 bits the
+/// search starts from the border ranges of ``FewBitCellBound`` (a first-order bound that
+/// confines every border cheaply) and from that bound.
 ///
 /// **Numerics.** osc_J is the range of f' sampled at the cell's ends and quadrature nodes,
 /// times 1.25 (for a smooth f' the extremum missed between samples is a few percent of the
@@ -90,7 +91,12 @@ struct FewBitBranchAndBound {
         return cell
     }
 
-    func run(incumbent start: [Double], nodes startNodes: [Double]) -> Result {
+    /// Runs the search from the incumbent table `start` and the cells between `startNodes`.
+    /// `ranges`, when given, confines border k (1...pieces - 1) to [lo[k], hi[k]] from the
+    /// start (from ``FewBitCellBound``: every table as good as the incumbent has its borders
+    /// there), with `known` a lower bound already proven.
+    func run(incumbent start: [Double], nodes startNodes: [Double],
+             ranges: (lo: [Double], hi: [Double])? = nil, known: Double = 0) -> Result {
         var best = start
         var upper = solver.error(borders: best)
         let m = pieces - 1
@@ -102,7 +108,13 @@ struct FewBitBranchAndBound {
         var rangeHi = [Double](repeating: solver.upper, count: pieces + 1)
         rangeHi[0] = solver.lower
         rangeLo[pieces] = solver.upper
-        var lowerBound = 0.0
+        if let ranges {
+            for k in 1..<pieces {
+                rangeLo[k] = min(ranges.lo[k], best[k - 1])
+                rangeHi[k] = max(ranges.hi[k], best[k - 1])
+            }
+        }
+        var lowerBound = known
         var rounds = 0
         if upper <= 0 || m == 0 {
             return Result(borders: best, error: upper, lowerBound: m == 0 ? upper : 0, rounds: 0, cells: cells.count)
@@ -135,7 +147,8 @@ struct FewBitBranchAndBound {
                 lo[k] = Self.lastNode(x, atMost: rangeLo[k])
                 hi[k] = max(lo[k], Self.firstNode(x, atLeast: rangeHi[k]))
             }
-            guard (1...m).reduce(0, { $0 + hi[$1] - lo[$1] + 1 }) <= maxStates else { break }
+            let stateCount = (1...m).reduce(0, { $0 + hi[$1] - lo[$1] + 1 })
+            guard stateCount <= maxStates else { break }
             // R_k: range of f' over cells that pieces k and k + 1 can touch, and Delta.
             var delta = [Double](repeating: 0, count: pieces + 1)
             var cellDelta = [Double](repeating: 0, count: n)
@@ -319,12 +332,15 @@ struct FewBitBranchAndBound {
             var row = [Double](repeating: .infinity, count: hi[k] - lo[k] + 1)
             let nextRow = back[k + 1]
             let (nlo, nhi) = (lo[k + 1], hi[k + 1])
+            // The least of the next row from each node on: the scan stops once no later node
+            // can do better (the rows are close to monotone, so the stop comes early).
+            let floor = FewBitCellBound.suffixMinimum(nextRow)
             for p in lo[k]...hi[k] {
                 var bestValue = p >= nlo && p <= nhi ? nextRow[p - nlo] : .infinity
                 var q = max(p + 1, nlo)
                 while q <= nhi {
                     let c = cost(p, q)
-                    if c >= bestValue || c > limit { break }
+                    if c + floor[q - nlo] >= bestValue || c > limit { break }
                     let v = c + nextRow[q - nlo]
                     if v < bestValue { bestValue = v }
                     q += 1
@@ -342,6 +358,7 @@ struct FewBitBranchAndBound {
             var row = [Double](repeating: .infinity, count: count)
             var parent = [Int32](repeating: 0, count: count)
             let (plo, phi) = (lo[k - 1], hi[k - 1])
+            let floor = FewBitCellBound.prefixMinimum(previous)
             for p in lo[k]...hi[k] {
                 var bestValue = Double.infinity
                 var arg = p
@@ -351,7 +368,7 @@ struct FewBitBranchAndBound {
                 var q = min(p - 1, phi)
                 while q >= plo {
                     let c = cost(q, p)
-                    if c >= bestValue || c > limit { break }
+                    if c + floor[q - plo] >= bestValue || c > limit { break }
                     let v = previous[q - plo] + c
                     if v < bestValue {
                         bestValue = v

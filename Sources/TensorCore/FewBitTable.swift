@@ -40,15 +40,17 @@ public struct FewBitTable: Sendable, Hashable {
     /// many bits can reach for this derivative and weight.
     ///
     /// For a table from ``optimal(for:bits:weight:)`` or ``optimal(derivative:bits:weight:)``
-    /// it comes from the branch and bound that computed the table, so the table's error is
-    /// within ``optimalityGap`` of the global optimum; for a table built from its parts it
-    /// is 0 (nothing is known).
+    /// (up to 5 bits) or ``certified(for:bits:weight:)`` (any bits) it comes from the branch
+    /// and bound that computed the table, so the table's error is within ``optimalityGap`` of
+    /// the global optimum; above 5 bits from `optimal` and for a table built from its parts
+    /// it is 0 (nothing is known).
     ///
     /// ```swift
     /// let table = try FewBitTable.optimal(for: .gelu, bits: 4)
     /// table.lowerBound <= table.l2Error                      // true
     /// table.l2Error - table.lowerBound <= 1e-6 * table.l2Error  // true: certified optimal
-    /// try FewBitTable.optimal(for: .gelu, bits: 8).lowerBound  // 0: not certified above 4 bits
+    /// try FewBitTable.optimal(for: .gelu, bits: 8).lowerBound  // 0: not certified above 5 bits
+    /// try FewBitTable.certified(for: .gelu, bits: 8).optimalityGap  // 6.8e-7 (minutes)
     /// ```
     public let lowerBound: Double
 
@@ -58,7 +60,7 @@ public struct FewBitTable: Sendable, Hashable {
     ///
     /// ```swift
     /// let table = try FewBitTable.optimal(for: .silu, bits: 3)
-    /// table.optimalityGap   // below 1e-6 (1 above 4 bits, where nothing is certified)
+    /// table.optimalityGap   // below 1e-6 (1 above 5 bits, unless from `certified`)
     /// ```
     public var optimalityGap: Double {
         l2Error > 0 ? max(0, (l2Error - lowerBound) / l2Error) : 0
@@ -186,15 +188,17 @@ public struct FewBitTable: Sendable, Hashable {
     /// optimum minus a second-order bound on what moving each border within its cell can
     /// gain, discards the cells no border of a better table can lie in, splits the others,
     /// and stops once the bound is within 1e-6 of the table's error (``optimalityGap``).
-    /// The bound assumes only that f' is resolved by sampling at the quadrature nodes.
+    /// Above 4 bits a first-order bound over cell assignments first confines each border
+    /// to a short range. The bounds assume only that f' is resolved by sampling at the
+    /// quadrature nodes.
     ///
-    /// Up to 4 bits every contract activation is certified so (gaps 2.5e-7 to 7.0e-7 under
-    /// the uniform weight). Above, the search is not run (at 5 bits it would certify at several
-    /// times the cost; at 6 to 8 bits its first rounds exceed its work budget), so `lowerBound`
-    /// is 0: there the table is still the best over a grid
-    /// of 16 candidate borders per piece that contains its own borders, whose error has many
-    /// local minima within about 0.05% of each other for a non-monotone f' (GELU, SiLU,
-    /// Mish), and it is not proven globally optimal.
+    /// This function certifies up to 5 bits (every contract activation: gaps below 1e-6,
+    /// at most about 0.5 s a table in a release build). At 6 to 8 bits the certificate
+    /// costs 1 s, 15 s and about 4 minutes a table, so it is left to
+    /// ``certified(for:bits:weight:)``, and here `lowerBound` is 0: the table is the best over
+    /// a grid of at least 16 candidate borders per piece that contains its own borders, and
+    /// ``certified(for:bits:weight:)`` has proven it optimal for the contract activations
+    /// (`tensorbench fewbit --certify`).
     ///
     /// ```swift
     /// let t = try FewBitTable.optimal(for: .silu, bits: 4)
@@ -206,7 +210,7 @@ public struct FewBitTable: Sendable, Hashable {
         for activation: Activation, bits: Int, weight: FewBitWeight = .uniform(-100, 100)
     ) throws(TensorError) -> FewBitTable {
         try validate(bits: bits, weight: weight)
-        let key = CacheKey(activation: activation, bits: bits, weight: weight)
+        let key = CacheKey(activation: activation, bits: bits, weight: weight, certified: bits <= maxCertifiedBits)
         if let table = cachedTable(key) { return table }
         // Computed outside the lock, so a lookup never waits for another table's computation;
         // two threads racing on one key compute the same (deterministic) table and keep the first.
@@ -216,6 +220,51 @@ public struct FewBitTable: Sendable, Hashable {
             tables[key] = table
             return table
         }
+    }
+
+    /// The optimal table for `activation` at `bits` bits with its certificate at any bits:
+    /// the branch and bound of ``optimal(for:bits:weight:)`` runs however long it needs
+    /// (budgets bound its memory, not its time), so ``lowerBound`` is set at 6 to 8 bits too.
+    ///
+    /// Up to 5 bits it is the table ``optimal(for:bits:weight:)`` returns. Above, expect
+    /// about 1 s at 6 bits, 15 s at 7 and 4 minutes at 8 (release build, one core); the
+    /// result is cached like the optimal tables. The search stops at its state budget with
+    /// the bound it reached: check ``optimalityGap``.
+    ///
+    /// ```swift
+    /// let table = try FewBitTable.certified(for: .gelu, bits: 6)
+    /// table.optimalityGap   // 6.2e-7: no 6-bit table is better by more than that
+    /// ```
+    ///
+    /// - Throws: `TensorError.invalidArgument` for bits outside 1...8 or an invalid weight.
+    public static func certified(
+        for activation: Activation, bits: Int, weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) -> FewBitTable {
+        if bits <= maxCertifiedBits { return try optimal(for: activation, bits: bits, weight: weight) }
+        try validate(bits: bits, weight: weight)
+        let key = CacheKey(activation: activation, bits: bits, weight: weight, certified: true)
+        if let table = cachedTable(key) { return table }
+        let table = compute(derivative: { activation.derivative($0) }, bits: bits, weight: weight, certify: true)
+        return cache.withLock { tables in
+            if let first = tables[key] { return first }
+            tables[key] = table
+            return table
+        }
+    }
+
+    /// ``certified(for:bits:weight:)`` for a user-supplied derivative f' (not cached).
+    ///
+    /// ```swift
+    /// let softsign = try FewBitTable.certified(derivative: { 1 / ((1 + abs($0)) * (1 + abs($0))) }, bits: 6)
+    /// ```
+    ///
+    /// - Throws: `TensorError.invalidArgument` for bits outside 1...8 or an invalid weight.
+    public static func certified(
+        derivative: @escaping @Sendable (Double) -> Double, bits: Int,
+        weight: FewBitWeight = .uniform(-100, 100)
+    ) throws(TensorError) -> FewBitTable {
+        try validate(bits: bits, weight: weight)
+        return compute(derivative: derivative, bits: bits, weight: weight, certify: true)
     }
 
     /// The cached table for `key`, if it has been computed.
@@ -255,14 +304,14 @@ public struct FewBitTable: Sendable, Hashable {
     /// The relative gap (l2Error - lowerBound) / l2Error the branch and bound aims for.
     static let certificateTolerance = 1e-6
 
-    /// Bits up to which ``compute(derivative:bits:weight:cells:)`` runs the branch and bound.
-    /// It certifies 5 bits too (gaps 5.6e-7 to 7.5e-7), but at 6-11 s a table in a debug build
-    /// against 1.5 s at 4 bits; above 5 bits it exceeds its budget before proving anything.
-    static let maxCertifiedBits = 4
+    /// Bits up to which ``optimal(for:bits:weight:)`` runs the branch and bound (release build,
+    /// every contract activation: at most about 0.5 s a table at 5 bits, against 1 s, 15 s and
+    /// 4 minutes at 6, 7 and 8 bits).
+    static let maxCertifiedBits = 5
 
     static func compute(
         derivative: @escaping @Sendable (Double) -> Double, bits: Int, weight: FewBitWeight,
-        cells: Int? = nil
+        cells: Int? = nil, certify: Bool = false
     ) -> FewBitTable {
         let solver = FewBitSolver(derivative: derivative, weight: weight)
         let pieces = 1 << bits
@@ -290,12 +339,11 @@ public struct FewBitTable: Sendable, Hashable {
             nodes = solver.merge(nodes, with: refined)
         }
         // Then the branch and bound certifies it (and replaces it by any better table it
-        // meets), up to `maxCertifiedBits`.
+        // meets), up to `maxCertifiedBits` or when asked to.
         var lowerBound = 0.0
-        if bits <= maxCertifiedBits {
-            let search = FewBitBranchAndBound(solver: solver, pieces: pieces, tolerance: certificateTolerance,
-                                              maxRounds: 40, maxStates: 100_000)
-            let certified = search.run(incumbent: refined, nodes: nodes)
+        if certify || bits <= maxCertifiedBits {
+            let certified = certificate(solver: solver, pieces: pieces, incumbent: refined, error: refinedError,
+                                        nodes: nodes)
             (refined, lowerBound) = (certified.borders, certified.lowerBound)
         }
         solver.snapToBreakpoints(&refined)
@@ -310,10 +358,32 @@ public struct FewBitTable: Sendable, Hashable {
         return FewBitTable(bits: bits, borders: borders, levels: levels, l2Error: error, lowerBound: lowerBound)
     }
 
+    /// The branch and bound from the incumbent; above 4 bits the cell bound first confines
+    /// each border to a short range, so that the second-order search fits its budget.
+    static func certificate(
+        solver: FewBitSolver, pieces: Int, incumbent: [Double], error: Double, nodes: [Double]
+    ) -> (borders: [Double], lowerBound: Double) {
+        var ranges: (lo: [Double], hi: [Double])?
+        var known = 0.0
+        if pieces > 16 {
+            let cellBound = FewBitCellBound(solver: solver, pieces: pieces, maxRounds: 40,
+                                            maxStates: 4_000_000, targetStates: 20_000)
+            let confined = cellBound.run(upper: error, incumbent: incumbent, nodes: nodes)
+            ranges = (confined.rangeLo, confined.rangeHi)
+            known = confined.lowerBound
+        }
+        let search = FewBitBranchAndBound(solver: solver, pieces: pieces, tolerance: certificateTolerance,
+                                          maxRounds: 40, maxStates: 1_000_000)
+        let certified = search.run(incumbent: incumbent, nodes: nodes, ranges: ranges, known: known)
+        return (certified.borders, certified.lowerBound)
+    }
+
     struct CacheKey: Hashable, Sendable {
         let activation: Activation
         let bits: Int
         let weight: FewBitWeight
+        /// Whether the table carries its certificate (always up to ``maxCertifiedBits``).
+        let certified: Bool
     }
 
     private static let cache = LockedValue<[CacheKey: FewBitTable]>([:])

@@ -7,15 +7,15 @@ import Testing
 @Suite struct FewBitCertificateTests {
     static let tolerance = FewBitTable.certificateTolerance
 
-    /// Every contract activation, the default uniform weight: certified at 1...4 bits; above,
-    /// the search is not run and the bound is only a valid one (0).
+    /// Every contract activation, the default uniform weight: certified at 1...5 bits; above,
+    /// `optimal` does not run the search and the bound is only a valid one (0).
     @Test(arguments: Activation.allCases)
     func gapWithinToleranceUniform(activation: Activation) throws {
         for bits in 1...8 {
             let table = try FewBitTable.optimal(for: activation, bits: bits)
             #expect(table.lowerBound <= table.l2Error)
             #expect(table.lowerBound >= 0)
-            if bits <= 4 {
+            if bits <= FewBitTable.maxCertifiedBits {
                 #expect(table.optimalityGap <= Self.tolerance, "\(activation) \(bits) bits: gap \(table.optimalityGap)")
             }
         }
@@ -36,6 +36,13 @@ import Testing
         // A user-supplied smooth derivative (softsign').
         let softsign = try FewBitTable.optimal(derivative: { 1 / ((1 + abs($0)) * (1 + abs($0))) }, bits: 4)
         #expect(softsign.optimalityGap <= Self.tolerance)
+        // `certified` at 6 bits, where `optimal` leaves the bound at 0 (the cell bound first
+        // confines the borders, then the second-order search closes the gap).
+        let six = try FewBitTable.certified(derivative: { Activation.tanh.derivative($0) }, bits: 6)
+        let plain = try FewBitTable.optimal(for: .tanh, bits: 6)
+        #expect(plain.lowerBound == 0)
+        #expect(six.optimalityGap <= Self.tolerance, "tanh 6 bits: gap \(six.optimalityGap)")
+        #expect(six.l2Error <= plain.l2Error * (1 + 1e-9))
         // A table built from its parts knows nothing.
         let mine = try FewBitTable(borders: [0], levels: [0, 1], activation: .gelu)
         #expect(mine.lowerBound == 0 && mine.optimalityGap == 1)
@@ -74,7 +81,7 @@ import Testing
         var generator = SeededRandom(seed: 0x5eed)
         let solver = FewBitSolver(derivative: { activation.derivative($0) }, weight: .uniform(-100, 100))
         let grid = GridMoments(solver: solver, nodes: solver.grid(cells: 1024))
-        for bits in 2...4 {
+        for bits in 2...5 {
             let table = try FewBitTable.optimal(for: activation, bits: bits)
             for _ in 0..<6 {
                 let start = (0..<((1 << bits) - 1)).map { _ in -8 + 16 * generator.nextUniform() }.sorted()

@@ -249,7 +249,7 @@ func simpson(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> Double {
         }
         #expect(Set(tables).count == 1)
         // Cached: the table is stored under its key and returned again.
-        let key = FewBitTable.CacheKey(activation: .mish, bits: 3, weight: .uniform(-100, 100))
+        let key = FewBitTable.CacheKey(activation: .mish, bits: 3, weight: .uniform(-100, 100), certified: true)
         #expect(FewBitTable.cachedTable(key) == tables.first)
         #expect(try FewBitTable.optimal(for: .mish, bits: 3) == tables.first)
     }
