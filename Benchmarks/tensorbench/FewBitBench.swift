@@ -16,9 +16,21 @@ enum FewBitBench {
              F.gelu(x W + b) forward + backward on the same x, W and gradient in the same run
              (Benchmarks/peers/fewbit_linear.py). The fewbit reference project itself is a
              C++/CUDA PyTorch extension that does not install here; its column says so.
+        tensorbench fewbit certify=6,7,8 [--filter TEXT]
+          Only the optimality certificates: FewBitTable.certified for every activation (or
+          those whose name contains TEXT) at the listed bits, two tables at a time: error,
+          certified lower bound, relative gap, seconds. Slow at 8 bits (minutes a table).
         """
 
     static func run(_ options: Options, report: inout Report) throws {
+        if let token = options.rest.first(where: { $0.hasPrefix("certify=") }) {
+            let list = token.dropFirst("certify=".count).split(separator: ",").compactMap { Int($0) }
+            guard !list.isEmpty, list.allSatisfy((1...8).contains) else {
+                throw UsageError("certify= takes bits in 1...8, e.g. certify=6,7,8; got \(token)")
+            }
+            try certificates(bits: list, filter: options.filter, report: &report)
+            return
+        }
         let device = try options.resolveDevice()
         try tables(report: &report, device: device, timeAll: !options.quick)
         print("")
@@ -57,6 +69,35 @@ enum FewBitBench {
         }
         print(String(format: "all %d tables (11 activations x 1-8 bits) computed and cached in %.2f s", Activation.allCases.count * 8,
                      Date().timeIntervalSince(start)))
+    }
+
+    /// The certificate of every table asked for: two computed at a time (one per core).
+    static func certificates(bits list: [Int], filter: String?, report: inout Report) throws {
+        let activations = Activation.allCases.filter { filter == nil || $0.description.contains(filter!) }
+        let jobs = activations.flatMap { activation in list.map { (activation, $0) } }
+        let results = LockedResults(count: jobs.count)
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            let (activation, bits) = jobs[index]
+            let start = Date()
+            let outcome: Result<FewBitTable, TensorError>
+            do throws(TensorError) { outcome = .success(try FewBitTable.certified(for: activation, bits: bits)) } catch { outcome = .failure(error) }
+            results.set(index, (outcome, Date().timeIntervalSince(start)))
+            Progress.say("certified \(activation) \(bits) bits")
+        }
+        var table = Table("activation", "bits", "L2 error", "lower bound", "gap", "seconds")
+        for (index, (activation, bits)) in jobs.enumerated() {
+            guard let (outcome, seconds) = results.get(index) else { continue }
+            let certified = try outcome.get()
+            table.add(["\(activation)", "\(bits)", String(format: "%.6e", certified.l2Error),
+                       String(format: "%.6e", certified.lowerBound), String(format: "%.2e", certified.optimalityGap),
+                       String(format: "%.2f", seconds)])
+            var record = Record(benchmark: "fewbit-certificate", device: "host", label: "\(activation) \(bits)-bit",
+                                shape: [bits], metric: "seconds", unit: "", ours: Timing([seconds]), work: 0)
+            record.extra = ["l2": certified.l2Error, "lower_bound": certified.lowerBound, "gap": certified.optimalityGap]
+            report.records.append(record)
+        }
+        print("fewbit certificates: no table with this many bits has an error below the lower bound (uniform [-100, 100])")
+        print(table.render())
     }
 
     static func linearStep(_ options: Options, device: Device, report: inout Report) throws {
@@ -113,5 +154,21 @@ enum FewBitBench {
             print("ratio = torch's exact step time / ours at the min (> 1: we are faster)")
             Peers.printReasons(report.records[firstRecord...])
         }
+    }
+}
+
+/// Per-job results written by concurrent workers.
+private final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [(Result<FewBitTable, TensorError>, Double)?]
+
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: (Result<FewBitTable, TensorError>, Double)) {
+        lock.withLock { values[index] = value }
+    }
+
+    func get(_ index: Int) -> (Result<FewBitTable, TensorError>, Double)? {
+        lock.withLock { values[index] }
     }
 }

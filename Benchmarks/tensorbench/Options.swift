@@ -25,7 +25,7 @@ struct Options {
           --quick                        smaller sizes and fewer repeats
           --no-peers                     skip the numpy / PyTorch columns
           --json FILE, --csv FILE        also write every figure to FILE
-          --filter TEXT, --seed N        conformance: only ops containing TEXT; base seed
+          --filter TEXT, --seed N        conformance: only ops containing TEXT (fewbit certify=: activations); base seed
           --help                         this text
         """
 
