@@ -126,17 +126,8 @@ struct FewBitBranchAndBound {
             var x = [Double](repeating: 0, count: n + 1)
             x[0] = cells[0].a
             for j in 0..<n { x[j + 1] = cells[j].b }
-            var ph = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: 3)
-            var pl = ph
-            for j in 0..<n {
-                let values = [cells[j].m0, cells[j].m1, cells[j].m2]
-                for t in 0..<3 {
-                    let (s, e) = Self.twoSum(ph[t][j], values[t])
-                    ph[t][j + 1] = s
-                    pl[t][j + 1] = pl[t][j] + e
-                }
-            }
-            let total2 = ph[2][n] + pl[2][n]
+            let prefix = DoubleDoublePrefix(cells.map { ($0.m0, $0.m1, $0.m2) })
+            let total2 = prefix.total2
             let slack = 8 * Double.ulpOfOne * abs(total2)
             // Node index ranges per border.
             var lo = [Int](repeating: 0, count: pieces + 1)
@@ -170,13 +161,12 @@ struct FewBitBranchAndBound {
                 total += worst
             }
             let limit = upper * (1 + 1e-12) + total + 2 * slack
-            let dp = Self.programme(ph: ph, pl: pl, lo: lo, hi: hi, pieces: pieces, limit: limit)
+            let dp = Self.programme(prefix: prefix, lo: lo, hi: hi, pieces: pieces, limit: limit)
             // A better grid table: refine it off the grid and make it the incumbent.
             guard dp.error.isFinite else { break }
             if dp.error < upper * (1 - 1e-12), Self.strictlyInside(dp.cuts, count: n) {
                 let gridBorders = dp.cuts.map { x[$0] }
-                let grid = GridMoments(solver: solver, nodes: x, p0: zip(ph[0], pl[0]).map(+),
-                                       p1: zip(ph[1], pl[1]).map(+), p2: zip(ph[2], pl[2]).map(+))
+                let grid = GridMoments(solver: solver, nodes: x, p0: prefix.sums(0), p1: prefix.sums(1), p2: prefix.sums(2))
                 var candidate = solver.refine(gridBorders, grid: grid)
                 var candidateError = solver.error(borders: candidate)
                 let gridError = solver.error(borders: gridBorders)
@@ -272,12 +262,6 @@ struct FewBitBranchAndBound {
         return zip(cuts, cuts.dropFirst()).allSatisfy { $0 < $1 }
     }
 
-    private static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
-        let s = a + b
-        let bb = s - a
-        return (s, (a - (s - bb)) + (b - bb))
-    }
-
     /// The last node index with x <= value (0 if none).
     private static func lastNode(_ x: [Double], atMost value: Double) -> Int {
         var lo = 0, hi = x.count
@@ -303,27 +287,16 @@ struct FewBitBranchAndBound {
     /// error, its inner borders (node indices), and score[k][p - lo[k]], the best error with
     /// border k at node p (infinity above `limit`).
     private static func programme(
-        ph: [[Double]], pl: [[Double]], lo: [Int], hi: [Int], pieces: Int, limit: Double
+        prefix: DoubleDoublePrefix, lo: [Int], hi: [Int], pieces: Int, limit: Double
     ) -> (error: Double, cuts: [Int], score: [[Double]]) {
-        // Contiguous copies read through pointers: the loops below are the hot spot, also in
+        // A contiguous copy read through a pointer: the loops below are the hot spot, also in
         // debug builds.
-        let count = ph[0].count
-        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 6 * count)
-        defer { buffer.deallocate() }
-        for t in 0..<3 {
-            for i in 0..<count {
-                buffer[t * count + i] = ph[t][i]
-                buffer[(t + 3) * count + i] = pl[t][i]
-            }
-        }
-        let h0 = buffer, h1 = buffer + count, h2 = buffer + 2 * count
-        let l0 = buffer + 3 * count, l1 = buffer + 4 * count, l2 = buffer + 5 * count
+        let base = UnsafeMutablePointer<Double>.allocate(capacity: prefix.storage.count)
+        defer { base.deallocate() }
+        base.update(from: prefix.storage, count: prefix.storage.count)
+        let count = prefix.count
         @inline(__always) func cost(_ i: Int, _ j: Int) -> Double {
-            let w = (h0[j] - h0[i]) + (l0[j] - l0[i])
-            guard w > 0 else { return 0 }
-            let a = (h1[j] - h1[i]) + (l1[j] - l1[i])
-            let q = (h2[j] - h2[i]) + (l2[j] - l2[i])
-            return max(0, q - a * a / w)
+            DoubleDoublePrefix.cost(base, count: count, i, j)
         }
         // Backward: back[k][p] = best error of [x_p, end] in at most pieces - k pieces.
         var back = [[Double]](repeating: [], count: pieces + 1)
@@ -334,7 +307,7 @@ struct FewBitBranchAndBound {
             let (nlo, nhi) = (lo[k + 1], hi[k + 1])
             // The least of the next row from each node on: the scan stops once no later node
             // can do better (the rows are close to monotone, so the stop comes early).
-            let floor = FewBitCellBound.suffixMinimum(nextRow)
+            let floor = RunningMinimum.suffix(nextRow)
             for p in lo[k]...hi[k] {
                 var bestValue = p >= nlo && p <= nhi ? nextRow[p - nlo] : .infinity
                 var q = max(p + 1, nlo)
@@ -358,7 +331,7 @@ struct FewBitBranchAndBound {
             var row = [Double](repeating: .infinity, count: count)
             var parent = [Int32](repeating: 0, count: count)
             let (plo, phi) = (lo[k - 1], hi[k - 1])
-            let floor = FewBitCellBound.prefixMinimum(previous)
+            let floor = RunningMinimum.prefix(previous)
             for p in lo[k]...hi[k] {
                 var bestValue = Double.infinity
                 var arg = p
