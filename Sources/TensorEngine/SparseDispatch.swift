@@ -16,7 +16,7 @@ import TensorCore
 /// then pays for the arithmetic of every further batch row it applies it to. The cheaper sparse path is taken only when its cost is at most `margin`
 /// times the dense cost, so a wrong guess near the break-even point costs little;
 /// otherwise the dense kernel runs on the thresholded input. At batch 1 this is: sparse
-/// when the density is at most `margin / rowCost` (77% on the CPU).
+/// when the density is at most `margin / rowCost` (85% on the CPU).
 ///
 /// ```swift
 /// let model = SparseCostModel.cpu
@@ -51,17 +51,19 @@ public struct SparseCostModel: Sendable, Equatable {
 
     /// Constants measured on the CPU backend with its AVX2 + FMA kernels (OpenBLAS sgemv/sgemm
     /// against the gather kernels, cold 4096 x 11008 weights, two cores; `tensorbench sparse`).
-    /// In sgemv-row units: sgemm costs ~3.7 per weight row at batch 4, ~2.8 at 16 and ~7.3 at 64
-    /// (compute-bound from ~9 rows); the per-row gather streams a row at 0.9-1.1; the union
-    /// kernel (a GEMM over the listed rows) ~1.8 per listed row at batch 4, ~3.2 at 16, ~9.5
-    /// at 64, i.e. 1.1 to stream it plus ~0.13 per further batch row.
-    public static let cpu = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 8.5,
+    /// In sgemv-row units: sgemm costs ~3.7-4.1 per weight row at batch 4, ~2.8-3.8 at 16 and
+    /// ~7.8-10 at 64 (compute-bound from ~8 rows); the per-row gather (AVX2 + FMA, eight rows
+    /// per pass over y) streams a row at 0.75-1.0 (at batch 1 it beats sgemv even on dense
+    /// inputs, 1.06-1.14x); the union kernel (a GEMM over the listed rows) ~1.8 per listed row
+    /// at batch 4, ~3.2 at 16, ~9.5 at 64, i.e. about 1 to stream it plus ~0.14 per further
+    /// batch row.
+    public static let cpu = SparseCostModel(rowCost: 1.0, denseSmallBatchCost: 3, denseComputeBatch: 8,
                                             unionBatchCost: 0.14, compactionCost: 2, margin: 0.85)
 
     /// The CPU backend without AVX2 + FMA (other architectures, old x86-64): the union path is
     /// a row-streaming loop that re-reads each weight row for every batch row (~1 per extra
     /// row), and the dense kernel's constants are kept from ``cpu``.
-    public static let cpuPortable = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 8.5,
+    public static let cpuPortable = SparseCostModel(rowCost: 1.1, denseSmallBatchCost: 3, denseComputeBatch: 8,
                                                     unionBatchCost: 1, compactionCost: 2, margin: 0.85)
 
     /// Predicted cost of each path, in dense weight-row units.
