@@ -16,9 +16,9 @@ enum FewBitBench {
              F.gelu(x W + b) forward + backward on the same x, W and gradient in the same run
              (Benchmarks/peers/fewbit_linear.py). The fewbit reference project itself is a
              C++/CUDA PyTorch extension that does not install here; its column says so.
-        tensorbench fewbit certify=6,7,8 [--filter TEXT]
+        tensorbench fewbit certify=6,7,8 [--filter TEXT,TEXT]
           Only the optimality certificates: FewBitTable.certified for every activation (or
-          those whose name contains TEXT) at the listed bits, two tables at a time: error,
+          those whose name contains one of the TEXTs) at the listed bits, two tables at a time: error,
           certified lower bound, relative gap, seconds. Slow at 8 bits (minutes a table).
         """
 
@@ -73,7 +73,10 @@ enum FewBitBench {
 
     /// The certificate of every table asked for: two computed at a time (one per core).
     static func certificates(bits list: [Int], filter: String?, report: inout Report) throws {
-        let activations = Activation.allCases.filter { filter == nil || $0.description.contains(filter!) }
+        let wanted = filter?.split(separator: ",").map(String.init)
+        let activations = Activation.allCases.filter { activation in
+            wanted?.contains { activation.description.contains($0) } ?? true
+        }
         let jobs = activations.flatMap { activation in list.map { (activation, $0) } }
         let results = LockedResults(count: jobs.count)
         DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
