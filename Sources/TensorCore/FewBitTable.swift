@@ -196,9 +196,11 @@ public struct FewBitTable: Sendable, Hashable {
     /// at most about 0.5 s a table in a release build). At 6 to 8 bits the certificate
     /// costs 1 s, 15 s and about 4 minutes a table, so it is left to
     /// ``certified(for:bits:weight:)``, and here `lowerBound` is 0: the table is the best over
-    /// a grid of at least 16 candidate borders per piece that contains its own borders, and
-    /// ``certified(for:bits:weight:)`` has proven it optimal for the contract activations
-    /// (`tensorbench fewbit --certify`).
+    /// a grid of 8 (6 bits) to 32 (8 bits) candidate borders per piece that contains its own
+    /// borders. For every contract activation it is within 1e-6 of the lower bound that
+    /// ``certified(for:bits:weight:)`` proves, so optimal too (`tensorbench fewbit
+    /// certify=6,7,8`, columns optimal() error and its gap); for other derivatives check
+    /// with ``certified(derivative:bits:weight:)``.
     ///
     /// ```swift
     /// let t = try FewBitTable.optimal(for: .silu, bits: 4)
@@ -296,10 +298,20 @@ public struct FewBitTable: Sendable, Hashable {
     }
 
     /// Grid cells for the fine dynamic programme: 1024 up to 4 bits (the result is
-    /// bit-identical with 512 or 2048 cells there), else 16 per piece and at least 2048
-    /// (at 5 bits 1024 cells can miss the best basin for mish). The refinement makes the
-    /// result accurate beyond the grid.
-    static func gridCells(bits: Int) -> Int { bits <= 4 ? 1024 : max(2048, 16 << bits) }
+    /// bit-identical with 512 or 2048 cells there), 2048 at 5 and 6 bits (at 5 bits 1024
+    /// cells can miss the best basin for mish), 8192 at 7 and 8 bits. The refinement makes
+    /// the result accurate beyond the grid, but only within the grid optimum's basin: at 7
+    /// bits 2048 and 4096 cells land GELU and SiLU in a basin 1.3e-4 and 6e-4 above the
+    /// certified optimum (GELU' peaks near 1.4 and the pieces on either side of the peak
+    /// can be arranged two ways), and at 8 bits 4096 cells miss SiLU and mish; 8192 cells
+    /// reach the certified table for every contract activation (`tensorbench fewbit
+    /// certify=7,8`, column optimal()), at about 1 s a table in a release build.
+    static func gridCells(bits: Int) -> Int { bits <= 4 ? 1024 : bits <= 6 ? 2048 : 8192 }
+
+    /// Grid cells the branch and bound starts from: 16 per piece and at least 2048. A finer
+    /// start grid only multiplies its states (7 bits: 40-120 s a table from 8192 cells
+    /// against 8-18 s from 2048); the incumbent's borders are merged in either way.
+    static func certificateGridCells(bits: Int) -> Int { max(2048, 16 << bits) }
 
     /// The relative gap (l2Error - lowerBound) / l2Error the branch and bound aims for.
     static let certificateTolerance = 1e-6
@@ -342,8 +354,11 @@ public struct FewBitTable: Sendable, Hashable {
         // meets), up to `maxCertifiedBits` or when asked to.
         var lowerBound = 0.0
         if certify || bits <= maxCertifiedBits {
+            let searchCells = cells ?? gridCells(bits: bits)
+            let startNodes = searchCells <= certificateGridCells(bits: bits) ? nodes
+                : solver.merge(solver.grid(cells: certificateGridCells(bits: bits)), with: refined)
             let certified = certificate(solver: solver, pieces: pieces, incumbent: refined, error: refinedError,
-                                        nodes: nodes)
+                                        nodes: startNodes)
             (refined, lowerBound) = (certified.borders, certified.lowerBound)
         }
         solver.snapToBreakpoints(&refined)
