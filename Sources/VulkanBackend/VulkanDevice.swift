@@ -102,44 +102,61 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
                                       reason: "\(physical.info.name): vkCreateDevice failed: \(resultName(result))")
         }
         handle = created
-        functions = try DeviceFunctions(instance: runtime.functions, device: created)
-        if features.contains(.pushDescriptors), let raw = runtime.functions.getDeviceProcAddr(created, "vkCmdPushDescriptorSetKHR") {
-            pushDescriptorSet = unsafeBitCast(raw, to: PFN_vkCmdPushDescriptorSetKHR.self)
-        } else {
-            pushDescriptorSet = nil
-            features.remove(.pushDescriptors)
-        }
-        var queue: VkQueue?
-        functions.getDeviceQueue(created, queueFamily, 0, &queue)
-        guard let queue else {
-            throw .backendUnavailable(backend: "Vulkan", reason: "\(physical.info.name): no queue")
-        }
+        // Until every stored property is set, a throw skips deinit: undo what exists here.
+        var createdStream: CommandStream?
+        do throws(TensorError) {
+            functions = try DeviceFunctions(instance: runtime.functions, device: created)
+            if features.contains(.pushDescriptors), let raw = runtime.functions.getDeviceProcAddr(created, "vkCmdPushDescriptorSetKHR") {
+                pushDescriptorSet = unsafeBitCast(raw, to: PFN_vkCmdPushDescriptorSetKHR.self)
+            } else {
+                pushDescriptorSet = nil
+                features.remove(.pushDescriptors)
+            }
+            var queue: VkQueue?
+            functions.getDeviceQueue(created, queueFamily, 0, &queue)
+            guard let queue else {
+                throw .backendUnavailable(backend: "Vulkan", reason: "\(physical.info.name): no queue")
+            }
 
-        let memoryChoice = try Self.chooseMemory(physical, functions: functions, device: created,
-                                                  forceStaging: runtime.options.forceStaging)
-        if !memoryChoice.hostVisible { features.remove(.hostVisibleDeviceMemory) }
-        enabledFeatures = features
-        allocator = VulkanAllocator(
-            functions: functions, device: created, deviceName: physical.info.name,
-            memoryTypeIndex: memoryChoice.storageType, hostVisible: memoryChoice.hostVisible,
-            alignment: max(Int(limits.minStorageBufferOffsetAlignment), 16),
-            maxAllocation: physical.maxMemoryAllocationSize,
-            maxRange: Int(limits.maxStorageBufferRange), heapSize: memoryChoice.heapSize)
-        stream = try CommandStream(functions: functions, device: created, queue: queue,
-                                   queueFamily: queueFamily, deviceName: physical.info.name)
-        pipelines = PipelineCache(functions: functions, device: created, deviceName: physical.info.name,
-                                  pushDescriptors: pushDescriptorSet != nil)
-        if memoryChoice.hostVisible {
-            staging = nil
-        } else {
-            staging = try StagingBuffer(functions: functions, device: created, deviceName: physical.info.name,
-                                        memoryTypeIndex: memoryChoice.stagingType)
+            let memoryChoice = try Self.chooseMemory(physical, functions: functions, device: created,
+                                                      forceStaging: runtime.options.forceStaging)
+            if !memoryChoice.hostVisible { features.remove(.hostVisibleDeviceMemory) }
+            enabledFeatures = features
+            allocator = VulkanAllocator(
+                functions: functions, device: created, deviceName: physical.info.name,
+                memoryTypeIndex: memoryChoice.storageType, hostVisible: memoryChoice.hostVisible,
+                alignment: max(Int(limits.minStorageBufferOffsetAlignment), 16),
+                maxAllocation: physical.maxMemoryAllocationSize,
+                maxRange: Int(limits.maxStorageBufferRange), heapSize: memoryChoice.heapSize)
+            let newStream = try CommandStream(functions: functions, device: created, queue: queue,
+                                              queueFamily: queueFamily, deviceName: physical.info.name)
+            stream = newStream
+            createdStream = newStream
+            pipelines = PipelineCache(functions: functions, device: created, deviceName: physical.info.name,
+                                      pushDescriptors: pushDescriptorSet != nil)
+            if memoryChoice.hostVisible {
+                staging = nil
+            } else {
+                staging = try StagingBuffer(functions: functions, device: created, deviceName: physical.info.name,
+                                            memoryTypeIndex: memoryChoice.stagingType)
+            }
+        } catch {
+            createdStream?.close(error)
+            Self.destroyUnfinished(created, runtime: runtime)
+            throw error
         }
         placeholder = try VulkanBuffer(elementCount: 4, allocator: allocator)
     }
 
     deinit {
         close()
+    }
+
+    /// Destroys a `VkDevice` whose ``init(runtime:physical:)`` failed after creating it
+    /// (its own function table may be what failed to load).
+    private static func destroyUnfinished(_ device: VkDevice, runtime: VulkanRuntime) {
+        guard let raw = runtime.functions.getDeviceProcAddr(device, "vkDestroyDevice") else { return }
+        unsafeBitCast(raw, to: PFN_vkDestroyDevice.self)(device, nil)
     }
 
     /// Waits for the queued work, then destroys every Vulkan object of the device in the

@@ -144,7 +144,15 @@ public final class VulkanRuntime: @unchecked Sendable {
         let created = try Self.createInstance(globals, loader: loader, apiVersion: apiVersion, layers: layers,
                                               extensions: extensions, log: log)
         instance = created
-        functions = try InstanceFunctions(loader: loader, instance: created)
+        do throws(TensorError) {
+            functions = try InstanceFunctions(loader: loader, instance: created)
+        } catch {
+            // A missing entry point: destroy the instance through the loader directly.
+            if let raw = loader.getInstanceProcAddr(created, "vkDestroyInstance") {
+                unsafeBitCast(raw, to: PFN_vkDestroyInstance.self)(created, nil)
+            }
+            throw error
+        }
 
         var count: UInt32 = 0
         var result = functions.enumeratePhysicalDevices(created, &count, nil)
