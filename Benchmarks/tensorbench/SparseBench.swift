@@ -78,7 +78,7 @@ enum SparseBench {
                         let path: SparseMode = costs.perRow <= costs.union ? .perRow : .unionOverBatch
                         // Dense, the forced sparse kernel and the dispatcher take turns, so all three
                         // see the same machine load.
-                        let samples = try measureInterleaved(repeats: repeats, device: device, flusher: &flusher, [
+                        let samples = try Timing.measureInterleaved(repeats: repeats, on: device, before: { flusher.flush() }, [
                             { _ = try matmul(x, w) },
                             { _ = try sparseMatmul(x, w, threshold: 0, mode: path) },
                             { _ = try sparseMatmul(x, w, threshold: 0) },
@@ -86,7 +86,7 @@ enum SparseBench {
                         let (dense, kernel, auto) = (Timing(samples[0]), Timing(samples[1]), Timing(samples[2]))
                         // Ratios of back-to-back runs: robust to load that drifts during the row.
                         let paired = Timing(zip(samples[0], samples[2]).map { $0 / $1 }).median
-                        let decide = try measureInterleaved(repeats: repeats, device: device, flusher: &flusher, [
+                        let decide = try Timing.measureInterleaved(repeats: repeats, on: device, before: { flusher.flush() }, [
                             { _ = try sparseDecision(x, w, threshold: 0) },
                         ])[0].min() ?? 0
                         let label = "\(k)x\(n) b\(batch) s\(sparsity) \(mask)"
@@ -149,27 +149,6 @@ enum SparseBench {
             for k in order.prefix(zeros) { values[row * inner + k] = 0 }
         }
         return values
-    }
-
-    /// Times each body `repeats` times, in turns (body 0, 1, 2, 0, 1, 2, ...), evicting the
-    /// caches (reading a 96 MB buffer) before every run so weights come from memory.
-    static func measureInterleaved(repeats: Int, device: Device, flusher: inout CacheFlusher,
-                                   _ bodies: [() throws -> Void]) throws -> [[Double]] {
-        for body in bodies {
-            try body()
-            try device.synchronize()
-        }
-        var seconds = [[Double]](repeating: [], count: bodies.count)
-        for _ in 0..<repeats {
-            for (index, body) in bodies.enumerated() {
-                flusher.flush()
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                try device.synchronize()
-                seconds[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-            }
-        }
-        return seconds
     }
 }
 

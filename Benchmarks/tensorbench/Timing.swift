@@ -24,6 +24,29 @@ struct Timing: Codable {
         return Timing(seconds)
     }
 
+    /// Times each body `repeats` times, in turns (body 0, 1, 2, 0, 1, 2, ...), after one
+    /// untimed run of each, so all of them see the same machine load; `before` runs untimed
+    /// before every timed run (the sparse benchmark evicts the caches there). Returns the
+    /// seconds of each body, in order, so back-to-back ratios can be taken.
+    static func measureInterleaved(repeats: Int, on device: Device, before: () -> Void = {},
+                                   _ bodies: [() throws -> Void]) throws -> [[Double]] {
+        for body in bodies {
+            try body()
+            try device.synchronize()
+        }
+        var seconds = [[Double]](repeating: [], count: bodies.count)
+        for _ in 0..<repeats {
+            for (index, body) in bodies.enumerated() {
+                before()
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                try device.synchronize()
+                seconds[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
+        }
+        return seconds
+    }
+
     init(_ seconds: [Double]) {
         let sorted = seconds.sorted()
         min = sorted.first ?? .nan
