@@ -9,7 +9,10 @@ import TensorEngine
     func backwardIsGradientTimesLevelExactly(device: Device) throws {
         var rng = SeededRandom(seed: 9)
         for bits in 1...8 {
-            for activation in [Activation.gelu, .silu, .tanh, .sigmoid, .relu, .mish] {
+            // 7- and 8-bit tables take seconds each in a debug build (minutes under TSan):
+            // two activations there cover the code layout, which does not depend on f'.
+            let activations: [Activation] = bits <= 6 ? [.gelu, .silu, .tanh, .sigmoid, .relu, .mish] : [.gelu, .relu]
+            for activation in activations {
                 let table = try FewBitTable.optimal(for: activation, bits: bits)
                 var values = rng.normalFloats(301, std: 3)
                 values[0] = table.borders[0]                       // a border goes to the lower piece
