@@ -51,7 +51,10 @@ func physicalMemoryBytes() -> Int {
 }
 
 /// Runs this test binary again with extra environment and arguments; returns (status, output).
-func runChildProcess(environment extra: [String: String], arguments: [String]) throws -> (Int32, String) {
+/// A child still running after `timeLimit` seconds is killed (status 9, from the signal) and
+/// its output so far says where it hung, so a hang fails the test instead of the whole run.
+func runChildProcess(environment extra: [String: String], arguments: [String],
+                     timeLimit: Double = 600) throws -> (Int32, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     process.arguments = arguments
@@ -62,7 +65,15 @@ func runChildProcess(environment extra: [String: String], arguments: [String]) t
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
+    let pid = process.processIdentifier
+    let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: killer)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    killer.cancel()
+    var output = String(decoding: data, as: UTF8.self)
+    if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL {
+        output += "\n[child killed after \(Int(timeLimit)) s: it hung or ran far too long]"
+    }
+    return (process.terminationStatus, output)
 }

@@ -239,18 +239,4 @@ func simpson(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> Double {
                                        weight: .histogram(edges: [-1, 0, 1, 2], counts: [0, 3, 1]))
         #expect(abs(hUniform.l2Error - h.l2Error) <= 1e-15)
     }
-
-    @Test func cachedAndThreadSafe() async throws {
-        let tables = try await withThrowingTaskGroup(of: FewBitTable.self) { group in
-            for _ in 0..<8 { group.addTask { try FewBitTable.optimal(for: .mish, bits: 3) } }
-            var all: [FewBitTable] = []
-            for try await table in group { all.append(table) }
-            return all
-        }
-        #expect(Set(tables).count == 1)
-        // Cached: the table is stored under its key and returned again.
-        let key = FewBitTable.CacheKey(activation: .mish, bits: 3, weight: .uniform(-100, 100), certified: true)
-        #expect(FewBitTable.cachedTable(key) == tables.first)
-        #expect(try FewBitTable.optimal(for: .mish, bits: 3) == tables.first)
-    }
 }

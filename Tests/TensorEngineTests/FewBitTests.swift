@@ -30,7 +30,9 @@ import TensorEngine
 
     @Test(arguments: TestDevices.all)
     func fusedLinearMatchesHostFewBitGradients(device: Device) throws {
-        for (bits, activation) in [(1, Activation.relu), (3, .gelu), (5, .silu), (7, .geluTanh)] {
+        // 7 bits with GELU: the table is cached, shared with the test above (a smooth 7-bit
+        // table costs seconds to compute in a debug build).
+        for (bits, activation) in [(1, Activation.relu), (3, .geluTanh), (5, .silu), (7, .gelu)] {
             let x = try Tensor.randn([13, 9], seed: 1, on: device).requiringGrad()
             let w = try Tensor.randn([9, 21], std: 0.5, seed: 2, on: device).requiringGrad()
             let b = try Tensor.randn([21], seed: 3, on: device).requiringGrad()
