@@ -14,7 +14,9 @@ let package = Package(
         .systemLibrary(name: "CVulkan", path: "Sources/CVulkan"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
 
-        .target(name: "TensorCore", swiftSettings: strict),
+        // The op and activation codes shared by Swift, C and GLSL (Shaders/common/tensor_codes.h).
+        .target(name: "TensorCodes"),
+        .target(name: "TensorCore", dependencies: ["TensorCodes"], swiftSettings: strict),
         // AVX2 + FMA activation loops in C (per-function target attributes), chosen at run time.
         .target(name: "CPUKernels"),
         .target(name: "CPUBackend", dependencies: ["TensorCore", "COpenBLAS", "CPUKernels"], swiftSettings: strict),

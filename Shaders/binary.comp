@@ -1,11 +1,13 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // out[i] = a[aLayout(i)] op b[bLayout(i)] with broadcasting (stride 0) layouts.
-// The operation is specialisation constant 0 (BinaryOp raw value).
+// The operation is specialisation constant 0 (BinaryOp.kernelCode, TE_BINARY_*); maximum and
+// minimum propagate NaN (GLSL's max/min leave it undefined).
 #include "elementwise.glsl"
 #include "strided.glsl"
+#include "tensor_codes.h"
 
-layout(constant_id = 0) const uint OP = 0;
+layout(constant_id = 0) const int OP = 0;
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
@@ -35,10 +37,13 @@ void main() {
         float x = a[ia];
         float y = b[ib];
         float r;
-        if (OP == 0) r = x + y;
-        else if (OP == 1) r = x - y;
-        else if (OP == 2) r = x * y;
-        else r = x / y;
+        if (OP == TE_BINARY_ADD) r = x + y;
+        else if (OP == TE_BINARY_SUB) r = x - y;
+        else if (OP == TE_BINARY_MUL) r = x * y;
+        else if (OP == TE_BINARY_DIV) r = x / y;
+        else if (isnan(x) || isnan(y)) r = x + y;
+        else if (OP == TE_BINARY_MAXIMUM) r = x < y ? y : x;
+        else r = y < x ? y : x;
         dst[i] = r;
     }
 }

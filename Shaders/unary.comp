@@ -1,7 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// out[i] = op(x[i]); the op a specialisation constant: 0 exp, 1 log, 2 sqrt, 3 abs (UnaryOp).
+// out[i] = op(x[i]); the op a specialisation constant (UnaryOp.kernelCode, TE_UNARY_*).
 #include "elementwise.glsl"
+#include "tensor_codes.h"
 
 layout(constant_id = 0) const int OP = 0;
 
@@ -12,11 +13,11 @@ layout(push_constant) uniform Params { uint count; } p;
 void main() {
     FOR_EACH_ELEMENT(i, p.count) {
         float v = x[i];
-        if (OP == 0) {
+        if (OP == TE_UNARY_EXP) {
             dst[i] = exp(v);
-        } else if (OP == 1) {
+        } else if (OP == TE_UNARY_LOG) {
             dst[i] = log(v);
-        } else if (OP == 2) {
+        } else if (OP == TE_UNARY_SQRT) {
             dst[i] = sqrt(v);
         } else {
             dst[i] = abs(v);

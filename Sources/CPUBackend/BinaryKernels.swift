@@ -1,6 +1,6 @@
 import TensorCore
 
-/// One of the four arithmetic operations as a type, so each loop is specialised for it.
+/// One binary operation as a type, so each loop is specialised for it.
 protocol BinaryOperator {
     static func apply(_ a: Float, _ b: Float) -> Float
 }
@@ -17,6 +17,18 @@ enum MulOperator: BinaryOperator {
 enum DivOperator: BinaryOperator {
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b }
 }
+/// NaN in either operand gives NaN (`a + b`), as PyTorch's maximum; otherwise the larger.
+enum MaximumOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float {
+        a.isNaN || b.isNaN ? a + b : (a < b ? b : a)
+    }
+}
+/// NaN in either operand gives NaN (`a + b`), as PyTorch's minimum; otherwise the smaller.
+enum MinimumOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float {
+        a.isNaN || b.isNaN ? a + b : (b < a ? b : a)
+    }
+}
 
 /// Broadcasting binary operations over strided operands into a contiguous output.
 enum BinaryKernels {
@@ -31,6 +43,8 @@ enum BinaryKernels {
         case .sub: run(SubOperator.self, a, aStrides, b, bStrides, shape, out, range)
         case .mul: run(MulOperator.self, a, aStrides, b, bStrides, shape, out, range)
         case .div: run(DivOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .maximum: run(MaximumOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .minimum: run(MinimumOperator.self, a, aStrides, b, bStrides, shape, out, range)
         }
     }
 

@@ -4,6 +4,7 @@
 // -march flags); the entry points check the CPU once and return 0 elsewhere.
 
 #include "CPUKernels.h"
+#include "../../Shaders/common/tensor_codes.h"
 
 #if defined(__x86_64__)
 
@@ -388,20 +389,47 @@ typedef void (*forward_fn)(const float *, float *, long, float);
 typedef void (*backward_fn)(const float *, const float *, float *, long, float);
 typedef void (*epilogue_fn)(const float *, float *, float *, long, float);
 
-// Indexed by Activation.kernelCode.
-static const forward_fn forwards[] = {
-    identity_forward, relu_forward, leaky_forward, gelu_forward, gelu_tanh_forward, silu_forward,
-    mish_forward, tanh_forward, sigmoid_forward, softplus_forward, elu_forward,
+// Indexed by Activation.kernelCode: the shared codes of Shaders/common/tensor_codes.h.
+static const forward_fn forwards[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_forward,
+    [TE_ACT_RELU] = relu_forward,
+    [TE_ACT_LEAKY_RELU] = leaky_forward,
+    [TE_ACT_GELU] = gelu_forward,
+    [TE_ACT_GELU_TANH] = gelu_tanh_forward,
+    [TE_ACT_SILU] = silu_forward,
+    [TE_ACT_MISH] = mish_forward,
+    [TE_ACT_TANH] = tanh_forward,
+    [TE_ACT_SIGMOID] = sigmoid_forward,
+    [TE_ACT_SOFTPLUS] = softplus_forward,
+    [TE_ACT_ELU] = elu_forward,
 };
-static const backward_fn backwards[] = {
-    identity_backward, relu_backward, leaky_backward, gelu_backward, gelu_tanh_backward, silu_backward,
-    mish_backward, tanh_backward, sigmoid_backward, softplus_backward, elu_backward,
+static const backward_fn backwards[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_backward,
+    [TE_ACT_RELU] = relu_backward,
+    [TE_ACT_LEAKY_RELU] = leaky_backward,
+    [TE_ACT_GELU] = gelu_backward,
+    [TE_ACT_GELU_TANH] = gelu_tanh_backward,
+    [TE_ACT_SILU] = silu_backward,
+    [TE_ACT_MISH] = mish_backward,
+    [TE_ACT_TANH] = tanh_backward,
+    [TE_ACT_SIGMOID] = sigmoid_backward,
+    [TE_ACT_SOFTPLUS] = softplus_backward,
+    [TE_ACT_ELU] = elu_backward,
 };
-static const epilogue_fn epilogues[] = {
-    identity_epilogue, relu_epilogue, leaky_epilogue, gelu_epilogue, gelu_tanh_epilogue, silu_epilogue,
-    mish_epilogue, tanh_epilogue, sigmoid_epilogue, softplus_epilogue, elu_epilogue,
+static const epilogue_fn epilogues[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_epilogue,
+    [TE_ACT_RELU] = relu_epilogue,
+    [TE_ACT_LEAKY_RELU] = leaky_epilogue,
+    [TE_ACT_GELU] = gelu_epilogue,
+    [TE_ACT_GELU_TANH] = gelu_tanh_epilogue,
+    [TE_ACT_SILU] = silu_epilogue,
+    [TE_ACT_MISH] = mish_epilogue,
+    [TE_ACT_TANH] = tanh_epilogue,
+    [TE_ACT_SIGMOID] = sigmoid_epilogue,
+    [TE_ACT_SOFTPLUS] = softplus_epilogue,
+    [TE_ACT_ELU] = elu_epilogue,
 };
-#define KERNEL_COUNT ((int)(sizeof(forwards) / sizeof(forwards[0])))
+#define KERNEL_COUNT TE_ACT_COUNT
 
 int te_activation_kernels_available(void) {
     static int cached = -1;   // benign race: every thread computes the same value

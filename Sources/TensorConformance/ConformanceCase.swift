@@ -17,6 +17,9 @@ public struct ConformanceCase: Sendable {
     public let bound: Double
     /// Zero and infinity signs must match the reference exactly.
     public let exactSigns: Bool
+    /// Whether the case runs its ops as their composites (``BackendOp/composite(temporary:)``):
+    /// what a backend without a kernel for them computes, held to the same reference and bound.
+    public private(set) var viaComposite = false
     let body: @Sendable (Harness) throws(TensorError) -> Computed
 
     /// What a case's body returns: the backend's values and the float64 reference.
@@ -35,6 +38,16 @@ public struct ConformanceCase: Sendable {
         self.bound = bound
         self.exactSigns = exactSigns
         self.body = body
+    }
+}
+
+extension ConformanceCase {
+    /// The same case with its ops run as their composites, named "... (composite)".
+    func asComposite() -> ConformanceCase {
+        var copy = ConformanceCase(operation, op + " (composite)", shapeClass: shapeClass, shape: shape, values: values,
+                                   bound: bound, exactSigns: exactSigns, body: body)
+        copy.viaComposite = true
+        return copy
     }
 }
 

@@ -25,7 +25,7 @@ public enum ConformanceRunner {
     /// Runs one case and applies every check: finiteness, signs, NMSE, guards, poison.
     public static func judge(_ testCase: ConformanceCase, on backend: any Backend, device: String,
                              seed: UInt64) -> ConformanceResult {
-        let harness = Harness(backend: backend, seed: seed)
+        let harness = Harness(backend: backend, seed: seed, viaComposite: testCase.viaComposite)
         let computed: ConformanceCase.Computed
         do {
             computed = try testCase.body(harness)

@@ -21,7 +21,14 @@ public enum ConformanceTable {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
-            + sparseCases()
+            + sparseCases() + compositeCases()
+    }
+
+    /// Every case of an op that has a composite, run again as that composite: the fallback a
+    /// backend without the kernel gets is held to the same float64 reference and bound.
+    static func compositeCases() -> [ConformanceCase] {
+        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul })
+            .map { $0.asComposite() }
     }
 
     static func fillCases() -> [ConformanceCase] {
@@ -30,7 +37,7 @@ public enum ConformanceTable {
                 ConformanceCase(.fill, "fill", shapeClass: shapeClass, shape: "[\(count)]", values: "\(value)",
                                 bound: exactBound, exactSigns: true) { (h) throws(TensorError) in
                     let out = try h.output(count)
-                    try h.backend.fill(out.buffer, value: value, count: count)
+                    try h.run(.fill(out.buffer, value: value, count: count))
                     return .init(actual: try h.read(out), reference: [Double](repeating: Double(value), count: count))
                 }
             }
@@ -54,7 +61,7 @@ public enum ConformanceTable {
                     let source = h.values(sourceCount, values)
                     let input = try h.input(source)
                     let out = try h.output(layout.elementCount)
-                    if layout.elementCount > 0 { try h.backend.copyStrided(from: input, layout: layout, to: out.buffer) }
+                    if layout.elementCount > 0 { try h.run(.copyStrided(source: input, layout: layout, destination: out.buffer)) }
                     return .init(actual: try h.read(out), reference: References.strided(source, layout))
                 }
             }
@@ -86,7 +93,8 @@ public enum ConformanceTable {
                         let count = aLayout.elementCount
                         let out = try h.output(count)
                         if count > 0 {
-                            try h.backend.binary(op, try h.input(a), aLayout, try h.input(b), bLayout, into: out.buffer)
+                            try h.run(.binary(op, a: try h.input(a), aLayout: aLayout, b: try h.input(b), bLayout: bLayout,
+                                                       output: out.buffer))
                         }
                         let ra = References.strided(a, aLayout), rb = References.strided(b, bLayout)
                         return .init(actual: try h.read(out), reference: (0..<count).map { op.apply(ra[$0], rb[$0]) })
@@ -103,7 +111,7 @@ public enum ConformanceTable {
                                 bound: exactBound) { (h) throws(TensorError) in
                     let a = h.values(count, values)
                     let out = try h.output(count)
-                    try h.backend.scaleShift(try h.input(a), scale: -1.5, offset: 0.25, count: count, into: out.buffer)
+                    try h.run(.scaleShift(input: try h.input(a), scale: -1.5, offset: 0.25, count: count, output: out.buffer))
                     return .init(actual: try h.read(out), reference: a.map { Double(Float(-1.5) * $0 + 0.25) })
                 }
             }
@@ -164,7 +172,7 @@ public enum ConformanceTable {
                 epilogue = MatmulEpilogue(bias: try h.input(bias), activation: activation, preActivation: pre!.buffer)
                 reference = reference.enumerated().map { activation.forward($0.element + Double(bias[$0.offset % g.n])) }
             }
-            try h.backend.matmul(try h.input(a), try h.input(b), into: out.buffer, geometry: g, epilogue: epilogue)
+            try h.run(.matmul(a: try h.input(a), b: try h.input(b), c: out.buffer, geometry: g, epilogue: epilogue))
             var actual = try h.read(out)
             if let pre {
                 // The pre-activation output must hold acc + bias: check it by re-applying f.
@@ -191,13 +199,13 @@ public enum ConformanceTable {
                 let x = try h.input(h.values(m * k, "normal")), w = try h.input(h.values(k * n, "normal"))
                 let bias = try h.input(h.values(n, "normal"))
                 let fused = try h.output(m * n)
-                try h.backend.matmul(x, w, into: fused.buffer, geometry: g,
-                                     epilogue: MatmulEpilogue(bias: bias, activation: activation))
+                try h.run(.matmul(a: x, b: w, c: fused.buffer, geometry: g,
+                                  epilogue: MatmulEpilogue(bias: bias, activation: activation)))
                 let product = try h.output(m * n), shifted = try h.output(m * n), unfused = try h.output(m * n)
-                try h.backend.matmul(x, w, into: product.buffer, geometry: g, epilogue: .none)
-                try h.backend.binary(.add, product.buffer, StridedLayout(shape: [m, n], strides: [n, 1]),
-                                     bias, StridedLayout(shape: [m, n], strides: [0, 1]), into: shifted.buffer)
-                try h.backend.activate(activation, shifted.buffer, count: m * n, into: unfused.buffer)
+                try h.run(.matmul(a: x, b: w, c: product.buffer, geometry: g, epilogue: .none))
+                try h.run(.binary(.add, a: product.buffer, aLayout: StridedLayout(shape: [m, n], strides: [n, 1]),
+                                  b: bias, bLayout: StridedLayout(shape: [m, n], strides: [0, 1]), output: shifted.buffer))
+                try h.run(.activate(activation, input: shifted.buffer, count: m * n, output: unfused.buffer))
                 return .init(actual: try h.read(fused), reference: try h.read(unfused).map(Double.init))
             })
         }
@@ -225,7 +233,7 @@ public enum ConformanceTable {
                                     values: values, bound: activationBound) { (h) throws(TensorError) in
                         let x = activationInputs(h, count, values, avoidKinks: false)
                         let out = try h.output(count)
-                        try h.backend.activate(activation, try h.input(x), count: count, into: out.buffer)
+                        try h.run(.activate(activation, input: try h.input(x), count: count, output: out.buffer))
                         return .init(actual: try h.read(out), reference: x.map { activation.forward(Double($0)) })
                     }
                 }
@@ -243,8 +251,8 @@ public enum ConformanceTable {
                         let x = activationInputs(h, count, values, avoidKinks: true)
                         let grad = h.values(count, "normal")
                         let out = try h.output(count)
-                        try h.backend.activationBackward(activation, input: try h.input(x), gradOutput: try h.input(grad),
-                                                         count: count, into: out.buffer)
+                        try h.run(.activationBackward(activation, input: try h.input(x), gradOutput: try h.input(grad),
+                                                      count: count, gradInput: out.buffer))
                         let reference = (0..<count).map { Double(grad[$0]) * References.finiteDifference(activation, Double(x[$0])) }
                         return .init(actual: try h.read(out), reference: reference)
                     }
@@ -264,7 +272,8 @@ public enum ConformanceTable {
                                 values: values, bound: reduceBound) { (h) throws(TensorError) in
                     let x = h.values(outer * axis * inner, values)
                     let out = try h.output(outer * inner)
-                    try h.backend.reduceSum(try h.input(x), outer: outer, axis: axis, inner: inner, scale: 0.5, into: out.buffer)
+                    try h.run(.reduceSum(input: try h.input(x), outer: outer, axis: axis, inner: inner, scale: 0.5,
+                                         output: out.buffer))
                     var reference = [Double](repeating: 0, count: outer * inner)
                     for o in 0..<outer { for a in 0..<axis { for i in 0..<inner {
                         reference[o * inner + i] += 0.5 * Double(x[(o * axis + a) * inner + i])
@@ -286,7 +295,7 @@ public enum ConformanceTable {
                         var x = h.values(count, values, scale: op == .exp && values == "large" ? 1e-2 : 1)
                         if op == .log || op == .sqrt { x = x.map { Swift.abs($0) + (values == "denormal" ? 0 : 1e-3) } }
                         let out = try h.output(count)
-                        try h.backend.unary(op, try h.input(x), count: count, into: out.buffer)
+                        try h.run(.unary(op, input: try h.input(x), count: count, output: out.buffer))
                         return .init(actual: try h.read(out), reference: x.map { op.apply(Double($0)) })
                     }
                 }
@@ -303,7 +312,8 @@ public enum ConformanceTable {
                                     shape: "[\(rows), \(columns)]", values: values, bound: activationBound) { (h) throws(TensorError) in
                         let x = h.values(rows * columns, values, scale: values == "large" ? 1e-2 : 1)
                         let out = try h.output(rows * columns)
-                        try h.backend.softmax(try h.input(x), rows: rows, columns: columns, logarithm: logarithm, into: out.buffer)
+                        try h.run(.softmax(input: try h.input(x), rows: rows, columns: columns, logarithm: logarithm,
+                                           output: out.buffer))
                         var reference = [Double](repeating: 0, count: rows * columns)
                         for r in 0..<rows {
                             let row = x[(r * columns)..<((r + 1) * columns)].map(Double.init)
@@ -336,8 +346,8 @@ public enum ConformanceTable {
                     let words = FewBitCodes.packedWordCount(count: count, bits: bits)
                     let out = try h.output(count)
                     let codes = try h.output(words)
-                    try h.backend.activateFewBit(activation, try h.input(x), count: count, into: out.buffer,
-                                                 fewBit: FewBitOutput(codes: codes.buffer, table: table))
+                    try h.run(.activateFewBit(activation, input: try h.input(x), count: count, output: out.buffer,
+                                              fewBit: FewBitOutput(codes: codes.buffer, table: table)))
                     let packed = try h.read(codes).map(\.bitPattern)
                     let decoded = FewBitCodes.unpack(packed, count: count, bits: bits).map(Float.init)
                     let expectedCodes = x.map { Double(table.code(for: $0)) }
@@ -350,8 +360,8 @@ public enum ConformanceTable {
                     let words = FewBitCodes.pack(codes, bits: bits).map { Float(bitPattern: $0) }
                     let g = h.values(count, "normal")
                     let out = try h.output(count)
-                    try h.backend.fewBitBackward(FewBitOutput(codes: try h.input(words), table: table), gradOutput: try h.input(g),
-                                                 count: count, into: out.buffer)
+                    try h.run(.fewBitBackward(FewBitOutput(codes: try h.input(words), table: table), gradOutput: try h.input(g),
+                                              count: count, gradInput: out.buffer))
                     // One float32 multiplication per element: the result must be exact.
                     return .init(actual: try h.read(out), reference: (0..<count).map { Double(g[$0] * table.levels[Int(codes[$0])]) })
                 })
@@ -365,9 +375,9 @@ public enum ConformanceTable {
                 let a = h.values(m * k, "normal"), b = h.values(k * n, "normal"), bias = h.values(n, "normal")
                 let out = try h.output(m * n), pre = try h.output(m * n)
                 let codes = try h.output(FewBitCodes.packedWordCount(count: m * n, bits: bits))
-                try h.backend.matmul(try h.input(a), try h.input(b), into: out.buffer, geometry: MatmulGeometry(m: m, n: n, k: k),
-                                     epilogue: MatmulEpilogue(bias: try h.input(bias), activation: activation, preActivation: pre.buffer,
-                                                              fewBit: FewBitOutput(codes: codes.buffer, table: table)))
+                try h.run(.matmul(a: try h.input(a), b: try h.input(b), c: out.buffer, geometry: MatmulGeometry(m: m, n: n, k: k),
+                                  epilogue: MatmulEpilogue(bias: try h.input(bias), activation: activation, preActivation: pre.buffer,
+                                                           fewBit: FewBitOutput(codes: codes.buffer, table: table))))
                 let z = try h.read(pre)
                 let decoded = FewBitCodes.unpack(try h.read(codes).map(\.bitPattern), count: m * n, bits: bits).map(Float.init)
                 var reference = References.matmul(a, b, MatmulGeometry(m: m, n: n, k: k))

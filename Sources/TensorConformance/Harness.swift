@@ -10,11 +10,25 @@ public final class Harness {
     public static let poison: Float = -1.2345e29
 
     public let backend: any Backend
+    /// Whether ops with a composite run as that composite (see ``ConformanceCase/viaComposite``).
+    public let viaComposite: Bool
     var rng: SeededRandom
 
-    init(backend: any Backend, seed: UInt64) {
+    init(backend: any Backend, seed: UInt64, viaComposite: Bool = false) {
         self.backend = backend
+        self.viaComposite = viaComposite
         rng = SeededRandom(seed: seed)
+    }
+
+    /// Runs `op` through ``Backend/run(_:)``; in a composite case, its composite's parts
+    /// instead (ops without a composite run as they are).
+    func run(_ op: BackendOp) throws(TensorError) {
+        if viaComposite,
+           let parts = try op.composite(temporary: { (count) throws(TensorError) in try backend.makeBuffer(elementCount: count) }) {
+            for part in parts { try backend.run(part) }
+        } else {
+            try backend.run(op)
+        }
     }
 
     /// A device buffer holding `values`.
@@ -37,7 +51,7 @@ public final class Harness {
     /// A poisoned output of `count` elements plus the guard.
     func output(_ count: Int) throws(TensorError) -> GuardedOutput {
         let buffer = try backend.makeBuffer(elementCount: count + Self.guardCount)
-        try backend.fill(buffer, value: Self.poison, count: count + Self.guardCount)
+        try backend.run(.fill(buffer, value: Self.poison, count: count + Self.guardCount))
         return GuardedOutput(buffer: buffer, count: count)
     }
 

@@ -67,8 +67,8 @@ extension ConformanceTable {
             let w = h.values(k * n, "normal")
             let threshold: SparseThreshold = sparsity.perChannel ? .perChannel(try h.input(input.thresholds)) : .scalar(sparsity.threshold)
             let out = try h.output(b * n)
-            try h.backend.sparseMatmul(try h.input(input.x), try h.input(w), into: out.buffer, rows: b, inner: k,
-                                       columns: n, threshold: threshold, mode: mode)
+            try h.run(.sparseMatmul(x: try h.input(input.x), w: try h.input(w), y: out.buffer, rows: b, inner: k,
+                                    columns: n, threshold: threshold, mode: mode))
             return .init(actual: try h.read(out), reference: References.matmul(input.kept, w, MatmulGeometry(m: b, n: n, k: k)))
         }
     }
@@ -81,7 +81,7 @@ extension ConformanceTable {
                                     perChannel: sparsity.perChannel, sharedMask: false)
             let threshold: SparseThreshold = sparsity.perChannel ? .perChannel(try h.input(input.thresholds)) : .scalar(sparsity.threshold)
             let out = try h.output(b + 1)
-            try h.backend.sparseActiveCounts(try h.input(input.x), rows: b, inner: k, threshold: threshold, into: out.buffer)
+            try h.run(.sparseActiveCounts(x: try h.input(input.x), rows: b, inner: k, threshold: threshold, counts: out.buffer))
             var reference = [Double](repeating: 0, count: b + 1)
             var union = [Bool](repeating: false, count: k)
             for r in 0..<b {
@@ -113,10 +113,10 @@ extension ConformanceTable {
             }
             let activeBuffer = try h.input(active.map { Float(bitPattern: UInt32(bitPattern: $0)) })
             let out = try h.output(b * n), pre = try h.output(b * n)
-            try h.backend.outputSparseMatmul(try h.input(x), try h.input(w), activeRows: activeBuffer, activeCount: active.count,
-                                             into: out.buffer, rows: b, inner: k, columns: n,
-                                             epilogue: MatmulEpilogue(bias: try h.input(bias), activation: activation,
-                                                                      preActivation: pre.buffer))
+            try h.run(.outputSparseMatmul(x: try h.input(x), w: try h.input(w), activeRows: activeBuffer,
+                                          activeCount: active.count, y: out.buffer, rows: b, inner: k, columns: n,
+                                          epilogue: MatmulEpilogue(bias: try h.input(bias), activation: activation,
+                                                                   preActivation: pre.buffer)))
             var reference = [Double](repeating: 0, count: 2 * b * n)
             for index in Set(active.map(Int.init)) {
                 for r in 0..<b {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCodes
 
 /// Elementwise activation functions, with their exact scalar definitions.
 ///
@@ -52,20 +53,21 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// A stable small integer per kind, shared by every kernel (CPU loops and shaders).
+    /// A stable small integer per kind, shared by every kernel (CPU loops and shaders), from
+    /// the one table in Shaders/common/tensor_codes.h.
     public var kernelCode: Int32 {
         switch self {
-        case .identity: return 0
-        case .relu: return 1
-        case .leakyReLU: return 2
-        case .gelu: return 3
-        case .geluTanh: return 4
-        case .silu: return 5
-        case .mish: return 6
-        case .tanh: return 7
-        case .sigmoid: return 8
-        case .softplus: return 9
-        case .elu: return 10
+        case .identity: return TE_ACT_IDENTITY
+        case .relu: return TE_ACT_RELU
+        case .leakyReLU: return TE_ACT_LEAKY_RELU
+        case .gelu: return TE_ACT_GELU
+        case .geluTanh: return TE_ACT_GELU_TANH
+        case .silu: return TE_ACT_SILU
+        case .mish: return TE_ACT_MISH
+        case .tanh: return TE_ACT_TANH
+        case .sigmoid: return TE_ACT_SIGMOID
+        case .softplus: return TE_ACT_SOFTPLUS
+        case .elu: return TE_ACT_ELU
         }
     }
 

@@ -22,8 +22,8 @@ public enum SparseThreshold: Sendable {
 /// How an input-sparse product visits the weight rows.
 ///
 /// ```swift
-/// try backend.sparseMatmul(x, w, into: y, rows: 1, inner: 4096, columns: 11008,
-///                          threshold: .scalar(0), mode: .perRow)
+/// try backend.run(.sparseMatmul(x: x, w: w, y: y, rows: 1, inner: 4096, columns: 11008,
+///                               threshold: .scalar(0), mode: .perRow))
 /// ```
 public enum SparseMode: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Each batch row compacts its own nonzero inputs and reads only those weight rows.

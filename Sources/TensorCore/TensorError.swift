@@ -22,6 +22,8 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
     case deviceMismatch(op: String, lhs: String, rhs: String)
     /// A backend that cannot be used on this machine, and why.
     case backendUnavailable(backend: String, reason: String)
+    /// A backend with no kernel for an op (with these parameters), and no composite to run instead.
+    case unsupportedOperation(op: String, backend: String, reason: String)
     /// The device could not provide the memory asked for.
     case outOfMemory(device: String, bytes: Int, reason: String)
     /// A failure reported by the device at run time (device lost, submission failed, ...).
@@ -45,6 +47,8 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(op): operands live on different devices: \(lhs) and \(rhs)"
         case let .backendUnavailable(backend, reason):
             return "\(backend) unavailable: \(reason)"
+        case let .unsupportedOperation(op, backend, reason):
+            return "\(op) on \(backend): \(reason)"
         case let .outOfMemory(device, bytes, reason):
             return "\(device): out of memory allocating \(bytes) bytes: \(reason)"
         case let .deviceFailure(device, reason):

@@ -10,7 +10,7 @@ public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) 
     let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.activate(activation, source.storage, count: out.elementCount, into: out.storage)
+        try x.device.backend.run(.activate(activation, input: source.storage, count: out.elementCount, output: out.storage))
     }
     let saved = source.detached()
     return Autograd.record("activate \(activation)", out, inputs: [x], retained: [RetainedStorage(saved)]) { (g) throws(TensorError) in
@@ -34,8 +34,8 @@ public func activationBackward(_ activation: Activation, input x: Tensor, gradOu
     let grad = try gradOutput.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.activationBackward(activation, input: input.storage, gradOutput: grad.storage,
-                                                count: out.elementCount, into: out.storage)
+        try x.device.backend.run(.activationBackward(activation, input: input.storage, gradOutput: grad.storage,
+                                                     count: out.elementCount, gradInput: out.storage))
     }
     return out
 }

@@ -18,22 +18,27 @@ import TensorCore
 public struct Device: Sendable, Hashable, CustomStringConvertible {
     /// The backend that executes this device's work.
     public let backend: any Backend
-    /// The Vulkan physical-device index, nil for the CPU.
-    public let index: Int?
+    /// `cpu`, or `kind:N` for the N-th device of a registered provider: the form `TENSOR_DEVICE` accepts.
+    public let identifier: String
 
-    init(backend: any Backend, index: Int?) {
+    /// A device for `backend`, named `identifier`; a ``DeviceProvider`` makes its devices with this.
+    ///
+    /// ```swift
+    /// let device = Device(backend: myBackend, identifier: "metal:0")
+    /// ```
+    public init(backend: any Backend, identifier: String) {
         self.backend = backend
-        self.index = index
+        self.identifier = identifier
     }
 
     /// The device name ("CPU (OpenBLAS)", "NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)").
     public var name: String { backend.name }
-    /// `.cpu` or `.vulkan`.
+    /// `.cpu`, `.vulkan`, or a registered backend's kind.
     public var kind: DeviceKind { backend.kind }
     /// One line: library or driver, threads, memory, fast paths.
     public var details: String { backend.details }
-    /// `cpu` or `vulkan:N`, the form `TENSOR_DEVICE` accepts.
-    public var identifier: String { index.map { "vulkan:\($0)" } ?? "cpu" }
+    /// N in an identifier `kind:N`; nil for the CPU.
+    public var index: Int? { identifier.split(separator: ":").dropFirst().first.flatMap { Int($0) } }
 
     public var description: String { "\(identifier) \(name): \(details)" }
 
@@ -41,40 +46,56 @@ public struct Device: Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(backend)) }
 
     /// The CPU backend (OpenBLAS, or a built-in matmul when OpenBLAS cannot be loaded).
-    public static let cpu = Device(backend: CPUDevice.shared, index: nil)
+    public static let cpu = Device(backend: CPUDevice.shared, identifier: "cpu")
 
-    /// The Vulkan device at `index` in ``vulkanDevices``; throws when Vulkan or that device is unavailable.
+    /// The Vulkan device at `index` in ``available``'s Vulkan order; throws when Vulkan or that device is unavailable.
     public static func vulkan(index: Int = 0) throws(TensorError) -> Device {
-        try VulkanDeviceCatalog.open(index: index)
+        try VulkanDeviceProvider().device(index: index)
     }
 
-    /// Every usable device: the CPU, then each Vulkan physical device.
+    /// Every usable device: the CPU, then each registered provider's (Vulkan's physical devices first).
     public static var available: [Device] {
-        [cpu] + VulkanDeviceCatalog.openAll()
+        [cpu] + DeviceRegistry.providers.flatMap { $0.availableDevices() }
     }
 
-    /// Backends that could not be used on this machine, with the reason.
+    /// Backends or devices that could not be used on this machine, with the reason.
     public static var unavailable: [(backend: String, reason: String)] {
-        VulkanDeviceCatalog.unavailableReasons
+        DeviceRegistry.providers.flatMap { $0.unavailableReasons() }
     }
 
     /// The best available device, chosen once per process (see the type's documentation).
     public static var `default`: Device { DefaultDevice.shared }
 
+    /// Adds a backend's devices to ``available``, `TENSOR_DEVICE` and the automatic choice: how
+    /// a backend outside this package joins without an edit here (docs/writing-a-backend.md).
+    /// Register before the first use of ``default``, which is chosen once.
+    ///
+    /// ```swift
+    /// Device.register(MetalDeviceProvider())
+    /// let gpu = try Device.select("metal:0")
+    /// ```
+    public static func register(_ provider: any DeviceProvider) {
+        DeviceRegistry.register(provider)
+    }
+
     /// The device `TENSOR_DEVICE` names, or the automatic choice; throws on a value that cannot be honoured.
+    ///
+    /// `cpu`; a registered kind (`vulkan`): that provider's automatic choice, else its first
+    /// device; `kind:N`: that provider's N-th device.
     public static func select(_ request: String?) throws(TensorError) -> Device {
-        guard let request, !request.isEmpty else { return VulkanDeviceCatalog.preferredGPU() ?? cpu }
+        guard let request, !request.isEmpty else { return DeviceRegistry.automaticChoice() ?? cpu }
         let lowered = request.lowercased()
         if lowered == "cpu" { return cpu }
-        if lowered == "vulkan" {
-            if let gpu = VulkanDeviceCatalog.preferredGPU() { return gpu }
-            return try vulkan(index: 0)
+        let parts = lowered.split(separator: ":", omittingEmptySubsequences: false)
+        if let provider = DeviceRegistry.provider(kind: DeviceKind(rawValue: String(parts[0]))) {
+            if parts.count == 1 {
+                if let choice = provider.automaticChoice() { return choice.device }
+                return try provider.device(index: 0)
+            }
+            if parts.count == 2, let n = Int(parts[1]) { return try provider.device(index: n) }
         }
-        if lowered.hasPrefix("vulkan:"), let n = Int(lowered.dropFirst("vulkan:".count)) {
-            return try vulkan(index: n)
-        }
-        throw .invalidArgument(op: "TENSOR_DEVICE",
-                               reason: "'\(request)' is not one of cpu, vulkan, vulkan:N")
+        let kinds = (["cpu"] + DeviceRegistry.providers.map { "\($0.kind), \($0.kind):N" }).joined(separator: ", ")
+        throw .invalidArgument(op: "TENSOR_DEVICE", reason: "'\(request)' is not one of \(kinds)")
     }
 
     /// Waits for all work queued on this device.

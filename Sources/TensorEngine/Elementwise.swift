@@ -17,11 +17,11 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
     let aStrides = broadcastStrides(a, to: shape)
     let bStrides = broadcastStrides(b, to: shape)
     let merged = StridedLayout.coalesce(shape: shape, strideSets: [aStrides, bStrides])
-    try a.device.backend.binary(
+    try a.device.backend.run(.binary(
         op,
-        a.storage, StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: a.offset),
-        b.storage, StridedLayout(shape: merged.shape, strides: merged.strides[1], offset: b.offset),
-        into: out.storage)
+        a: a.storage, aLayout: StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: a.offset),
+        b: b.storage, bLayout: StridedLayout(shape: merged.shape, strides: merged.strides[1], offset: b.offset),
+        output: out.storage))
     return recordBinary(op, a, b, out)
 }
 
@@ -30,7 +30,7 @@ private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tenso
     let retained: [Tensor]
     switch op {
     case .add, .sub: retained = []
-    case .mul: retained = [a, b]
+    case .mul, .maximum, .minimum: retained = [a, b]
     case .div: retained = [b, out]
     }
     return Autograd.record(op.description, out, inputs: [a, b], retained: retained.map { RetainedStorage($0) }) { (g) throws(TensorError) in
@@ -49,10 +49,49 @@ private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tenso
             // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
             ga = a.requiresGrad ? try g / b.detached() : nil
             gb = b.requiresGrad ? try -(g * out.detached() / b.detached()) : nil
+        case .maximum, .minimum:
+            // The larger (smaller) operand takes the gradient; a tie splits it in half, as in PyTorch.
+            let share = try selectionShare(op, a.detached(), b.detached())
+            ga = a.requiresGrad ? try g * share : nil
+            gb = b.requiresGrad ? try g * scaleShift(share, scale: -1, offset: 1) : nil
         }
         return [try ga.map { (t) throws(TensorError) in try Autograd.reduce(t, to: a.shape) },
                 try gb.map { (t) throws(TensorError) in try Autograd.reduce(t, to: b.shape) }]
     }
+}
+
+/// For `maximum` (`minimum`): 1 where a is the larger (smaller) operand, 0 where b is, 0.5 on
+/// a tie. sign(a - b) is a - b scaled by 2^149 (any nonzero float difference reaches at least
+/// 1 in magnitude, an infinite one stays finite after the clamp) and clamped to [-1, 1].
+private func selectionShare(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
+    let difference = op == .maximum ? try a - b : try b - a
+    let scaled = try scaleShift(scaleShift(difference, scale: 0x1p75), scale: 0x1p74)
+    let one = try Tensor(scalar: 1, on: a.device), minusOne = try Tensor(scalar: -1, on: a.device)
+    let sign = try minimum(maximum(scaled, minusOne), one)
+    return try scaleShift(sign, scale: 0.5, offset: 0.5)
+}
+
+/// Elementwise maximum with NumPy broadcasting; NaN in either operand gives NaN, and a tie
+/// splits the gradient in half between the operands (as `torch.maximum`).
+///
+/// ```swift
+/// let a = try Tensor([1, 5, -2], shape: [3], on: .cpu)
+/// let b = try Tensor([3, 4, -2], shape: [3], on: .cpu)
+/// let m = try maximum(a, b)          // [3, 5, -2]
+/// let r = try maximum(a, Tensor(scalar: 0, on: .cpu))   // relu: [1, 5, 0]
+/// ```
+public func maximum(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
+    try elementwise(.maximum, a, b)
+}
+
+/// Elementwise minimum with NumPy broadcasting; NaN in either operand gives NaN, and a tie
+/// splits the gradient in half between the operands (as `torch.minimum`).
+///
+/// ```swift
+/// let m = try minimum(a, b)          // [1, 4, -2]
+/// ```
+public func minimum(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
+    try elementwise(.minimum, a, b)
 }
 
 /// The strides that read `tensor` as if expanded to `shape` (0 on broadcast axes).
@@ -71,8 +110,8 @@ public func scaleShift(_ a: Tensor, scale: Float, offset: Float = 0) throws(Tens
     let source = try a.contiguous()
     let out = try OpSupport.output(a.shape, on: a.device)
     if out.elementCount > 0 {
-        try a.device.backend.scaleShift(source.storage, scale: scale, offset: offset,
-                                        count: out.elementCount, into: out.storage)
+        try a.device.backend.run(.scaleShift(input: source.storage, scale: scale, offset: offset,
+                                             count: out.elementCount, output: out.storage))
     }
     return Autograd.record("scaleShift", out, inputs: [a]) { (g) throws(TensorError) in [try scaleShift(g, scale: scale)] }
 }
@@ -101,7 +140,7 @@ public func unary(_ op: UnaryOp, _ x: Tensor) throws(TensorError) -> Tensor {
     let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.unary(op, source.storage, count: out.elementCount, into: out.storage)
+        try x.device.backend.run(.unary(op, input: source.storage, count: out.elementCount, output: out.storage))
     }
     let input = source.detached(), result = out
     return Autograd.record(op.description, out, inputs: [x], retained: [RetainedStorage(input)]) { (g) throws(TensorError) in

@@ -53,7 +53,7 @@ struct FewBitSaved: Sendable {
         let g = try gradient.contiguous()
         let out = try OpSupport.output(g.shape, on: g.device)
         if count > 0 {
-            try g.device.backend.fewBitBackward(output, gradOutput: g.storage, count: count, into: out.storage)
+            try g.device.backend.run(.fewBitBackward(output, gradOutput: g.storage, count: count, gradInput: out.storage))
         }
         return out
     }
@@ -76,8 +76,8 @@ public func activate(_ x: Tensor, _ activation: Activation, memory: ActivationMe
     let out = try OpSupport.output(x.shape, on: x.device)
     let saved = try FewBitSaved.allocate(count: out.elementCount, table: table, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.activateFewBit(activation, source.storage, count: out.elementCount, into: out.storage,
-                                            fewBit: saved.output)
+        try x.device.backend.run(.activateFewBit(activation, input: source.storage, count: out.elementCount,
+                                                 output: out.storage, fewBit: saved.output))
     }
     return Autograd.record("activate \(activation) \(memory)", out, inputs: [x], retained: [saved.retained]) { (g) throws(TensorError) in
         [try saved.backward(g)]

@@ -14,7 +14,8 @@ public func softmax(_ x: Tensor, logarithm: Bool = false) throws(TensorError) ->
     let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.softmax(source.storage, rows: rows, columns: columns, logarithm: logarithm, into: out.storage)
+        try x.device.backend.run(.softmax(input: source.storage, rows: rows, columns: columns, logarithm: logarithm,
+                                           output: out.storage))
     }
     let result = out
     return Autograd.record(logarithm ? "logSoftmax" : "softmax", out, inputs: [x], retained: [RetainedStorage(result)]) { (g) throws(TensorError) in

@@ -168,8 +168,8 @@ struct MatmulPlan {
     func run(epilogue: MatmulEpilogue) throws(TensorError) -> Tensor {
         let out = try OpSupport.output(resultShape, on: device)
         if out.elementCount > 0 {
-            try device.backend.matmul(a.tensor.storage, b.tensor.storage, into: out.storage,
-                                      geometry: geometry, epilogue: epilogue)
+            try device.backend.run(.matmul(a: a.tensor.storage, b: b.tensor.storage, c: out.storage,
+                                           geometry: geometry, epilogue: epilogue))
         }
         return out
     }
@@ -193,9 +193,9 @@ struct MatrixOperand {
             let strides = broadcastStrides(source, to: full)
             let buffer = try source.device.backend.makeBuffer(elementCount: ShapeMath.elementCount(full))
             if ShapeMath.elementCount(full) > 0 {
-                try source.device.backend.copyStrided(
-                    from: source.storage, layout: StridedLayout(shape: full, strides: strides, offset: source.offset),
-                    to: buffer)
+                try source.device.backend.run(.copyStrided(
+                    source: source.storage, layout: StridedLayout(shape: full, strides: strides, offset: source.offset),
+                    destination: buffer))
             }
             tensor = Tensor(storage: buffer, shape: full, device: source.device)
         }

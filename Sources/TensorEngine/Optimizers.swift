@@ -24,8 +24,9 @@ extension Tensor {
         }
         guard elementCount > 0 else { return }
         let source = try values.contiguous()
-        try device.backend.copyStrided(from: source.storage, layout: StridedLayout(shape: [elementCount], strides: [1]),
-                                       to: storage)
+        try device.backend.run(.copyStrided(source: source.storage,
+                                            layout: StridedLayout(shape: [elementCount], strides: [1]),
+                                            destination: storage))
     }
 }
 

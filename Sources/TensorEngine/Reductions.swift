@@ -52,10 +52,10 @@ extension Tensor {
         guard out.elementCount > 0 else { return out }
         let scale: Float = mean ? (length == 0 ? .nan : 1 / Float(length)) : 1
         if length == 0 {
-            try device.backend.fill(out.storage, value: mean ? .nan : 0, count: out.elementCount)
+            try device.backend.run(.fill(out.storage, value: mean ? .nan : 0, count: out.elementCount))
         } else {
-            try device.backend.reduceSum(source.storage, outer: outer, axis: length, inner: inner,
-                                         scale: scale, into: out.storage)
+            try device.backend.run(.reduceSum(input: source.storage, outer: outer, axis: length, inner: inner,
+                                              scale: scale, output: out.storage))
         }
         let inputShape = shape
         var keptShape = shape

@@ -60,15 +60,15 @@ extension SparseCostModel {
     /// let model = SparseCostModel.default(for: .cpu)
     /// ```
     public static func `default`(for kind: DeviceKind) -> SparseCostModel {
-        switch kind {
-        case .cpu: return CPUDevice.hasVectorKernels ? .cpu : .cpuPortable
-        // Not yet measured on a GPU (no device in the session that wrote it): a GPU's dense
-        // kernel stays memory-bound to larger batches, and the gather kernel's per-row
-        // overhead (compaction in every workgroup) is assumed higher.
-        case .vulkan: return SparseCostModel(rowCost: 1.5, denseSmallBatchCost: 1, denseComputeBatch: 32,
-                                             unionBatchCost: 0.15, compactionCost: 2, margin: 0.8)
-        }
+        if kind == .cpu { return CPUDevice.hasVectorKernels ? .cpu : .cpuPortable }
+        return DeviceRegistry.provider(kind: kind)?.sparseCostModel ?? .untunedGPU
     }
+
+    /// The Vulkan backend's model until one is measured on a GPU: a GPU's dense kernel stays
+    /// memory-bound to larger batches, and the gather kernel's per-row overhead (compaction in
+    /// every workgroup) is assumed higher. Also the default for a registered backend.
+    public static let untunedGPU = SparseCostModel(rowCost: 1.5, denseSmallBatchCost: 1, denseComputeBatch: 32,
+                                                   unionBatchCost: 0.15, compactionCost: 2, margin: 0.8)
 }
 
 /// One validated input-sparse product: x flattened to [B, K], w contiguous [K, N].
@@ -120,7 +120,8 @@ struct SparseProduct {
     /// Counts the surviving inputs on the device and applies the cost model.
     func decide(model: SparseCostModel?) throws(TensorError) -> SparseDecision {
         let counts = try device.backend.makeBuffer(elementCount: rows + 1)
-        try device.backend.sparseActiveCounts(x.storage, rows: rows, inner: inner, threshold: threshold, into: counts)
+        try device.backend.run(.sparseActiveCounts(x: x.storage, rows: rows, inner: inner, threshold: threshold,
+                                                   counts: counts))
         let values = try Tensor(storage: counts, shape: [rows + 1], dtype: .int32, device: device).toInt32Array()
         let rowCounts = values.prefix(rows).map(Int.init)
         let union = Int(values[rows])
@@ -138,8 +139,8 @@ struct SparseProduct {
             } else if inner > 0 {
                 chosen = try decide(model: model).mode
             }
-            try device.backend.sparseMatmul(x.storage, w.storage, into: out.storage, rows: rows, inner: inner,
-                                            columns: columns, threshold: threshold, mode: chosen)
+            try device.backend.run(.sparseMatmul(x: x.storage, w: w.storage, y: out.storage, rows: rows, inner: inner,
+                                                 columns: columns, threshold: threshold, mode: chosen))
         }
         return try out.reshaped(outputShape)
     }
@@ -188,10 +189,10 @@ public func outputSparseMatmul(_ x: Tensor, _ w: Tensor, activeRows: Tensor, bia
     let flat = try x.contiguous(), weight = try w.contiguous(), list = try activeRows.contiguous()
     let out = try OpSupport.output([rows, columns], on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.outputSparseMatmul(flat.storage, weight.storage, activeRows: list.storage,
-                                                activeCount: indices.count, into: out.storage, rows: rows,
-                                                inner: inner, columns: columns,
-                                                epilogue: MatmulEpilogue(bias: biasStorage, activation: activation))
+        try x.device.backend.run(.outputSparseMatmul(x: flat.storage, w: weight.storage, activeRows: list.storage,
+                                                     activeCount: indices.count, y: out.storage, rows: rows,
+                                                     inner: inner, columns: columns,
+                                                     epilogue: MatmulEpilogue(bias: biasStorage, activation: activation)))
     }
     return try out.reshaped(Array(x.shape.dropLast()) + [columns])
 }

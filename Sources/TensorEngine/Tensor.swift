@@ -96,7 +96,7 @@ public final class Tensor: Sendable, CustomStringConvertible {
         try ShapeMath.validate(shape, op: "full")
         let count = ShapeMath.elementCount(shape)
         let buffer = try device.backend.makeBuffer(elementCount: count)
-        try device.backend.fill(buffer, value: value, count: count)
+        try device.backend.run(.fill(buffer, value: value, count: count))
         return Tensor(storage: buffer, shape: shape, device: device)
     }
 
@@ -194,7 +194,7 @@ public final class Tensor: Sendable, CustomStringConvertible {
         if isContiguous { return self }
         let buffer = try device.backend.makeBuffer(elementCount: elementCount)
         if elementCount > 0 {
-            try device.backend.copyStrided(from: storage, layout: layout, to: buffer)
+            try device.backend.run(.copyStrided(source: storage, layout: layout, destination: buffer))
         }
         let copy = Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
         return Autograd.record("contiguous", copy, inputs: [self]) { gradient in [gradient] }

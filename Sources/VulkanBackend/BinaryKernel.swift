@@ -29,7 +29,7 @@ extension VulkanDevice {
         for axis in 0..<StridedLayout.maxRank { push.append(axis < rank ? merged.shape[axis] : 1) }
         for axis in 0..<StridedLayout.maxRank { push.append(axis < rank ? merged.strides[0][axis] : 0) }
         for axis in 0..<StridedLayout.maxRank { push.append(axis < rank ? merged.strides[1][axis] : 0) }
-        try dispatch(.binary, constants: SpecConstants([0: UInt32(op.rawValue)]),
+        try dispatch(.binary, constants: SpecConstants([0: UInt32(bitPattern: op.kernelCode)]),
                      buffers: [(left, .read), (right, .read), (output, .write)], push: push,
                      groups: elementwiseGroups(count))
     }

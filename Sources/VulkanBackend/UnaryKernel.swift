@@ -8,7 +8,7 @@ extension VulkanDevice {
         guard count > 0 else { return }
         var push = PushConstants()
         push.append(count)
-        try dispatch(.unary, constants: SpecConstants([0: UInt32(bitPattern: op.rawValue)]),
+        try dispatch(.unary, constants: SpecConstants([0: UInt32(bitPattern: op.kernelCode)]),
                      buffers: [(source, .read), (target, .write)], push: push, groups: elementwiseGroups(count))
     }
 }

@@ -160,8 +160,9 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     }
 
     /// Waits for the queued work, then destroys every Vulkan object of the device in the
-    /// reverse order of creation. Idempotent; later ops throw `deviceFailure`.
-    func close() {
+    /// reverse order of creation (unless `destroyingObjects` is false: the exit hook).
+    /// Idempotent; later ops throw `deviceFailure`.
+    func close(destroyingObjects: Bool = true) {
         lock.lock()
         defer { lock.unlock() }
         guard !isClosed else { return }
@@ -169,6 +170,7 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         // Errors are ignored: whatever failed, the device is going away.
         try? stream.finish()
         _ = functions.deviceWaitIdle(handle)
+        guard destroyingObjects else { return }
         pipelines.destroy()
         stream.close(closedError)
         fewBitTables.removeAll()

@@ -279,7 +279,9 @@ public final class VulkanRuntime: @unchecked Sendable {
 
     /// Closes every device still open (waiting for its work), then destroys the debug
     /// messenger and the instance. Idempotent; afterwards ``openDevice(index:)`` throws.
-    func shutdown() {
+    /// With `destroyingObjects` false (the exit hook), the devices finish their work and
+    /// refuse further ops, but no Vulkan object is destroyed: see ``SharedRuntime/exitHook()``.
+    func shutdown(destroyingObjects: Bool = true) {
         lock.lock()
         defer { lock.unlock() }
         guard !isShutDown else { return }
@@ -288,7 +290,8 @@ public final class VulkanRuntime: @unchecked Sendable {
         pinned.removeAll()
         opened.removeAll()
         // A device closed twice (pinned and opened) does nothing the second time.
-        for device in devices { device.close() }
+        for device in devices { device.close(destroyingObjects: destroyingObjects) }
+        guard destroyingObjects else { return }
         if let messenger, let raw = loader.getInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT") {
             let destroy = unsafeBitCast(raw, to: PFN_vkDestroyDebugUtilsMessengerEXT.self)
             destroy(instance, messenger, nil)
@@ -333,7 +336,7 @@ public final class VulkanRuntime: @unchecked Sendable {
 
     // MARK: - The shared runtime
 
-    private static let shared = SharedRuntime()
+    fileprivate static let shared = SharedRuntime()
 
     /// Sets the options of the shared runtime before its first use (instead of the
     /// environment); returns false, changing nothing, when it already exists.
@@ -369,10 +372,12 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// objects and then the instance, in order. Afterwards every use of the shared runtime,
     /// and every op on its devices, throws a `TensorError` instead of touching Vulkan.
     ///
-    /// It runs by itself at process exit (an `atexit` hook registered when the shared
-    /// runtime is created); call it earlier to release the device sooner. Validation messages
-    /// nobody drained, including what the layer reports during the teardown (objects left
-    /// alive), are written to standard error, since nothing can drain them afterwards.
+    /// At process exit an `atexit` hook (registered when the shared runtime is created) waits
+    /// for the queued work and closes the devices, but leaves their Vulkan objects to the
+    /// process teardown (see ``SharedRuntime/exitHook()``); call this earlier for a full
+    /// teardown that releases the device sooner. Validation messages nobody drained,
+    /// including what the layer reports during the teardown (objects left alive), are
+    /// written to standard error, since nothing can drain them afterwards.
     ///
     /// ```swift
     /// let gpu = try VulkanRuntime.device(index: 0)
@@ -418,15 +423,26 @@ private final class SharedRuntime: @unchecked Sendable {
         result = created
         // After the instance exists, so this handler runs before the exit handlers of the
         // libraries vkCreateInstance loaded (the validation layer, the driver).
-        if case .success = created { atexit { VulkanRuntime.shutdownShared() } }
+        if case .success = created { atexit { SharedRuntime.exitHook() } }
         return try created.get()
     }
 
-    func shutdown() {
+    /// At exit: every device finishes its queued work and refuses new ops, and the shared
+    /// runtime reads as shut down; the `VkDevice`s and the `VkInstance` are not destroyed.
+    /// Destroying a lavapipe device inside `exit()` joins the driver's queue thread while the
+    /// exit handlers run, and that thread's exit then aborts in glibc's tcache teardown
+    /// ("free(): invalid pointer"; Mesa 22.3 and glibc 2.36 on an Intel Xeon host, every run
+    /// of TeardownTests.sharedRuntimeTearsDownAtExit; the same teardown outside `exit()` is
+    /// clean). The process's memory and the driver's state go with the process.
+    static func exitHook() {
+        VulkanRuntime.shared.shutdown(destroyingObjects: false)
+    }
+
+    func shutdown(destroyingObjects: Bool = true) {
         lock.lock()
         defer { lock.unlock() }
         if case let .success(runtime) = result {
-            runtime.shutdown()
+            runtime.shutdown(destroyingObjects: destroyingObjects)
             retired = runtime
             for message in runtime.drainValidationMessages() {
                 FileHandle.standardError.write(Data("TensorEngine: Vulkan validation at shutdown: \(message)\n".utf8))

@@ -1,0 +1,44 @@
+import TensorCore
+
+/// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
+extension CPUDevice {
+    /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift otherwise).
+    public func supports(_ op: BackendOp) -> Bool { true }
+
+    /// Runs `op` on this backend's kernel for it (the per-op methods, public for the backend's own tests).
+    public func execute(_ op: BackendOp) throws(TensorError) {
+        switch op {
+        case let .fill(buffer, value, count):
+            try fill(buffer, value: value, count: count)
+        case let .copyStrided(source, layout, destination):
+            try copyStrided(from: source, layout: layout, to: destination)
+        case let .binary(binaryOp, a, aLayout, b, bLayout, output):
+            try binary(binaryOp, a, aLayout, b, bLayout, into: output)
+        case let .unary(unaryOp, input, count, output):
+            try unary(unaryOp, input, count: count, into: output)
+        case let .scaleShift(input, scale, offset, count, output):
+            try scaleShift(input, scale: scale, offset: offset, count: count, into: output)
+        case let .matmul(a, b, c, geometry, epilogue):
+            try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
+        case let .activate(activation, input, count, output):
+            try activate(activation, input, count: count, into: output)
+        case let .activationBackward(activation, input, gradOutput, count, gradInput):
+            try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
+        case let .reduceSum(input, outer, axis, inner, scale, output):
+            try reduceSum(input, outer: outer, axis: axis, inner: inner, scale: scale, into: output)
+        case let .softmax(input, rows, columns, logarithm, output):
+            try softmax(input, rows: rows, columns: columns, logarithm: logarithm, into: output)
+        case let .activateFewBit(activation, input, count, output, fewBit):
+            try activateFewBit(activation, input, count: count, into: output, fewBit: fewBit)
+        case let .fewBitBackward(fewBit, gradOutput, count, gradInput):
+            try fewBitBackward(fewBit, gradOutput: gradOutput, count: count, into: gradInput)
+        case let .sparseActiveCounts(x, rows, inner, threshold, counts):
+            try sparseActiveCounts(x, rows: rows, inner: inner, threshold: threshold, into: counts)
+        case let .sparseMatmul(x, w, y, rows, inner, columns, threshold, mode):
+            try sparseMatmul(x, w, into: y, rows: rows, inner: inner, columns: columns, threshold: threshold, mode: mode)
+        case let .outputSparseMatmul(x, w, activeRows, activeCount, y, rows, inner, columns, epilogue):
+            try outputSparseMatmul(x, w, activeRows: activeRows, activeCount: activeCount, into: y, rows: rows,
+                                   inner: inner, columns: columns, epilogue: epilogue)
+        }
+    }
+}

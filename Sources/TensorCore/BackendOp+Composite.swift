@@ -1,0 +1,80 @@
+/// Composites: each fused op as a sequence of simpler ops, run by ``Backend/run(_:)`` on a
+/// backend without a kernel for it. The conformance table runs every composite against the
+/// same float64 reference as the kernel (`ConformanceTable.compositeCases`), so a composite
+/// is a second, independent implementation of the op's definition.
+extension BackendOp {
+    /// This op as simpler ops, or nil for a primitive (an op every backend must execute).
+    /// `temporary` makes scratch buffers of a given element count; they live as long as the
+    /// returned ops (backends keep queued work's buffers alive until it completes).
+    ///
+    /// ```swift
+    /// let parts = try op.composite { count in try backend.makeBuffer(elementCount: count) }
+    /// ```
+    public func composite(
+        temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp]? {
+        switch self {
+        case let .scaleShift(input, scale, offset, count, output):
+            return try Self.scaleShiftComposite(input: input, scale: scale, offset: offset, count: count,
+                                                output: output, temporary: temporary)
+        case let .matmul(a, b, c, geometry, epilogue) where !epilogue.isNone:
+            return try Self.epilogueComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
+                                              temporary: temporary)
+        default:
+            return nil
+        }
+    }
+
+    /// `input * scale + offset` as two broadcast binary ops on one-element buffers.
+    private static func scaleShiftComposite(
+        input: any BackendBuffer, scale: Float, offset: Float, count: Int, output: any BackendBuffer,
+        temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        let scaleBuffer = try temporary(1)
+        let offsetBuffer = try temporary(1)
+        let scaled = try temporary(count)
+        let flat = StridedLayout(shape: [count], strides: [1])
+        let broadcast = StridedLayout(shape: [count], strides: [0])
+        return [
+            .fill(scaleBuffer, value: scale, count: 1),
+            .fill(offsetBuffer, value: offset, count: 1),
+            .binary(.mul, a: input, aLayout: flat, b: scaleBuffer, bLayout: broadcast, output: scaled),
+            .binary(.add, a: scaled, aLayout: flat, b: offsetBuffer, bLayout: broadcast, output: output),
+        ]
+    }
+
+    /// A fused matmul epilogue as the plain product, a broadcast bias add, a copy of the
+    /// pre-activation where one is asked for, and the (few-bit) activation.
+    private static func epilogueComposite(
+        a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer, geometry: MatmulGeometry,
+        epilogue: MatmulEpilogue, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        let rows = geometry.batch * geometry.m
+        let count = rows * geometry.n
+        let matrix = StridedLayout(shape: [rows, geometry.n], strides: [geometry.n, 1])
+        var ops: [BackendOp] = []
+        let product = try temporary(count)
+        ops.append(.matmul(a: a, b: b, c: product, geometry: geometry, epilogue: .none))
+        var preActivation = product
+        if let bias = epilogue.bias {
+            if let requested = epilogue.preActivation {
+                preActivation = requested
+            } else {
+                preActivation = try temporary(count)
+            }
+            ops.append(.binary(.add, a: product, aLayout: matrix, b: bias,
+                               bLayout: StridedLayout(shape: [rows, geometry.n], strides: [0, 1]),
+                               output: preActivation))
+        } else if let requested = epilogue.preActivation {
+            ops.append(.copyStrided(source: product, layout: matrix, destination: requested))
+            preActivation = requested
+        }
+        if let fewBit = epilogue.fewBit {
+            ops.append(.activateFewBit(epilogue.activation, input: preActivation, count: count, output: c,
+                                       fewBit: fewBit))
+        } else {
+            ops.append(.activate(epilogue.activation, input: preActivation, count: count, output: c))
+        }
+        return ops
+    }
+}

@@ -1,0 +1,99 @@
+/// One computation as a value: what to compute, on which buffers, with which parameters.
+///
+/// The frontend builds a `BackendOp` for every computation and hands it to
+/// ``Backend/run(_:)``: the backend executes it when ``Backend/supports(_:)`` says so,
+/// and otherwise it runs as ``composite(temporary:)``, a sequence of simpler ops. A new
+/// op is a new case here, its kernels in the backends that want one, and a conformance
+/// entry (docs/adding-an-op.md); a backend that does not know it still runs it as long as
+/// the op has a composite.
+///
+/// The frontend validates every shape and argument before it builds an op, so a backend
+/// may assume the operands are consistent. Buffers are `any BackendBuffer` of the
+/// backend that runs the op; every output is written in full.
+///
+/// ```swift
+/// let x = try backend.makeBuffer(elementCount: 4)
+/// try backend.run(.fill(x, value: 2, count: 4))
+/// try backend.run(.unary(.sqrt, input: x, count: 4, output: x))
+/// ```
+public enum BackendOp: Sendable {
+    /// Sets the first `count` elements of the buffer to `value`.
+    case fill(any BackendBuffer, value: Float, count: Int)
+    /// Contiguous `destination[i] = source[layout(i)]` for every index of `layout.shape`.
+    case copyStrided(source: any BackendBuffer, layout: StridedLayout, destination: any BackendBuffer)
+    /// `output[i] = a[aLayout(i)] op b[bLayout(i)]`; both layouts have the output's shape
+    /// (broadcast axes have stride 0); `output` is contiguous.
+    case binary(BinaryOp, a: any BackendBuffer, aLayout: StridedLayout, b: any BackendBuffer,
+                bLayout: StridedLayout, output: any BackendBuffer)
+    /// `output[i] = op(input[i])` for `count` elements.
+    case unary(UnaryOp, input: any BackendBuffer, count: Int, output: any BackendBuffer)
+    /// `output[i] = input[i] * scale + offset` for `count` elements.
+    case scaleShift(input: any BackendBuffer, scale: Float, offset: Float, count: Int, output: any BackendBuffer)
+    /// C = op(A) op(B), then the epilogue, per ``MatmulGeometry``.
+    case matmul(a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer,
+                geometry: MatmulGeometry, epilogue: MatmulEpilogue)
+    /// `output[i] = f(input[i])` for `count` elements.
+    case activate(Activation, input: any BackendBuffer, count: Int, output: any BackendBuffer)
+    /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
+    case activationBackward(Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
+                            gradInput: any BackendBuffer)
+    /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
+    case reduceSum(input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
+                   output: any BackendBuffer)
+    /// Row-wise softmax of `input` viewed as [rows, columns] (max-subtracted, so it never
+    /// overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
+    case softmax(input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool, output: any BackendBuffer)
+    /// Few-bit forward: `output[i] = f(input[i])` and element i's code written to the
+    /// codes of `fewBit` (see ``FewBitOutput``), in one pass.
+    case activateFewBit(Activation, input: any BackendBuffer, count: Int, output: any BackendBuffer,
+                        fewBit: FewBitOutput)
+    /// Few-bit backward: `gradInput[i] = gradOutput[i] * table.levels[code_i]`.
+    case fewBitBackward(FewBitOutput, gradOutput: any BackendBuffer, count: Int, gradInput: any BackendBuffer)
+    /// Counts the inputs of `x` [rows, inner] that are not skipped (`|x| > t`): int32
+    /// `counts[r]` for each row, then `counts[rows]` = the channels nonzero in any row
+    /// (the union over the batch). The sparse dispatcher's density measurement.
+    case sparseActiveCounts(x: any BackendBuffer, rows: Int, inner: Int, threshold: SparseThreshold,
+                            counts: any BackendBuffer)
+    /// Input-sparse product `y[rows, columns] = x~ * w` where x~ is `x` [rows, inner] with
+    /// every `|x| <= t` set to 0 and `w` is row-major [inner, columns]: only the weight rows
+    /// of nonzero inputs are read, per ``SparseMode``.
+    case sparseMatmul(x: any BackendBuffer, w: any BackendBuffer, y: any BackendBuffer, rows: Int, inner: Int,
+                      columns: Int, threshold: SparseThreshold, mode: SparseMode)
+    /// Output-sparse product: for each of the first `activeCount` int32 indices n in
+    /// `activeRows`, `y[r, n] = epilogue(x[r, :] . w[n, :])` with `w` row-major [columns, inner];
+    /// every other `y[r, n]` (and its pre-activation) is 0.
+    case outputSparseMatmul(x: any BackendBuffer, w: any BackendBuffer, activeRows: any BackendBuffer,
+                            activeCount: Int, y: any BackendBuffer, rows: Int, inner: Int, columns: Int,
+                            epilogue: MatmulEpilogue)
+
+    /// Which op this is, without its operands: the conformance table's key.
+    public var operation: BackendOperation {
+        switch self {
+        case .fill: return .fill
+        case .copyStrided: return .copyStrided
+        case .binary: return .binary
+        case .unary: return .unary
+        case .scaleShift: return .scaleShift
+        case .matmul: return .matmul
+        case .activate: return .activate
+        case .activationBackward: return .activationBackward
+        case .reduceSum: return .reduceSum
+        case .softmax: return .softmax
+        case .activateFewBit: return .activateFewBit
+        case .fewBitBackward: return .fewBitBackward
+        case .sparseActiveCounts: return .sparseActiveCounts
+        case .sparseMatmul: return .sparseMatmul
+        case .outputSparseMatmul: return .outputSparseMatmul
+        }
+    }
+}
+
+/// The kinds of ``BackendOp``, one per case: what the conformance table is keyed by.
+///
+/// `ConformanceTests` fails when a kind has no conformance entry, and ``BackendOp/operation``
+/// is an exhaustive switch, so a new op cannot reach the engine without an entry.
+public enum BackendOperation: String, Sendable, CaseIterable {
+    case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax
+    case activateFewBit, fewBitBackward
+    case sparseActiveCounts, sparseMatmul, outputSparseMatmul
+}
