@@ -4,7 +4,7 @@ import PackagePlugin
 /// Compiles every `Shaders/*.comp` of the package into a Swift file embedding its SPIR-V.
 ///
 /// One build command per shader. Plugin commands have no depfiles, so each command
-/// lists every `Shaders/common/*.glsl` header as an input: editing a header rebuilds
+/// lists every `Shaders/common/*.glsl` and `*.h` header as an input: editing a header rebuilds
 /// every shader, which is cheap.
 @main
 struct ShaderPlugin: BuildToolPlugin {
@@ -16,7 +16,7 @@ struct ShaderPlugin: BuildToolPlugin {
             .filter { $0.pathExtension == "comp" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let headers = ((try? fileManager.contentsOfDirectory(at: common, includingPropertiesForKeys: nil)) ?? [])
-            .filter { $0.pathExtension == "glsl" }
+            .filter { $0.pathExtension == "glsl" || $0.pathExtension == "h" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let tool = try context.tool(named: "spirv-embed")
 
