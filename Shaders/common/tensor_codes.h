@@ -34,4 +34,11 @@
 #define TE_UNARY_SQRT 2
 #define TE_UNARY_ABS 3
 
+// DType (TensorCore/DType.swift).
+#define TE_DTYPE_FLOAT32 0
+#define TE_DTYPE_FLOAT16 1
+#define TE_DTYPE_BFLOAT16 2
+#define TE_DTYPE_INT32 3
+#define TE_DTYPE_UINT8 4
+
 #endif

@@ -1,8 +1,8 @@
 import TensorCore
 
-/// A run of 4-byte elements in host memory, 64-byte aligned, owned by the CPU backend.
+/// A run of bytes in host memory, 64-byte aligned, owned by the CPU backend.
 ///
-/// Buffers come from ``CPUDevice/makeBuffer(elementCount:)``; their memory returns to
+/// Buffers come from ``CPUDevice/makeBuffer(byteCount:)``; their memory returns to
 /// a bounded cache of recently freed allocations when the last reference goes, so the
 /// next buffer of a similar size skips the page faults of a fresh allocation.
 /// The contents of a new buffer are unspecified.
@@ -18,13 +18,14 @@ import TensorCore
 /// The one later write is an optimiser step (`Tensor.assign`): like any in-place update,
 /// it must not overlap other threads' use of that parameter.
 public final class CPUBuffer: BackendBuffer, @unchecked Sendable {
-    public let elementCount: Int
+    /// Size in bytes as asked (the allocation covers whole 4-byte words, and more).
+    public let byteCount: Int
     /// Start of the storage, 64-byte aligned.
     let base: UnsafeMutablePointer<Float>
     let capacityBytes: Int
 
-    init(elementCount: Int, base: UnsafeMutablePointer<Float>, capacityBytes: Int) {
-        self.elementCount = elementCount
+    init(byteCount: Int, base: UnsafeMutablePointer<Float>, capacityBytes: Int) {
+        self.byteCount = byteCount
         self.base = base
         self.capacityBytes = capacityBytes
     }

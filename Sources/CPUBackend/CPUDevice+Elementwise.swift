@@ -103,12 +103,34 @@ extension CPUDevice {
     /// ```
     public func activate(_ activation: Activation, _ input: any BackendBuffer, count: Int,
                          into output: any BackendBuffer) throws(TensorError) {
+        try activate(activation, input, layout: .contiguous([count]), into: output)
+    }
+
+    /// `output[i] = f(input[layout(i)])`: a strided view is gathered chunk by chunk into the
+    /// output and transformed there in place, so no full contiguous copy is made first.
+    ///
+    /// ```swift
+    /// try cpu.activate(.relu, m, layout: StridedLayout(shape: [5, 3], strides: [1, 5]), into: t)
+    /// ```
+    public func activate(_ activation: Activation, _ input: any BackendBuffer, layout: StridedLayout,
+                         into output: any BackendBuffer) throws(TensorError) {
         let ib = try cpuBuffer(input, op: "activate"), ob = try cpuBuffer(output, op: "activate")
-        try require(ib, holds: count, op: "activate", role: "input")
+        try validate(layout, of: ib, op: "activate")
+        let count = layout.elementCount
         try require(ob, holds: count, op: "activate", role: "output")
-        let x = UnsafePointer(ib.base), y = ob.base
+        guard count > 0 else { return }
+        let y = ob.base
+        if layout.isContiguous {
+            let x = UnsafePointer(ib.base + layout.offset)
+            parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain) { range in
+                ActivationKernels.forward(activation, x, y, range: range)
+            }
+            return
+        }
+        let c = layout.coalesced(), x = UnsafePointer(ib.base + layout.offset)
         parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain) { range in
-            ActivationKernels.forward(activation, x, y, range: range)
+            StridedCopy.run(source: x, shape: c.shape, strides: c.strides, out: y, range: range)
+            ActivationKernels.forward(activation, UnsafePointer(y), y, range: range)
         }
     }
 

@@ -4,17 +4,17 @@ import Glibc
 #endif
 
 extension CPUDevice {
-    /// A 64-byte-aligned buffer of `elementCount` 4-byte elements (contents unspecified),
-    /// reusing recently freed memory of the same size class where there is some.
+    /// A 64-byte-aligned buffer of `byteCount` bytes (whole 4-byte words reserved, contents
+    /// unspecified), reusing recently freed memory of the same size class where there is some.
     ///
     /// ```swift
-    /// let buffer = try CPUDevice.shared.makeBuffer(elementCount: 256)
+    /// let buffer = try CPUDevice.shared.makeBuffer(byteCount: 1024)
     /// ```
-    public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
-        guard elementCount >= 0 else {
-            throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
+    public func makeBuffer(byteCount: Int) throws(TensorError) -> any BackendBuffer {
+        guard byteCount >= 0 else {
+            throw .invalidArgument(op: "makeBuffer", reason: "negative byte count \(byteCount)")
         }
-        let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: 4)
+        let (bytes, overflow) = (byteCount / 4 + (byteCount % 4 == 0 ? 0 : 1)).multipliedReportingOverflow(by: 4)
         // More than the machine's RAM cannot be served; with overcommit, posix_memalign could
         // still succeed and the first touch would get the process killed.
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -24,7 +24,7 @@ extension CPUDevice {
         guard !overflow, let (pointer, capacity) = BufferPool.shared.acquire(bytes: bytes) else {
             throw .outOfMemory(device: name, bytes: overflow ? Int.max : bytes, reason: "posix_memalign failed")
         }
-        return CPUBuffer(elementCount: elementCount,
+        return CPUBuffer(byteCount: byteCount,
                          base: pointer.bindMemory(to: Float.self, capacity: capacity / 4),
                          capacityBytes: capacity)
     }

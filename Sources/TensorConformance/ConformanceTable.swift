@@ -21,7 +21,7 @@ public enum ConformanceTable {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
-            + sparseCases() + compositeCases()
+            + sparseCases() + castCases() + oneHotCases() + compositeCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
@@ -205,7 +205,7 @@ public enum ConformanceTable {
                 try h.run(.matmul(a: x, b: w, c: product.buffer, geometry: g, epilogue: .none))
                 try h.run(.binary(.add, a: product.buffer, aLayout: StridedLayout(shape: [m, n], strides: [n, 1]),
                                   b: bias, bLayout: StridedLayout(shape: [m, n], strides: [0, 1]), output: shifted.buffer))
-                try h.run(.activate(activation, input: shifted.buffer, count: m * n, output: unfused.buffer))
+                try h.run(.activate(activation, input: shifted.buffer, layout: .contiguous([m * n]), output: unfused.buffer))
                 return .init(actual: try h.read(fused), reference: try h.read(unfused).map(Double.init))
             })
         }
@@ -233,13 +233,34 @@ public enum ConformanceTable {
                                     values: values, bound: activationBound) { (h) throws(TensorError) in
                         let x = activationInputs(h, count, values, avoidKinks: false)
                         let out = try h.output(count)
-                        try h.run(.activate(activation, input: try h.input(x), count: count, output: out.buffer))
+                        try h.run(.activate(activation, input: try h.input(x), layout: .contiguous([count]),
+                                            output: out.buffer))
                         return .init(actual: try h.read(out), reference: x.map { activation.forward(Double($0)) })
                     }
                 }
             }
+        } + [Activation.relu, .gelu, .silu].flatMap { activation in
+            stridedInputLayouts.map { name, sourceCount, layout in
+                ConformanceCase(.activate, "activate \(activation)", shapeClass: name, shape: "\(layout.shape)",
+                                values: "normal", bound: activationBound) { (h) throws(TensorError) in
+                    let x = activationInputs(h, sourceCount, "normal", avoidKinks: false)
+                    let out = try h.output(layout.elementCount)
+                    try h.run(.activate(activation, input: try h.input(x), layout: layout, output: out.buffer))
+                    return .init(actual: try h.read(out),
+                                 reference: References.strided(x, layout).map { activation.forward($0) })
+                }
+            }
         }
     }
+
+    /// Views an elementwise op must read in place: (class, source elements, layout).
+    static let stridedInputLayouts: [(String, Int, StridedLayout)] = [
+        ("transposed", 217, StridedLayout(shape: [7, 31], strides: [1, 7])),
+        ("broadcast", 7, StridedLayout(shape: [31, 7], strides: [0, 1])),
+        ("offset", 100, StridedLayout(shape: [3, 4], strides: [20, 2], offset: 17)),
+        ("permuted 3-D", 30, StridedLayout(shape: [5, 2, 3], strides: [1, 15, 5])),
+        ("contiguous offset", 70_000, StridedLayout(shape: [65_537], strides: [1], offset: 2_000)),
+    ]
 
     /// Backward against a float64 finite difference of the forward definition, times the incoming gradient.
     static func activationBackwardCases() -> [ConformanceCase] {
@@ -295,24 +316,49 @@ public enum ConformanceTable {
                         var x = h.values(count, values, scale: op == .exp && values == "large" ? 1e-2 : 1)
                         if op == .log || op == .sqrt { x = x.map { Swift.abs($0) + (values == "denormal" ? 0 : 1e-3) } }
                         let out = try h.output(count)
-                        try h.run(.unary(op, input: try h.input(x), count: count, output: out.buffer))
+                        try h.run(.unary(op, input: try h.input(x), layout: .contiguous([count]), output: out.buffer))
                         return .init(actual: try h.read(out), reference: x.map { op.apply(Double($0)) })
                     }
+                }
+            }
+        } + [UnaryOp.exp, .abs].flatMap { op in
+            stridedInputLayouts.map { name, sourceCount, layout in
+                ConformanceCase(.unary, "unary \(op)", shapeClass: name, shape: "\(layout.shape)", values: "normal",
+                                bound: activationBound) { (h) throws(TensorError) in
+                    let x = h.values(sourceCount, "normal")
+                    let out = try h.output(layout.elementCount)
+                    try h.run(.unary(op, input: try h.input(x), layout: layout, output: out.buffer))
+                    return .init(actual: try h.read(out), reference: References.strided(x, layout).map { op.apply($0) })
                 }
             }
         }
     }
 
     static func softmaxCases() -> [ConformanceCase] {
-        let shapes: [(String, Int, Int)] = [("1", 1, 1), ("prime", 7, 31), ("classes 10", 257, 10), ("wide", 3, 4099), ("tile+1", 65, 33)]
+        let contiguous: [(String, StridedLayout)] = [("1", 1, 1), ("prime", 7, 31), ("classes 10", 257, 10),
+                                                     ("wide", 3, 4099), ("tile+1", 65, 33)]
+            .map { name, rows, columns in (name, .contiguous([rows, columns])) }
+        // Views read in place: softmax down the columns (a transpose, narrow and wide rows), rows
+        // of a permuted 3-D tensor, a broadcast row, an offset with gaps between rows.
+        let views: [(String, StridedLayout)] = [
+            ("transposed", StridedLayout(shape: [31, 7], strides: [1, 31])),
+            ("transposed wide", StridedLayout(shape: [5, 300], strides: [1, 5])),
+            ("permuted 3-D", StridedLayout(shape: [3, 4, 5], strides: [5, 15, 1])),
+            ("broadcast rows", StridedLayout(shape: [6, 9], strides: [0, 1])),
+            ("offset, gaps", StridedLayout(shape: [4, 6], strides: [10, 1], offset: 3)),
+        ]
         return [false, true].flatMap { logarithm in
-            shapes.flatMap { shapeClass, rows, columns in
+            (contiguous + views).flatMap { shapeClass, layout in
                 ["normal", "large"].map { values in
                     ConformanceCase(.softmax, logarithm ? "logSoftmax" : "softmax", shapeClass: shapeClass,
-                                    shape: "[\(rows), \(columns)]", values: values, bound: activationBound) { (h) throws(TensorError) in
-                        let x = h.values(rows * columns, values, scale: values == "large" ? 1e-2 : 1)
+                                    shape: "\(layout.shape)", values: values, bound: activationBound) { (h) throws(TensorError) in
+                        let (rowLayout, columns, _) = layout.rowsAndColumns
+                        let rows = rowLayout.elementCount
+                        let sourceCount = layout.reachedOffsets.upperBound + 1
+                        let source = h.values(sourceCount, values, scale: values == "large" ? 1e-2 : 1)
+                        let x = References.strided(source, layout).map { Float($0) }
                         let out = try h.output(rows * columns)
-                        try h.run(.softmax(input: try h.input(x), rows: rows, columns: columns, logarithm: logarithm,
+                        try h.run(.softmax(input: try h.input(source), layout: layout, logarithm: logarithm,
                                            output: out.buffer))
                         var reference = [Double](repeating: 0, count: rows * columns)
                         for r in 0..<rows {

@@ -33,19 +33,7 @@ public final class Harness {
 
     /// A device buffer holding `values`.
     func input(_ values: [Float]) throws(TensorError) -> any BackendBuffer {
-        let buffer = try backend.makeBuffer(elementCount: values.count)
-        if !values.isEmpty {
-            let result: Result<Void, TensorError> = values.withUnsafeBytes { bytes in
-                do throws(TensorError) {
-                    try backend.write(bytes, to: buffer)
-                    return .success(())
-                } catch {
-                    return .failure(error)
-                }
-            }
-            try result.get()
-        }
-        return buffer
+        try inputBytes(ConformanceTable.rawBytes(values))
     }
 
     /// A poisoned output of `count` elements plus the guard.

@@ -26,12 +26,7 @@ enum References {
         let count = layout.elementCount
         var result = [Double](repeating: 0, count: count)
         for index in 0..<count {
-            var remaining = index, position = layout.offset
-            for axis in stride(from: layout.shape.count - 1, through: 0, by: -1) {
-                position += (remaining % layout.shape[axis]) * layout.strides[axis]
-                remaining /= layout.shape[axis]
-            }
-            result[index] = Double(source[position])
+            result[index] = Double(source[stridedOffset(index, layout)])
         }
         return result
     }

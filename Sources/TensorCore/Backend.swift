@@ -1,12 +1,19 @@
 import Foundation
 
-/// Storage owned by a backend: a run of 4-byte elements on one device.
+/// Storage owned by a backend: a run of bytes on one device, holding elements of any
+/// ``DType``.
 ///
 /// The frontend holds buffers through ``Tensor``; the storage is released when the
 /// last reference goes.
 public protocol BackendBuffer: AnyObject, Sendable {
-    /// Capacity in 4-byte elements (float32 or int32).
-    var elementCount: Int { get }
+    /// Size in bytes, as asked of ``Backend/makeBuffer(byteCount:)``. Backends reserve at
+    /// least a whole number of 4-byte words, so 32-bit kernels may touch the last word.
+    var byteCount: Int { get }
+}
+
+extension BackendBuffer {
+    /// Capacity in 4-byte words (``byteCount`` rounded up): what 32-bit kernels may index.
+    public var elementCount: Int { byteCount / 4 + (byteCount % 4 == 0 ? 0 : 1) }
 }
 
 /// What kind of device a backend drives: an open set, so a new backend names its own.
@@ -54,9 +61,10 @@ public protocol Backend: AnyObject, Sendable {
     /// A one-line description: device, driver or library, threads, fast paths.
     var details: String { get }
 
-    /// A new buffer of `elementCount` 4-byte elements; its contents are undefined until written.
-    /// Throws `outOfMemory` when the device cannot provide it.
-    func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer
+    /// A new buffer of `byteCount` bytes (at least a whole number of 4-byte words reserved);
+    /// its contents are undefined until written. Throws `outOfMemory` when the device cannot
+    /// provide it.
+    func makeBuffer(byteCount: Int) throws(TensorError) -> any BackendBuffer
     /// Copies `source.count` bytes into the start of `buffer`, after the queued work that uses it.
     func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError)
     /// Waits for pending work on `buffer` and copies `destination.count` bytes out of it.
@@ -74,6 +82,24 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// A new buffer of `elementCount` 4-byte elements (float32 or int32).
+    ///
+    /// ```swift
+    /// let buffer = try backend.makeBuffer(elementCount: 256)   // 1 KiB
+    /// ```
+    public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
+        try makeBuffer(byteCount: DType.float32.byteCount(elementCount))
+    }
+
+    /// A new buffer for `count` elements of `dtype`.
+    ///
+    /// ```swift
+    /// let codes = try backend.makeBuffer(count: 1000, dtype: .uint8)   // 1000 bytes
+    /// ```
+    public func makeBuffer(count: Int, dtype: DType) throws(TensorError) -> any BackendBuffer {
+        try makeBuffer(byteCount: dtype.byteCount(count))
+    }
+
     /// Runs `op`: with this backend's kernel where it ``supports(_:)`` it, otherwise as the
     /// op's composite of simpler ops (each run the same way), so the result is the same
     /// within the op's conformance bound. Throws `unsupportedOperation` when neither exists.

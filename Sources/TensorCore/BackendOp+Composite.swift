@@ -73,7 +73,7 @@ extension BackendOp {
             ops.append(.activateFewBit(epilogue.activation, input: preActivation, count: count, output: c,
                                        fewBit: fewBit))
         } else {
-            ops.append(.activate(epilogue.activation, input: preActivation, count: count, output: c))
+            ops.append(.activate(epilogue.activation, input: preActivation, layout: .contiguous([count]), output: c))
         }
         return ops
     }

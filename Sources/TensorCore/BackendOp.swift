@@ -14,7 +14,7 @@
 /// ```swift
 /// let x = try backend.makeBuffer(elementCount: 4)
 /// try backend.run(.fill(x, value: 2, count: 4))
-/// try backend.run(.unary(.sqrt, input: x, count: 4, output: x))
+/// try backend.run(.unary(.sqrt, input: x, layout: .contiguous([4]), output: x))
 /// ```
 public enum BackendOp: Sendable {
     /// Sets the first `count` elements of the buffer to `value`.
@@ -25,24 +25,27 @@ public enum BackendOp: Sendable {
     /// (broadcast axes have stride 0); `output` is contiguous.
     case binary(BinaryOp, a: any BackendBuffer, aLayout: StridedLayout, b: any BackendBuffer,
                 bLayout: StridedLayout, output: any BackendBuffer)
-    /// `output[i] = op(input[i])` for `count` elements.
-    case unary(UnaryOp, input: any BackendBuffer, count: Int, output: any BackendBuffer)
+    /// `output[i] = op(input[layout(i)])` for every index of `layout.shape`: the input may be
+    /// any strided view (transposed, broadcast, offset); `output` is contiguous.
+    case unary(UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
     /// `output[i] = input[i] * scale + offset` for `count` elements.
     case scaleShift(input: any BackendBuffer, scale: Float, offset: Float, count: Int, output: any BackendBuffer)
     /// C = op(A) op(B), then the epilogue, per ``MatmulGeometry``.
     case matmul(a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer,
                 geometry: MatmulGeometry, epilogue: MatmulEpilogue)
-    /// `output[i] = f(input[i])` for `count` elements.
-    case activate(Activation, input: any BackendBuffer, count: Int, output: any BackendBuffer)
+    /// `output[i] = f(input[layout(i)])` for every index of `layout.shape`: the input may be any
+    /// strided view; `output` is contiguous.
+    case activate(Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
     /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
     case activationBackward(Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
                             gradInput: any BackendBuffer)
     /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
     case reduceSum(input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                    output: any BackendBuffer)
-    /// Row-wise softmax of `input` viewed as [rows, columns] (max-subtracted, so it never
-    /// overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
-    case softmax(input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool, output: any BackendBuffer)
+    /// Softmax over the last axis of `layout` (any strided view of `input`), written
+    /// contiguously as [rows, columns] with columns the last extent (max-subtracted, so it
+    /// never overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
+    case softmax(input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer)
     /// Few-bit forward: `output[i] = f(input[i])` and element i's code written to the
     /// codes of `fewBit` (see ``FewBitOutput``), in one pass.
     case activateFewBit(Activation, input: any BackendBuffer, count: Int, output: any BackendBuffer,
@@ -66,6 +69,20 @@ public enum BackendOp: Sendable {
                             activeCount: Int, y: any BackendBuffer, rows: Int, inner: Int, columns: Int,
                             epilogue: MatmulEpilogue)
 
+    /// Converts `layout`'s elements of `source` (a view in elements of `sourceType`) to
+    /// `destinationType`, written contiguously: float to float rounds to nearest even
+    /// (overflow to infinity, NaN stays NaN); float to integer truncates toward zero and
+    /// saturates to the type's range, NaN giving 0; integer to float rounds to nearest even.
+    /// With equal types it is a strided copy of any element size.
+    case cast(source: any BackendBuffer, sourceType: DType, layout: StridedLayout,
+              destination: any BackendBuffer, destinationType: DType)
+
+    /// `output[r, c] = 1` where the int32 `labels[r] == c`, else 0, as float32 [rows, classes];
+    /// a row labelled `ignoreIndex` is all 0, and a row whose label is outside 0..<classes
+    /// (and not `ignoreIndex`) is all NaN, so a loss built on it is NaN, never silently wrong
+    /// (checking labels on the host would cost a device synchronisation).
+    case oneHot(labels: any BackendBuffer, rows: Int, classes: Int, ignoreIndex: Int32, output: any BackendBuffer)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -84,6 +101,8 @@ public enum BackendOp: Sendable {
         case .sparseActiveCounts: return .sparseActiveCounts
         case .sparseMatmul: return .sparseMatmul
         case .outputSparseMatmul: return .outputSparseMatmul
+        case .cast: return .cast
+        case .oneHot: return .oneHot
         }
     }
 }
@@ -96,4 +115,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax
     case activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
+    case cast, oneHot
 }

@@ -84,6 +84,39 @@ public struct StridedLayout: Sendable, Equatable {
 
     public var elementCount: Int { ShapeMath.elementCount(shape) }
 
+    /// The row-major layout of `shape` from `offset`.
+    ///
+    /// ```swift
+    /// let flat = StridedLayout.contiguous([count])
+    /// ```
+    public static func contiguous(_ shape: [Int], offset: Int = 0) -> StridedLayout {
+        StridedLayout(shape: shape, strides: ShapeMath.contiguousStrides(shape), offset: offset)
+    }
+
+    /// The layout without its last axis (the rows of a row-wise op) and that axis's extent and
+    /// stride; a rank-0 layout is one row of one element.
+    public var rowsAndColumns: (rows: StridedLayout, columns: Int, columnStride: Int) {
+        guard let columns = shape.last else { return (self, 1, 1) }
+        return (StridedLayout(shape: Array(shape.dropLast()), strides: Array(strides.dropLast()), offset: offset),
+                columns, strides[strides.count - 1])
+    }
+
+    /// Whether the layout walks memory row-major without gaps from ``offset``.
+    public var isContiguous: Bool {
+        let merged = coalesced()
+        return merged.shape.isEmpty || (merged.shape.count == 1 && merged.strides[0] == 1)
+    }
+
+    /// The lowest and highest element offsets the layout reaches (for a non-empty shape).
+    public var reachedOffsets: ClosedRange<Int> {
+        var low = offset, high = offset
+        for (extent, stride) in zip(shape, strides) where extent > 0 {
+            let reach = (extent - 1) * stride
+            if reach < 0 { low += reach } else { high += reach }
+        }
+        return low...high
+    }
+
     /// Merges adjacent axes that can be walked as one; drops extent-1 axes.
     public func coalesced() -> StridedLayout {
         let merged = Self.coalesce(shape: shape, strideSets: [strides])

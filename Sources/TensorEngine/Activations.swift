@@ -7,12 +7,12 @@ import TensorCore
 /// ```
 public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) -> Tensor {
     try OpSupport.floats("activate", x)
-    let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.run(.activate(activation, input: source.storage, count: out.elementCount, output: out.storage))
+        // The view itself: a transposed or broadcast input is read in place, not copied first.
+        try x.device.backend.run(.activate(activation, input: x.storage, layout: x.layout, output: out.storage))
     }
-    let saved = source.detached()
+    let saved = x.detached()
     return Autograd.record("activate \(activation)", out, inputs: [x], retained: [RetainedStorage(saved)]) { (g) throws(TensorError) in
         [try activationBackward(activation, input: saved, gradOutput: g)]
     }

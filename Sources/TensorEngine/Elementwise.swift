@@ -137,12 +137,12 @@ extension Tensor {
 /// ```
 public func unary(_ op: UnaryOp, _ x: Tensor) throws(TensorError) -> Tensor {
     try OpSupport.floats(op.description, x)
-    let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.run(.unary(op, input: source.storage, count: out.elementCount, output: out.storage))
+        // The view itself: a transposed or broadcast input is read in place, not copied first.
+        try x.device.backend.run(.unary(op, input: x.storage, layout: x.layout, output: out.storage))
     }
-    let input = source.detached(), result = out
+    let input = x.detached(), result = out
     return Autograd.record(op.description, out, inputs: [x], retained: [RetainedStorage(input)]) { (g) throws(TensorError) in
         switch op {
         case .exp: return [try g * result]

@@ -9,20 +9,17 @@ import TensorCore
 public func softmax(_ x: Tensor, logarithm: Bool = false) throws(TensorError) -> Tensor {
     try OpSupport.floats("softmax", x)
     guard x.rank >= 1 else { throw .invalidShape(op: "softmax", shape: x.shape, reason: "needs at least one axis") }
-    let columns = x.shape[x.rank - 1]
-    let rows = columns == 0 ? 0 : x.elementCount / columns
-    let source = try x.contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
-        try x.device.backend.run(.softmax(input: source.storage, rows: rows, columns: columns, logarithm: logarithm,
-                                           output: out.storage))
+        // The view itself: a transposed input (softmax down a column) is read in place.
+        try x.device.backend.run(.softmax(input: x.storage, layout: x.layout, logarithm: logarithm, output: out.storage))
     }
     let result = out
     return Autograd.record(logarithm ? "logSoftmax" : "softmax", out, inputs: [x], retained: [RetainedStorage(result)]) { (g) throws(TensorError) in
         let y = result.detached()
         if logarithm {
-            // d logsoftmax: g - softmax * sum(g)
-            let p = try softmax(source.detached())
+            // d logsoftmax: g - softmax * sum(g), softmax = exp(logsoftmax): only the output is kept.
+            let p = try y.exp()
             return [try g - p * g.sum(axis: -1, keepDims: true)]
         }
         // d softmax: y * (g - sum(g * y))
@@ -30,16 +27,21 @@ public func softmax(_ x: Tensor, logarithm: Bool = false) throws(TensorError) ->
     }
 }
 
-/// Mean softmax cross-entropy of `logits` [batch, classes] against int32 class `labels` [batch].
+/// Mean softmax cross-entropy of `logits` [batch, classes] against int32 class `labels`
+/// [batch], over the rows whose label is not `ignoreIndex` (PyTorch's default, -100).
 ///
-/// Computed from a log-softmax (max-subtracted), so large logits neither overflow nor
-/// lose precision; the gradient is (softmax - onehot) / batch.
+/// Computed on the device from a log-softmax (max-subtracted, so large logits neither
+/// overflow nor lose precision) and a one-hot built on the device: no host round trip. The
+/// gradient is (softmax - onehot) / n on the n counted rows, 0 on ignored ones; with every
+/// row ignored the loss is NaN (0 / 0, as in PyTorch). A label outside 0..<classes throws:
+/// the labels (batch int32 values) are read to check them, which waits only for queued work
+/// that writes the labels (none for labels uploaded from the host), never for the logits.
 ///
 /// ```swift
-/// let loss = try softmaxCrossEntropy(logits: model(x), labels: y)
+/// let loss = try softmaxCrossEntropy(logits: model(x), labels: y)   // y: Tensor(int32:shape:on:)
 /// try loss.backward()
 /// ```
-public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) throws(TensorError) -> Tensor {
+public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: Int32 = -100) throws(TensorError) -> Tensor {
     let op = "softmaxCrossEntropy"
     try OpSupport.sameDevice(op, logits, labels)
     try OpSupport.floats(op, logits)
@@ -49,22 +51,45 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) throws(TensorErr
     }
     let (batch, classes) = (logits.shape[0], logits.shape[1])
     guard batch > 0 else { throw .invalidShape(op: op, shape: logits.shape, reason: "an empty batch has no mean loss") }
-    let classIndices = try labels.toInt32Array()
-    var onehotValues = [Float](repeating: 0, count: batch * classes)
-    for (row, label) in classIndices.enumerated() {
-        guard label >= 0, Int(label) < classes else {
-            throw .invalidArgument(op: op, reason: "label \(label) at row \(row) is outside 0..<\(classes)")
-        }
-        onehotValues[row * classes + Int(label)] = 1
+    let labelStorage = try labels.contiguous()
+    for (row, label) in try labelStorage.toInt32Array().enumerated()
+    where label != ignoreIndex && (label < 0 || Int(label) >= classes) {
+        throw .invalidArgument(op: op, reason: "label \(label) at row \(row) is outside 0..<\(classes)")
     }
-    let onehot = try Tensor(onehotValues, shape: [batch, classes], on: logits.device)
     let input = logits.detached()
-    let loss = try withNoGrad { () throws(TensorError) in
-        try (onehot * softmax(input, logarithm: true)).sum() * (-1 / Float(batch))
+    let (loss, counted) = try withNoGrad { () throws(TensorError) in
+        let onehot = try oneHot(labelStorage, classes: classes, ignoreIndex: ignoreIndex)
+        let counted = try onehot.sum()
+        return (try -((onehot * softmax(input, logarithm: true)).sum() / counted), counted)
     }
-    return Autograd.record(op, loss, inputs: [logits], retained: [RetainedStorage(input), RetainedStorage(onehot)]) { (g) throws(TensorError) in
-        [try (softmax(input) - onehot) * (g * (1 / Float(batch)))]
+    let retained = [RetainedStorage(input), RetainedStorage(labelStorage), RetainedStorage(counted)]
+    return Autograd.record(op, loss, inputs: [logits], retained: retained) { (g) throws(TensorError) in
+        let onehot = try oneHot(labelStorage, classes: classes, ignoreIndex: ignoreIndex)
+        let rowCounted = try onehot.sum(axis: -1, keepDims: true)
+        return [try (softmax(input) * rowCounted - onehot) * (g / counted)]
     }
+}
+
+/// float32 one-hot rows [n, classes] of int32 `labels` [n], built on the device; a row
+/// labelled `ignoreIndex` is all 0, a row with a label outside 0..<classes all NaN.
+///
+/// ```swift
+/// let y = try Tensor(int32: [2, 0, -100], shape: [3], on: .cpu)
+/// let targets = try oneHot(y, classes: 3)        // [[0, 0, 1], [1, 0, 0], [0, 0, 0]]
+/// ```
+public func oneHot(_ labels: Tensor, classes: Int, ignoreIndex: Int32 = -100) throws(TensorError) -> Tensor {
+    guard labels.dtype == .int32 else { throw .unsupportedDType(op: "oneHot", dtype: labels.dtype) }
+    guard labels.rank == 1, classes >= 0 else {
+        throw .invalidShape(op: "oneHot", shape: labels.shape, reason: "labels must be [n] and classes >= 0 (got \(classes))")
+    }
+    let source = try labels.contiguous()
+    try ShapeMath.validate([labels.shape[0], classes], op: "oneHot")
+    let out = try OpSupport.output([labels.shape[0], classes], on: labels.device)
+    if out.elementCount > 0 {
+        try labels.device.backend.run(.oneHot(labels: source.storage, rows: labels.shape[0], classes: classes,
+                                              ignoreIndex: ignoreIndex, output: out.storage))
+    }
+    return out
 }
 
 /// Mean squared error, mean((prediction - target)^2), differentiable in both arguments.

@@ -1,8 +1,8 @@
 import Foundation
 import TensorCore
 
-/// Reading and writing NumPy `.npy` files (format versions 1-3; float32 and int32;
-/// little-endian; C order). Anything else is rejected with ``TensorError/invalidNPY(reason:)``.
+/// Reading and writing NumPy `.npy` files (format versions 1-3; float32, float16, int32 and
+/// uint8; little-endian; C order; bfloat16, which NumPy lacks, is written as float32). Anything else is rejected with ``TensorError/invalidNPY(reason:)``.
 ///
 /// ```swift
 /// let x = try Tensor(npy: Data(contentsOf: URL(fileURLWithPath: "digits_x.npy")), on: .cpu)
@@ -12,14 +12,9 @@ extension Tensor {
     /// A tensor from the bytes of a `.npy` file.
     public convenience init(npy data: Data, on device: Device = .default) throws(TensorError) {
         let parsed = try NPYFormat.parse(data)
-        switch parsed.dtype {
-        case .float32:
-            let values = NPYFormat.decode(data, from: parsed.dataOffset, count: parsed.count, as: Float.self)
-            try self.init(values, shape: parsed.shape, on: device)
-        case .int32:
-            let values = NPYFormat.decode(data, from: parsed.dataOffset, count: parsed.count, as: Int32.self)
-            try self.init(int32: values, shape: parsed.shape, on: device)
-        }
+        let bytes = try parsed.dtype.byteCount(parsed.count)
+        try self.init(rawBytes: [UInt8](data[(data.startIndex + parsed.dataOffset)...].prefix(bytes)),
+                      shape: parsed.shape, dtype: parsed.dtype, on: device)
     }
 
     /// A tensor from a `.npy` file on disk.
@@ -33,13 +28,12 @@ extension Tensor {
         try self.init(npy: data, on: device)
     }
 
-    /// The tensor as `.npy` bytes (version 1.0, C order, `<f4` or `<i4`).
+    /// The tensor as `.npy` bytes (version 1.0, C order, `<f4`, `<f2`, `<i4` or `|u1`;
+    /// bfloat16 as `<f4`, exactly).
     public func npyData() throws(TensorError) -> Data {
+        if dtype == .bfloat16 { return try cast(to: .float32).npyData() }
         var data = NPYFormat.header(shape: shape, dtype: dtype)
-        switch dtype {
-        case .float32: try toArray().withUnsafeBytes { data.append(contentsOf: $0) }
-        case .int32: try toInt32Array().withUnsafeBytes { data.append(contentsOf: $0) }
-        }
+        data.append(contentsOf: try rawBytes())
         return data
     }
 
@@ -94,9 +88,12 @@ enum NPYFormat {
         let dtype: DType
         switch descr {
         case "<f4", "=f4": dtype = .float32
+        case "<f2", "=f2": dtype = .float16
         case "<i4", "=i4": dtype = .int32
+        case "|u1", "<u1", "=u1": dtype = .uint8
         default:
-            throw .invalidNPY(reason: "dtype '\(descr)' is not supported (only little-endian float32 '<f4' and int32 '<i4')")
+            throw .invalidNPY(reason: "dtype '\(descr)' is not supported (only little-endian float32 '<f4', "
+                              + "float16 '<f2', int32 '<i4' and uint8 '|u1')")
         }
         guard try boolField("fortran_order", in: header) == false else {
             throw .invalidNPY(reason: "Fortran-order arrays are not supported; save with C order")
@@ -110,24 +107,20 @@ enum NPYFormat {
         }
         let dataOffset = headerStart + headerLength
         let available = data.count - dataOffset
-        guard available == count * 4 else {
-            throw .invalidNPY(reason: "shape \(shape) needs \(count * 4) data bytes, the file has \(available)")
+        guard available == count * dtype.byteSize else {
+            throw .invalidNPY(reason: "shape \(shape) needs \(count * dtype.byteSize) data bytes, the file has \(available)")
         }
         return Parsed(dtype: dtype, shape: shape, count: count, dataOffset: dataOffset)
     }
 
-    static func decode<T>(_ data: Data, from offset: Int, count: Int, as type: T.Type) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            data.withUnsafeBytes { raw in
-                let source = UnsafeRawBufferPointer(rebasing: raw[offset ..< offset + count * MemoryLayout<T>.size])
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-            }
-            initialized = count
-        }
-    }
-
     static func header(shape: [Int], dtype: DType) -> Data {
-        let descr = dtype == .float32 ? "<f4" : "<i4"
+        let descr: String
+        switch dtype {
+        case .float32, .bfloat16: descr = "<f4"
+        case .float16: descr = "<f2"
+        case .int32: descr = "<i4"
+        case .uint8: descr = "|u1"
+        }
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + text.utf8.count + 1

@@ -1,6 +1,7 @@
 import TensorCore
 
-/// An n-dimensional array of float32 (or int32) values on a ``Device``.
+/// An n-dimensional array on a ``Device``: float32 for arithmetic, or stored as float16,
+/// bfloat16, int32 or uint8 (``dtype``, ``cast(to:)``).
 ///
 /// Tensors are immutable values with reference semantics: operations return new
 /// tensors, and views (``reshaped(_:)``, ``transposed()``, ``permuted(_:)``) share
@@ -138,16 +139,23 @@ public final class Tensor: Sendable, CustomStringConvertible {
 
     // MARK: - Reading back
 
-    /// The elements in row-major order as floats (int32 tensors are converted); waits for the device.
+    /// The elements in row-major order as floats (other dtypes are converted: exactly, but
+    /// for int32 beyond 2^24); waits for the device.
     public func toArray() throws(TensorError) -> [Float] {
-        if dtype == .int32 { return try toInt32Array().map(Float.init) }
-        return try readContiguous(as: Float.self)
+        switch dtype {
+        case .float32: return try readContiguous(as: Float.self)
+        case .int32: return try toInt32Array().map(Float.init)
+        case .float16, .bfloat16, .uint8: return try cast(to: .float32).readContiguous(as: Float.self)
+        }
     }
 
-    /// The elements of an int32 tensor in row-major order.
+    /// The elements of an int32 (or uint8) tensor in row-major order.
     public func toInt32Array() throws(TensorError) -> [Int32] {
-        guard dtype == .int32 else { throw .unsupportedDType(op: "toInt32Array", dtype: dtype) }
-        return try readContiguous(as: Int32.self)
+        switch dtype {
+        case .int32: return try readContiguous(as: Int32.self)
+        case .uint8: return try cast(to: .int32).readContiguous(as: Int32.self)
+        case .float32, .float16, .bfloat16: throw .unsupportedDType(op: "toInt32Array", dtype: dtype)
+        }
     }
 
     /// The single element of a one-element tensor.
@@ -158,7 +166,30 @@ public final class Tensor: Sendable, CustomStringConvertible {
         return try toArray()[0]
     }
 
-    private func readContiguous<T>(as type: T.Type) throws(TensorError) -> [T] {
+    /// The elements' bytes in row-major order (``dtype``'s encoding, little-endian).
+    ///
+    /// ```swift
+    /// let bytes = try x.cast(to: .float16).rawBytes()   // 2 bytes per element
+    /// ```
+    public func rawBytes() throws(TensorError) -> [UInt8] {
+        let source = try contiguous()
+        let count = try dtype.byteCount(elementCount)
+        var failure: TensorError?
+        let result = [UInt8](unsafeUninitializedCapacity: count) { pointer, initialized in
+            initialized = 0
+            guard count > 0 else { return }
+            do throws(TensorError) {
+                try device.backend.read(source.storage, into: UnsafeMutableRawBufferPointer(pointer))
+                initialized = count
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    func readContiguous<T>(as type: T.Type) throws(TensorError) -> [T] {
         let source = try contiguous()
         let count = source.elementCount
         var result = [T]()
@@ -178,13 +209,10 @@ public final class Tensor: Sendable, CustomStringConvertible {
         return result
     }
 
-    /// A copy of this tensor on `device` (self when it is already there).
+    /// A copy of this tensor on `device` (self when it is already there), of the same dtype.
     public func to(_ device: Device) throws(TensorError) -> Tensor {
         if device == self.device { return self }
-        switch dtype {
-        case .float32: return try Tensor(toArray(), shape: shape, on: device)
-        case .int32: return try Tensor(int32: toInt32Array(), shape: shape, on: device)
-        }
+        return try Tensor(rawBytes: rawBytes(), shape: shape, dtype: dtype, on: device)
     }
 
     // MARK: - Views and layout
@@ -192,9 +220,14 @@ public final class Tensor: Sendable, CustomStringConvertible {
     /// This tensor's data row-major and gap-free: self when it already is, else a copy.
     public func contiguous() throws(TensorError) -> Tensor {
         if isContiguous { return self }
-        let buffer = try device.backend.makeBuffer(elementCount: elementCount)
+        let buffer = try device.backend.makeBuffer(count: elementCount, dtype: dtype)
         if elementCount > 0 {
-            try device.backend.run(.copyStrided(source: storage, layout: layout, destination: buffer))
+            if dtype.byteSize == 4 {
+                try device.backend.run(.copyStrided(source: storage, layout: layout, destination: buffer))
+            } else {
+                try device.backend.run(.cast(source: storage, sourceType: dtype, layout: layout,
+                                             destination: buffer, destinationType: dtype))
+            }
         }
         let copy = Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
         return Autograd.record("contiguous", copy, inputs: [self]) { gradient in [gradient] }

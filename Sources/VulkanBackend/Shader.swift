@@ -5,6 +5,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matmulTiledPre, matmulTiledFewBit, matmulTiledFewBitPre, matmulNaivePre, matmulNaiveFewBit, matmulNaiveFewBitPre,
          matvecPre, matvecFewBit, matvecFewBitPre
     case sparseMatmul, outputSparseMatmul
+    case cast, oneHot
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -33,6 +34,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matvecFewBitPre: return SPIRV.matvecFewbitPre
         case .sparseMatmul: return SPIRV.sparseMatmul
         case .outputSparseMatmul: return SPIRV.outputSparseMatmul
+        case .cast: return SPIRV.cast
+        case .oneHot: return SPIRV.onehot
         }
     }
 
@@ -57,7 +60,7 @@ enum Shader: Int, CaseIterable, Sendable {
     var bindingCount: Int {
         switch self {
         case .fill: return 1
-        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax: return 2
+        case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .fewBit: return 4
         case .matmulTiled, .matmulNaive, .matvec: return 4

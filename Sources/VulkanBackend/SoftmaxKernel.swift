@@ -5,12 +5,41 @@ extension VulkanDevice {
     /// one invocation per row when rows are at most ``narrowRowLimit`` wide.
     public func softmax(_ input: any BackendBuffer, rows: Int, columns: Int, logarithm: Bool,
                         into output: any BackendBuffer) throws(TensorError) {
+        try softmax(input, layout: .contiguous([rows, columns]), logarithm: logarithm, into: output)
+    }
+
+    /// (Log-)softmax over the last axis of any strided view of `input`, read in place.
+    ///
+    /// ```swift
+    /// try gpu.softmax(m, layout: StridedLayout(shape: [3, 4], strides: [1, 3]), logarithm: false, into: t)
+    /// ```
+    public func softmax(_ input: any BackendBuffer, layout: StridedLayout, logarithm: Bool,
+                        into output: any BackendBuffer) throws(TensorError) {
         let source = try buffer(input, "softmax")
         let target = try buffer(output, "softmax")
+        try requireInside(layout, of: source, op: "softmax")
+        let (rowLayout, columns, columnStride) = layout.rowsAndColumns
+        let rows = rowLayout.elementCount
         guard rows > 0, columns > 0 else { return }
+        guard layout.elementCount <= target.elementCount else {
+            throw .invalidArgument(op: "softmax", reason: "output holds \(target.elementCount) elements, \(layout.elementCount) needed")
+        }
+        let merged = rowLayout.coalesced()
+        // Rank 0 when rows follow each other `columns` apart (a contiguous matrix).
+        let regular = merged.shape.isEmpty || (merged.shape.count == 1 && merged.strides[0] == columns)
+        guard regular || merged.shape.count <= StridedLayout.maxRank else {
+            throw .invalidArgument(op: "softmax", reason: "row layout of rank \(merged.shape.count) after merging; "
+                                   + "at most \(StridedLayout.maxRank)")
+        }
         var push = PushConstants()
         push.append(rows)
         push.append(columns)
+        push.append(columnStride)
+        let rank = regular ? 0 : merged.shape.count
+        push.append(rank)
+        push.append(layout.offset)
+        for axis in 0..<StridedLayout.maxRank { push.append(axis < rank ? merged.shape[axis] : 1) }
+        for axis in 0..<StridedLayout.maxRank { push.append(axis < rank ? merged.strides[axis] : 0) }
         let narrow = columns <= Self.narrowRowLimit
         let groups = narrow ? (rows + 255) / 256 : rows
         try dispatch(.softmax, constants: SpecConstants([0: logarithm ? 1 : 0, 1: narrow ? 1 : 0]),

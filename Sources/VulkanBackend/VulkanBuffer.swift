@@ -12,8 +12,8 @@ import TensorCore
 /// `@unchecked Sendable`: the location is immutable; the hazard-tracking fields are only
 /// read and written with the owning device's lock held.
 public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
-    /// Capacity in 4-byte elements.
-    public let elementCount: Int
+    /// Size in bytes as asked; the reserved range (``size``) covers whole 4-byte words.
+    public let byteCount: Int
     let block: MemoryBlock
     let offset: Int
     /// Bytes reserved (a multiple of the offset alignment, never 0).
@@ -30,20 +30,25 @@ public final class VulkanBuffer: BackendBuffer, @unchecked Sendable {
     /// Serial of the last batch that uses this buffer.
     var lastSerial: UInt64 = 0
 
-    init(elementCount: Int, allocator: VulkanAllocator) throws(TensorError) {
-        guard elementCount >= 0 else {
-            throw .invalidArgument(op: "makeBuffer", reason: "negative element count \(elementCount)")
+    init(byteCount: Int, allocator: VulkanAllocator) throws(TensorError) {
+        guard byteCount >= 0 else {
+            throw .invalidArgument(op: "makeBuffer", reason: "negative byte count \(byteCount)")
         }
-        let (bytes, overflow) = elementCount.multipliedReportingOverflow(by: 4)
-        guard !overflow else {
-            throw .outOfMemory(device: allocator.deviceName, bytes: Int.max, reason: "\(elementCount) elements overflow the byte count")
+        guard byteCount <= Int.max - 3 else {
+            throw .outOfMemory(device: allocator.deviceName, bytes: byteCount, reason: "beyond any device's memory")
         }
-        let (block, offset, size) = try allocator.allocate(bytes: bytes)
-        self.elementCount = elementCount
+        // Whole words: the shaders read and write 32-bit words, also of 16- and 8-bit data.
+        let (block, offset, size) = try allocator.allocate(bytes: (byteCount + 3) / 4 * 4)
+        self.byteCount = byteCount
         self.block = block
         self.offset = offset
         self.size = size
         self.allocator = allocator
+    }
+
+    /// A buffer of `elementCount` 4-byte elements.
+    convenience init(elementCount: Int, allocator: VulkanAllocator) throws(TensorError) {
+        try self.init(byteCount: DType.float32.byteCount(elementCount), allocator: allocator)
     }
 
     deinit {

@@ -14,20 +14,20 @@ extension VulkanDevice {
             try copyStrided(from: source, layout: layout, to: destination)
         case let .binary(binaryOp, a, aLayout, b, bLayout, output):
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
-        case let .unary(unaryOp, input, count, output):
-            try unary(unaryOp, input, count: count, into: output)
+        case let .unary(unaryOp, input, layout, output):
+            try unary(unaryOp, input, layout: layout, into: output)
         case let .scaleShift(input, scale, offset, count, output):
             try scaleShift(input, scale: scale, offset: offset, count: count, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
-        case let .activate(activation, input, count, output):
-            try activate(activation, input, count: count, into: output)
+        case let .activate(activation, input, layout, output):
+            try activate(activation, input, layout: layout, into: output)
         case let .activationBackward(activation, input, gradOutput, count, gradInput):
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
         case let .reduceSum(input, outer, axis, inner, scale, output):
             try reduceSum(input, outer: outer, axis: axis, inner: inner, scale: scale, into: output)
-        case let .softmax(input, rows, columns, logarithm, output):
-            try softmax(input, rows: rows, columns: columns, logarithm: logarithm, into: output)
+        case let .softmax(input, layout, logarithm, output):
+            try softmax(input, layout: layout, logarithm: logarithm, into: output)
         case let .activateFewBit(activation, input, count, output, fewBit):
             try activateFewBit(activation, input, count: count, into: output, fewBit: fewBit)
         case let .fewBitBackward(fewBit, gradOutput, count, gradInput):
@@ -39,6 +39,10 @@ extension VulkanDevice {
         case let .outputSparseMatmul(x, w, activeRows, activeCount, y, rows, inner, columns, epilogue):
             try outputSparseMatmul(x, w, activeRows: activeRows, activeCount: activeCount, into: y, rows: rows,
                                    inner: inner, columns: columns, epilogue: epilogue)
+        case let .cast(source, sourceType, layout, destination, destinationType):
+            try cast(source, from: sourceType, layout: layout, to: destination, as: destinationType)
+        case let .oneHot(labels, rows, classes, ignoreIndex, output):
+            try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
         }
     }
 }

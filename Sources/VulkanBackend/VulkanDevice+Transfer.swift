@@ -6,8 +6,8 @@ extension VulkanDevice {
     /// Copies `source` into the start of `buffer`, after any queued work that uses the buffer.
     public func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError) {
         let target = try self.buffer(buffer, "write")
-        guard source.count <= target.size else {
-            throw .invalidArgument(op: "write", reason: "\(source.count) bytes into a buffer of \(target.elementCount * 4)")
+        guard source.count <= target.elementCount * 4 else {
+            throw .invalidArgument(op: "write", reason: "\(source.count) bytes into a buffer of \(target.byteCount)")
         }
         guard source.count > 0, let base = source.baseAddress else { return }
         lock.lock()
@@ -24,8 +24,8 @@ extension VulkanDevice {
     /// Submits and waits for the queued work that uses `buffer`, then copies its start out.
     public func read(_ buffer: any BackendBuffer, into destination: UnsafeMutableRawBufferPointer) throws(TensorError) {
         let source = try self.buffer(buffer, "read")
-        guard destination.count <= source.size else {
-            throw .invalidArgument(op: "read", reason: "\(destination.count) bytes from a buffer of \(source.elementCount * 4)")
+        guard destination.count <= source.elementCount * 4 else {
+            throw .invalidArgument(op: "read", reason: "\(destination.count) bytes from a buffer of \(source.byteCount)")
         }
         lock.lock()
         defer { lock.unlock() }

@@ -160,17 +160,19 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     }
 
     /// Waits for the queued work, then destroys every Vulkan object of the device in the
-    /// reverse order of creation (unless `destroyingObjects` is false: the exit hook).
-    /// Idempotent; later ops throw `deviceFailure`.
+    /// reverse order of creation. With `destroyingObjects` false (the exit hook) it only marks
+    /// the device closed: work not yet submitted is abandoned, since nothing can read its
+    /// results any more, and nothing is waited for or destroyed (see
+    /// ``VulkanRuntime/shutdownShared()``). Idempotent; later ops throw `deviceFailure`.
     func close(destroyingObjects: Bool = true) {
         lock.lock()
         defer { lock.unlock() }
         guard !isClosed else { return }
         isClosed = true
+        guard destroyingObjects else { return }
         // Errors are ignored: whatever failed, the device is going away.
         try? stream.finish()
         _ = functions.deviceWaitIdle(handle)
-        guard destroyingObjects else { return }
         pipelines.destroy()
         stream.close(closedError)
         fewBitTables.removeAll()
@@ -191,10 +193,11 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
 
     // MARK: - Buffers and transfers
 
-    /// A buffer of `elementCount` 4-byte elements from the block suballocator (0 allowed);
-    /// throws `outOfMemory` past maxStorageBufferRange or when the device is full.
-    public func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
-        try VulkanBuffer(elementCount: elementCount, allocator: allocator)
+    /// A buffer of `byteCount` bytes (whole 4-byte words reserved) from the block
+    /// suballocator (0 allowed); throws `outOfMemory` past maxStorageBufferRange or when the
+    /// device is full.
+    public func makeBuffer(byteCount: Int) throws(TensorError) -> any BackendBuffer {
+        try VulkanBuffer(byteCount: byteCount, allocator: allocator)
     }
 
     /// The concrete buffer behind a protocol value; a buffer of another device is a caller bug.

@@ -279,8 +279,8 @@ public final class VulkanRuntime: @unchecked Sendable {
 
     /// Closes every device still open (waiting for its work), then destroys the debug
     /// messenger and the instance. Idempotent; afterwards ``openDevice(index:)`` throws.
-    /// With `destroyingObjects` false (the exit hook), the devices finish their work and
-    /// refuse further ops, but no Vulkan object is destroyed: see ``SharedRuntime/exitHook()``.
+    /// With `destroyingObjects` false (the exit hook), the devices only
+    /// refuse further ops, and nothing is waited for or destroyed: see ``SharedRuntime/exitHook()``.
     func shutdown(destroyingObjects: Bool = true) {
         lock.lock()
         defer { lock.unlock() }
@@ -372,10 +372,10 @@ public final class VulkanRuntime: @unchecked Sendable {
     /// objects and then the instance, in order. Afterwards every use of the shared runtime,
     /// and every op on its devices, throws a `TensorError` instead of touching Vulkan.
     ///
-    /// At process exit an `atexit` hook (registered when the shared runtime is created) waits
-    /// for the queued work and closes the devices, but leaves their Vulkan objects to the
-    /// process teardown (see ``SharedRuntime/exitHook()``); call this earlier for a full
-    /// teardown that releases the device sooner. Validation messages nobody drained,
+    /// At process exit an `atexit` hook (registered when the shared runtime is created) closes
+    /// the devices but abandons unsubmitted work and leaves their Vulkan objects to the process
+    /// teardown (see ``SharedRuntime/exitHook()``); call this earlier for a full teardown that
+    /// finishes the queued work and releases the device sooner. Validation messages nobody drained,
     /// including what the layer reports during the teardown (objects left alive), are
     /// written to standard error, since nothing can drain them afterwards.
     ///
@@ -427,13 +427,15 @@ private final class SharedRuntime: @unchecked Sendable {
         return try created.get()
     }
 
-    /// At exit: every device finishes its queued work and refuses new ops, and the shared
-    /// runtime reads as shut down; the `VkDevice`s and the `VkInstance` are not destroyed.
-    /// Destroying a lavapipe device inside `exit()` joins the driver's queue thread while the
-    /// exit handlers run, and that thread's exit then aborts in glibc's tcache teardown
-    /// ("free(): invalid pointer"; Mesa 22.3 and glibc 2.36 on an Intel Xeon host, every run
-    /// of TeardownTests.sharedRuntimeTearsDownAtExit; the same teardown outside `exit()` is
-    /// clean). The process's memory and the driver's state go with the process.
+    /// At exit: every device refuses new ops and the shared runtime reads as shut down; work
+    /// not yet submitted is abandoned (nothing can read its results), and no Vulkan object is
+    /// destroyed or waited for. Inside `exit()` the driver is no longer safe to drive:
+    /// destroying a lavapipe device joins the driver's queue thread, whose exit then aborts in
+    /// glibc's tcache teardown ("free(): invalid pointer"), and submitting the queued work
+    /// made lavapipe JIT-compile a shader with LLVM, which spun forever (Mesa 22.3, LLVM 15,
+    /// glibc 2.36 on an Intel Xeon host; TeardownTests.sharedRuntimeTearsDownAtExit, every
+    /// run; the full teardown outside `exit()`, ``VulkanRuntime/shutdownShared()``, is clean).
+    /// The process's memory and the driver's state go with the process.
     static func exitHook() {
         VulkanRuntime.shared.shutdown(destroyingObjects: false)
     }

@@ -39,6 +39,8 @@ import VulkanBackend
         let shaderOperations: [String: [BackendOperation]] = [
             "activation": [.activate, .activationBackward],
             "binary": [.binary],
+            "cast": [.cast],
+            "onehot": [.oneHot],
             "copy_strided": [.copyStrided],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],

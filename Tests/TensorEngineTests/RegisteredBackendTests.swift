@@ -16,8 +16,8 @@ final class PrimitivesOnlyBackend: Backend {
     var kind: DeviceKind { DeviceKind(rawValue: "primitives") }
     var details: String { "the CPU kernels minus scaleShift, matmul epilogues and softmax" }
 
-    func makeBuffer(elementCount: Int) throws(TensorError) -> any BackendBuffer {
-        try inner.makeBuffer(elementCount: elementCount)
+    func makeBuffer(byteCount: Int) throws(TensorError) -> any BackendBuffer {
+        try inner.makeBuffer(byteCount: byteCount)
     }
     func write(_ source: UnsafeRawBufferPointer, to buffer: any BackendBuffer) throws(TensorError) {
         try inner.write(source, to: buffer)
