@@ -1,7 +1,4 @@
 #version 450
-//! variant pre: TE_PRE=1
-//! variant fewbit: TE_FEWBIT=1
-//! variant fewbitPre: TE_FEWBIT=1 TE_PRE=1
 #extension GL_GOOGLE_include_directive : require
 // Reference kernel: one invocation per output element, no tiling. Kept only to show
 // what the tiled kernel gains (tensorbench); supports the same operands and epilogue.

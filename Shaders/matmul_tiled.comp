@@ -1,7 +1,4 @@
 #version 450
-//! variant pre: TE_PRE=1
-//! variant fewbit: TE_FEWBIT=1
-//! variant fewbitPre: TE_FEWBIT=1 TE_PRE=1
 #extension GL_GOOGLE_include_directive : require
 // Register-blocked, tiled matrix product with a fused epilogue.
 //

@@ -1,10 +1,15 @@
 // Bindings, parameters and the fused epilogue shared by the matrix-product kernels.
 // C[b] = op(A[b]) op(B[b]); A is [M, K] (or [K, M] when TRANS_A), B is [K, N] (or [N, K]
 // when TRANS_B), row-major with leading dimensions lda / ldb; C is contiguous [batch, M, N].
-// The epilogue writes activation(acc + bias[col]) and optionally acc + bias to `pre`, and,
-// when FEWBIT_BITS > 0, the few-bit code of acc + bias (the number of table borders below
-// it) into the LSB-first bit stream `codes` (zeroed beforehand) with atomic ORs: element i
-// owns bits [i*b, (i+1)*b), which may straddle two words.
+// The epilogue writes activation(acc + bias[col]) and, when HAS_PRE != 0, acc + bias to
+// `pre`, and, when FEWBIT_BITS > 0, the few-bit code of acc + bias (the number of table
+// borders below it) into the LSB-first bit stream `codes` (zeroed beforehand) with atomic
+// ORs: element i owns bits [i*b, (i+1)*b), which may straddle two words.
+//
+// The epilogue is data: its outputs are chosen by specialisation constants, not by
+// compiled variants, so each kernel is one SPIR-V module whatever outputs a dispatch
+// writes. The driver folds the branches on the constants when it creates the pipeline
+// (the pipeline cache keys on them), so an unused output costs nothing at run time.
 #ifndef TE_MATMUL_COMMON_GLSL
 #define TE_MATMUL_COMMON_GLSL
 #include "activation.glsl"
@@ -18,23 +23,15 @@ layout(std430, binding = 0) readonly buffer MatA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatB { float b[]; };
 layout(std430, binding = 2) writeonly buffer MatC { float c[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
-// Optional outputs exist only in the variants that write them (so an unused slot never
-// holds a buffer that synchronization validation would see written):
-//   TE_PRE:    binding 4, the pre-activation values acc + bias;
-//   TE_FEWBIT: the few-bit codes and the table's borders, in the next two bindings.
-#ifdef TE_PRE
+// The optional outputs are declared always, at fixed bindings, so that every dispatch of a
+// kernel has the same layout; the host binds a buffer it already writes to a slot the
+// constants switch off (see MatmulKernel.swift: the slot is statically written, so a shared
+// placeholder there would look written to synchronization validation).
+layout(constant_id = 20) const uint HAS_PRE = 0;    // binding 4: acc + bias
+layout(constant_id = 21) const uint FEWBIT_BITS = 0; // > 0: bindings 5 (codes) and 6 (borders)
 layout(std430, binding = 4) writeonly buffer Pre { float pre[]; };
-#define TE_CODES_BINDING 5
-#define TE_BORDERS_BINDING 6
-#else
-#define TE_CODES_BINDING 4
-#define TE_BORDERS_BINDING 5
-#endif
-#ifdef TE_FEWBIT
-layout(constant_id = 21) const uint FEWBIT_BITS = 1;
-layout(std430, binding = TE_CODES_BINDING) buffer Codes { uint codes[]; };
-layout(std430, binding = TE_BORDERS_BINDING) readonly buffer FewBitBorders { float borders[]; };
-#endif
+layout(std430, binding = 5) buffer Codes { uint codes[]; };
+layout(std430, binding = 6) readonly buffer FewBitBorders { float borders[]; };
 
 layout(push_constant) uniform MatmulParams {
     uint M;
@@ -53,7 +50,6 @@ uint te_index_a(uint row, uint k) { return TRANS_A != 0 ? k * p.lda + row : row 
 // Element (k, col) of op(B) relative to the batch base.
 uint te_index_b(uint k, uint col) { return TRANS_B != 0 ? col * p.ldb + k : k * p.ldb + col; }
 
-#ifdef TE_FEWBIT
 void te_store_code(uint index, float v) {
     uint low = 0u, high = (1u << FEWBIT_BITS) - 1u;
     while (low < high) {
@@ -65,17 +61,12 @@ void te_store_code(uint index, float v) {
     atomicOr(codes[word], low << shift);
     if (shift + FEWBIT_BITS > 32u) atomicOr(codes[word + 1u], low >> (32u - shift));
 }
-#endif
 
 void te_store(uint index, uint col, float acc) {
     float v = acc;
     if (HAS_BIAS != 0) v += bias[col];
-#ifdef TE_PRE
-    pre[index] = v;
-#endif
-#ifdef TE_FEWBIT
-    te_store_code(index, v);
-#endif
+    if (HAS_PRE != 0u) pre[index] = v;
+    if (FEWBIT_BITS != 0u) te_store_code(index, v);
     c[index] = te_activate(ACT, v, p.actParam);
 }
 

@@ -73,6 +73,10 @@ extension VulkanDevice {
     /// register-blocked tiled kernel (Shaders/matmul_tiled.comp) with a tile size chosen
     /// by shape, and its unchecked variant when M, N and K are multiples of the tile. On
     /// CPU-type devices the tiled kernel skips shared memory (see ``MatmulTileConfig/cpuLarge``).
+    ///
+    /// Which outputs the epilogue writes (pre-activation values, few-bit codes) is set by
+    /// specialisation constants of the one module per kernel, so each combination is its
+    /// own cached pipeline with the unused stores folded away, not a compiled variant.
     public func matmul(_ a: any BackendBuffer, _ b: any BackendBuffer, into c: any BackendBuffer,
                        geometry: MatmulGeometry, epilogue: MatmulEpilogue) throws(TensorError) {
         try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue, kernel: MatmulKernelChoice.choose(geometry, cpuDevice: info.type == .cpu))
@@ -147,14 +151,23 @@ extension VulkanDevice {
         constants.set(17, g.transposeB ? 1 : 0)
         constants.set(18, bias == nil ? 0 : 1)
         constants.set(19, UInt32(bitPattern: epilogue.activation.kernelCode))
-        var buffers: [(VulkanBuffer, Access)] = [(left, .read), (right, .read), (output, .write),
-                                                 bias.map { ($0, .read) } ?? (placeholder, .unused)]
-        if let pre { buffers.append((pre, .write)) }
-        if let codes {
-            constants.set(21, UInt32(codes.bits))
-            buffers += [(codes.buffer, .write), (codes.table, .read)]
-        }
-        try dispatch(shader.matmulVariant(preActivation: pre != nil, fewBit: codes != nil), constants: constants,
+        // The epilogue outputs are switched on by constants (one module per kernel, no
+        // compiled variants); a slot a dispatch leaves off is still bound. The shader writes
+        // the pre-activation and code slots statically, and synchronization validation
+        // judges the unspecialised shader, so a shared placeholder there would look written
+        // by every matmul (hazards with all its other uses). The output, which this dispatch
+        // writes anyway (and the stream tracks as written), fills them instead; the
+        // read-only borders slot takes the placeholder.
+        constants.set(20, pre == nil ? 0 : 1)
+        constants.set(21, UInt32(codes?.bits ?? 0))
+        let buffers: [(VulkanBuffer, Access)] = [
+            (left, .read), (right, .read), (output, .write),
+            bias.map { ($0, .read) } ?? (placeholder, .unused),
+            pre.map { ($0, .write) } ?? (output, .unused),
+            codes.map { ($0.buffer, .write) } ?? (output, .unused),
+            codes.map { ($0.table, .read) } ?? (placeholder, .unused),
+        ]
+        try dispatch(shader, constants: constants,
                      buffers: buffers, push: push, groups: groups)
     }
 }

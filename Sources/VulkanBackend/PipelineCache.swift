@@ -5,6 +5,9 @@ import TensorCore
 ///
 /// Used only with the device lock held. `@unchecked Sendable`: see that lock.
 final class PipelineCache: @unchecked Sendable {
+    /// Every specialisation constant is part of the key: the matmul kernels' epilogue outputs
+    /// (pre-activation, few-bit codes) are constants of one module, so each combination is a
+    /// pipeline of its own, with the unused stores folded away when the driver creates it.
     struct Key: Hashable {
         var shader: Shader
         var constants: SpecConstants

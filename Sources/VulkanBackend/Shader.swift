@@ -1,9 +1,12 @@
-/// The compute shaders of the backend, one per kernel family (Shaders/*.comp).
+/// The compute shaders of the backend, one per kernel family (Shaders/*.comp), plus the
+/// subgroup variant of the row sum.
+///
+/// The matrix-product kernels are one module each: their epilogue outputs (pre-activation
+/// values, few-bit codes) are chosen by specialisation constants when a pipeline is made,
+/// not by compiled variants (see Shaders/common/matmul_common.glsl).
 enum Shader: Int, CaseIterable, Sendable {
     case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive,
-         matvec, unary, softmax, fewBit,
-         matmulTiledPre, matmulTiledFewBit, matmulTiledFewBitPre, matmulNaivePre, matmulNaiveFewBit, matmulNaiveFewBitPre,
-         matvecPre, matvecFewBit, matvecFewBitPre
+         matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot
 
@@ -23,36 +26,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .unary: return SPIRV.unary
         case .softmax: return SPIRV.softmax
         case .fewBit: return SPIRV.fewbit
-        case .matmulTiledPre: return SPIRV.matmulTiledPre
-        case .matmulTiledFewBit: return SPIRV.matmulTiledFewbit
-        case .matmulTiledFewBitPre: return SPIRV.matmulTiledFewbitPre
-        case .matmulNaivePre: return SPIRV.matmulNaivePre
-        case .matmulNaiveFewBit: return SPIRV.matmulNaiveFewbit
-        case .matmulNaiveFewBitPre: return SPIRV.matmulNaiveFewbitPre
-        case .matvecPre: return SPIRV.matvecPre
-        case .matvecFewBit: return SPIRV.matvecFewbit
-        case .matvecFewBitPre: return SPIRV.matvecFewbitPre
         case .sparseMatmul: return SPIRV.sparseMatmul
         case .outputSparseMatmul: return SPIRV.outputSparseMatmul
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
-        }
-    }
-
-    /// The variant of a matmul kernel with the optional outputs it must write: the
-    /// pre-activation values (binding 4) and/or the few-bit codes and borders (next two).
-    func matmulVariant(preActivation: Bool, fewBit: Bool) -> Shader {
-        switch (self, preActivation, fewBit) {
-        case (.matmulTiled, true, false): return .matmulTiledPre
-        case (.matmulTiled, false, true): return .matmulTiledFewBit
-        case (.matmulTiled, true, true): return .matmulTiledFewBitPre
-        case (.matmulNaive, true, false): return .matmulNaivePre
-        case (.matmulNaive, false, true): return .matmulNaiveFewBit
-        case (.matmulNaive, true, true): return .matmulNaiveFewBitPre
-        case (.matvec, true, false): return .matvecPre
-        case (.matvec, false, true): return .matvecFewBit
-        case (.matvec, true, true): return .matvecFewBitPre
-        default: return self
         }
     }
 
@@ -63,10 +40,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .fewBit: return 4
-        case .matmulTiled, .matmulNaive, .matvec: return 4
-        case .matmulTiledPre, .matmulNaivePre, .matvecPre: return 5
-        case .matmulTiledFewBit, .matmulNaiveFewBit, .matvecFewBit: return 6
-        case .matmulTiledFewBitPre, .matmulNaiveFewBitPre, .matvecFewBitPre: return 7
+        // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
+        case .matmulTiled, .matmulNaive, .matvec: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
         }
     }

@@ -103,12 +103,6 @@ extension VulkanDevice {
         try fill(target, value: 0, count: rows * columns)
         if let pre { try fill(pre, value: 0, count: rows * columns) }
         guard activeCount > 0 else { return }
-        var preBinding: VulkanBuffer
-        if let pre {
-            preBinding = pre
-        } else {
-            preBinding = try sparseScratch(op)
-        }
         var push = PushConstants()
         push.append(rows)
         push.append(inner)
@@ -122,7 +116,10 @@ extension VulkanDevice {
         try dispatch(.outputSparseMatmul, constants: constants,
                      buffers: [(source, .read), (weights, .read), (target, .write),
                                bias.map { ($0, .read) } ?? (placeholder, .unused),
-                               (preBinding, .write), (list, .read)],
+                               // HAS_PRE off: the slot is still statically written, so it holds
+                               // the output this dispatch writes anyway (as in `matmul`), not a
+                               // shared placeholder that synchronization validation would see written.
+                               pre.map { ($0, .write) } ?? (target, .unused), (list, .read)],
                      push: push, groups: (min(activeCount, maxGroupCount.x), 1, 1))
     }
 

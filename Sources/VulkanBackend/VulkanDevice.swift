@@ -36,7 +36,10 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     let staging: StagingBuffer?
     /// vkCmdPushDescriptorSetKHR when push descriptors are in use; descriptor pools otherwise.
     let pushDescriptorSet: PFN_vkCmdPushDescriptorSetKHR?
-    /// A small buffer bound to descriptor slots a kernel variant does not use.
+    /// A small buffer bound to descriptor slots a dispatch does not use. Only slots the
+    /// shader never writes: synchronization validation judges the unspecialised shader, so
+    /// a slot written even under a switched-off constant would make it look written (the
+    /// matmul epilogue binds its own output there instead; see `matmul`).
     private(set) var placeholder: VulkanBuffer!
     /// Few-bit tables uploaded to this device.
     let fewBitTables = FewBitTableBuffers()

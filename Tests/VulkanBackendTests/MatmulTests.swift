@@ -131,6 +131,53 @@ extension VulkanTests {
             try run(testCase, bias: true, activation: activation, pre: true)
         }
 
+        /// The epilogue's outputs are specialisation constants of one module per kernel, not
+        /// compiled variants: every combination of pre-activation and few-bit codes, run in
+        /// turn on one device (so a pipeline cached for one combination and reused for another
+        /// would show), writes its outputs, and a switched-off output, whose slot holds the
+        /// product's own output buffer, leaves that output intact.
+        @Test(arguments: [Case(m: 3, n: 37, k: 40), Case(m: 33, n: 65, k: 17), Case(m: 5, n: 9, k: 3, kernel: "naive")])
+        func epilogueOutputsAreConstants(testCase: Case) throws {
+            let device = try Fixture.device
+            let g = testCase.geometry
+            let table = try FewBitTable.optimal(for: .gelu, bits: 3)   // 3-bit codes straddle words
+            var random = TestRandom(seed: UInt64(g.m * 1000 + g.n * 10 + g.k))
+            let aValues = random.floats(g.m * g.k), bValues = random.floats(g.k * g.n), biasValues = random.floats(g.n)
+            let a = try device.upload(aValues), b = try device.upload(bValues), bias = try device.upload(biasValues)
+            let kernel: MatmulKernelChoice = testCase.kernel == "naive"
+                ? .naive : MatmulKernelChoice.choose(g, cpuDevice: device.info.type == .cpu)
+            let expected = referenceMatmul(aValues, bValues, g, bias: biasValues, activation: .gelu)
+            let count = g.m * g.n
+            let words = FewBitCodes.packedWordCount(count: count, bits: table.bits)
+            for (usePre, useCodes) in [(false, false), (true, true), (false, true), (true, false), (false, false)] {
+                let label = "\(testCase) kernel=\(kernel) pre=\(usePre) codes=\(useCodes)"
+                let c = try device.upload([Float](repeating: .nan, count: count))
+                let pre = usePre ? try device.upload([Float](repeating: .nan, count: count)) : nil
+                // All ones: the matmul must zero the codes before OR-ing them in.
+                let codes = useCodes ? try device.upload([Float](repeating: Float(bitPattern: ~0), count: words)) : nil
+                let epilogue = MatmulEpilogue(bias: bias, activation: .gelu, preActivation: pre,
+                                              fewBit: codes.map { FewBitOutput(codes: $0, table: table) })
+                try device.matmul(a, b, into: c, geometry: g, epilogue: epilogue, kernel: kernel)
+                expectClose(try device.download(c, count: count), expected.out, nmse: 1e-11, maxError: 1e-5, label)
+                if let pre {
+                    expectClose(try device.download(pre, count: count), expected.pre, nmse: 1e-11, maxError: 1e-5,
+                                label + " pre")
+                }
+                if let codes {
+                    let packed = try device.download(codes, count: words).map(\.bitPattern)
+                    let decoded = FewBitCodes.unpack(packed, count: count, bits: table.bits)
+                    for (index, code) in decoded.enumerated() {
+                        // The device rounds acc + bias differently from the float64 reference:
+                        // a code may differ only for a value within rounding of a border.
+                        let x = Float(expected.pre[index])
+                        let nearBorder = table.borders.contains { abs($0 - x) <= 1e-5 }
+                        #expect(Int(code) == table.code(for: x) || nearBorder, "\(label) code \(index)")
+                    }
+                }
+                Fixture.expectNoValidationMessages()
+            }
+        }
+
         @Test func biasOnly() throws {
             try run(Case(m: 31, n: 33, k: 7, batch: 2), bias: true, activation: .identity, pre: false)
         }
