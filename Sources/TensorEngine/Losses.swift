@@ -52,21 +52,26 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: Int
     let (batch, classes) = (logits.shape[0], logits.shape[1])
     guard batch > 0 else { throw .invalidShape(op: op, shape: logits.shape, reason: "an empty batch has no mean loss") }
     let labelStorage = try labels.contiguous()
-    for (row, label) in try labelStorage.toInt32Array().enumerated()
-    where label != ignoreIndex && (label < 0 || Int(label) >= classes) {
-        throw .invalidArgument(op: op, reason: "label \(label) at row \(row) is outside 0..<\(classes)")
+    var counted = 0
+    for (row, label) in try labelStorage.toInt32Array().enumerated() where label != ignoreIndex {
+        guard label >= 0, Int(label) < classes else {
+            throw .invalidArgument(op: op, reason: "label \(label) at row \(row) is outside 0..<\(classes)")
+        }
+        counted += 1
     }
+    let ignoresRows = counted < batch
+    let inverseCount = 1 / Float(counted)   // infinity when every row is ignored: the loss is 0 * inf = NaN
     let input = logits.detached()
-    let (loss, counted) = try withNoGrad { () throws(TensorError) in
+    let loss = try withNoGrad { () throws(TensorError) in
         let onehot = try oneHot(labelStorage, classes: classes, ignoreIndex: ignoreIndex)
-        let counted = try onehot.sum()
-        return (try -((onehot * softmax(input, logarithm: true)).sum() / counted), counted)
+        return try (onehot * softmax(input, logarithm: true)).sum() * -inverseCount
     }
-    let retained = [RetainedStorage(input), RetainedStorage(labelStorage), RetainedStorage(counted)]
-    return Autograd.record(op, loss, inputs: [logits], retained: retained) { (g) throws(TensorError) in
+    return Autograd.record(op, loss, inputs: [logits], retained: [RetainedStorage(input), RetainedStorage(labelStorage)]) { (g) throws(TensorError) in
         let onehot = try oneHot(labelStorage, classes: classes, ignoreIndex: ignoreIndex)
-        let rowCounted = try onehot.sum(axis: -1, keepDims: true)
-        return [try (softmax(input) * rowCounted - onehot) * (g / counted)]
+        var probabilities = try softmax(input)
+        // Ignored rows (all-zero one-hot) get no gradient: their softmax is masked out.
+        if ignoresRows { probabilities = try probabilities * onehot.sum(axis: -1, keepDims: true) }
+        return [try (probabilities - onehot) * (g * inverseCount)]
     }
 }
 
