@@ -1,5 +1,6 @@
 #version 450
-// Views the input as [outer, axis, inner]; writes scale * sum over axis as [outer, inner].
+// Views the input as [outer, axis, inner] with any strides (from offset); writes
+// scale * sum over axis, contiguous, as [outer, inner].
 // A workgroup of 256 invocations = INNER_LANES columns x (256 / INNER_LANES) axis lanes
 // handles INNER_LANES adjacent inner indices of one outer index; each lane sums a strided
 // slice of the axis, then a shared-memory tree adds the lanes. INNER_LANES = 1 when
@@ -16,7 +17,16 @@ layout(constant_id = 0) const uint INNER_LANES = 1;
 
 layout(std430, binding = 0) readonly buffer In { float src[]; };
 layout(std430, binding = 1) writeonly buffer Out { float dst[]; };
-layout(push_constant) uniform Params { uint outer; uint axis; uint inner; float scale; } p;
+layout(push_constant) uniform Params {
+    uint outer;
+    uint axis;
+    uint inner;
+    float scale;
+    uint offset;
+    uint outerStride;
+    uint axisStride;
+    uint innerStride;
+} p;
 
 shared float partial[256];
 
@@ -30,9 +40,9 @@ void main() {
             uint j = j0 + column;
             float sum = 0.0;
             if (j < p.inner) {
-                uint base = o * p.axis * p.inner + j;
+                uint base = p.offset + o * p.outerStride + j * p.innerStride;
                 for (uint a = lane; a < p.axis; a += AXIS_LANES) {
-                    sum += src[base + a * p.inner];
+                    sum += src[base + a * p.axisStride];
                 }
             }
 #ifdef TE_SUBGROUP

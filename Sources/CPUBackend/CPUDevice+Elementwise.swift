@@ -87,11 +87,30 @@ extension CPUDevice {
     /// ```
     public func scaleShift(_ a: any BackendBuffer, scale: Float, offset: Float, count: Int,
                            into out: any BackendBuffer) throws(TensorError) {
+        try scaleShift(a, layout: .contiguous([count]), scale: scale, offset: offset, into: out)
+    }
+
+    /// `out[i] = a[layout(i)] * scale + offset`: a strided view is gathered chunk by chunk
+    /// into the output and transformed there in place.
+    ///
+    /// ```swift
+    /// try cpu.scaleShift(m, layout: StridedLayout(shape: [5, 3], strides: [1, 5]), scale: 2, offset: 1, into: t)
+    /// ```
+    public func scaleShift(_ a: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float,
+                           into out: any BackendBuffer) throws(TensorError) {
         let ab = try cpuBuffer(a, op: "scaleShift"), ob = try cpuBuffer(out, op: "scaleShift")
-        try require(ab, holds: count, op: "scaleShift", role: "input")
+        try validate(layout, of: ab, op: "scaleShift")
+        let count = layout.elementCount
         try require(ob, holds: count, op: "scaleShift", role: "output")
-        let x = UnsafePointer(ab.base), y = ob.base
+        guard count > 0 else { return }
+        let contiguous = layout.isContiguous
+        let c = layout.coalesced(), source = UnsafePointer(ab.base + layout.offset), y = ob.base
         parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain) { range in
+            var x = source
+            if !contiguous {
+                StridedCopy.run(source: source, shape: c.shape, strides: c.strides, out: y, range: range)
+                x = UnsafePointer(y)
+            }
             for i in range { y[i] = x[i] * scale + offset }
         }
     }
@@ -162,18 +181,35 @@ extension CPUDevice {
     /// ```
     public func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                           into output: any BackendBuffer) throws(TensorError) {
+        guard outer >= 0, axis >= 0, inner >= 0 else {
+            throw .invalidArgument(op: "reduceSum", reason: "negative extent in [\(outer), \(axis), \(inner)]")
+        }
+        try reduceSum(input, layout: .contiguous([outer, axis, inner]), scale: scale, into: output)
+    }
+
+    /// `output[o, j] = scale * sum_a input[layout(o, a, j)]` for a rank-3 view [outer, axis,
+    /// inner] with any strides, read in place.
+    ///
+    /// ```swift
+    /// // Column sums of a transposed [8, 4] matrix, as [1, 4, 8] with strides [0, 1, 4]:
+    /// try cpu.reduceSum(m, layout: StridedLayout(shape: [1, 4, 8], strides: [0, 1, 4]), scale: 1, into: sums)
+    /// ```
+    public func reduceSum(_ input: any BackendBuffer, layout: StridedLayout, scale: Float,
+                          into output: any BackendBuffer) throws(TensorError) {
         let op = "reduceSum"
         let ib = try cpuBuffer(input, op: op), ob = try cpuBuffer(output, op: op)
-        guard outer >= 0, axis >= 0, inner >= 0 else {
-            throw .invalidArgument(op: op, reason: "negative extent in [\(outer), \(axis), \(inner)]")
+        guard layout.shape.count == 3 else {
+            throw .invalidArgument(op: op, reason: "layout \(layout.shape) is not [outer, axis, inner]")
         }
-        try require(ib, holds: outer * axis * inner, op: op, role: "input")
+        try validate(layout, of: ib, op: op)
+        let (outer, axis, inner) = (layout.shape[0], layout.shape[1], layout.shape[2])
         try require(ob, holds: outer * inner, op: op, role: "output")
-        let x = UnsafePointer(ib.base), y = ob.base
+        let x = UnsafePointer(ib.base + layout.offset), y = ob.base
+        let strides = (layout.strides[0], layout.strides[1], layout.strides[2])
         let perOuter = max(1, axis * inner)
         parallelFor(count: outer, threads: threads, grain: max(1, Self.elementwiseGrain / perOuter),
                     alignment: 1) { range in
-            Reduction.sum(x, axis: axis, inner: inner, scale: scale, out: y, outerRange: range)
+            Reduction.sum(x, axis: axis, inner: inner, strides: strides, scale: scale, out: y, outerRange: range)
         }
     }
 

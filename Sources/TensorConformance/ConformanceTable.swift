@@ -111,9 +111,18 @@ public enum ConformanceTable {
                                 bound: exactBound) { (h) throws(TensorError) in
                     let a = h.values(count, values)
                     let out = try h.output(count)
-                    try h.run(.scaleShift(input: try h.input(a), scale: -1.5, offset: 0.25, count: count, output: out.buffer))
+                    try h.run(.scaleShift(input: try h.input(a), layout: .contiguous([count]), scale: -1.5, offset: 0.25,
+                                          output: out.buffer))
                     return .init(actual: try h.read(out), reference: a.map { Double(Float(-1.5) * $0 + 0.25) })
                 }
+            }
+        } + stridedInputLayouts.map { name, sourceCount, layout in
+            ConformanceCase(.scaleShift, "scaleShift", shapeClass: name, shape: "\(layout.shape)", values: "normal",
+                            bound: exactBound) { (h) throws(TensorError) in
+                let a = h.values(sourceCount, "normal")
+                let out = try h.output(layout.elementCount)
+                try h.run(.scaleShift(input: try h.input(a), layout: layout, scale: -1.5, offset: 0.25, output: out.buffer))
+                return .init(actual: try h.read(out), reference: References.strided(a, layout).map { -1.5 * $0 + 0.25 })
             }
         }
     }
@@ -287,17 +296,28 @@ public enum ConformanceTable {
             ("1", 1, 1, 1), ("prime", 7, 31, 5), ("inner 1", 31, 257, 1), ("outer 1", 1, 257, 33),
             ("large axis", 2, 65_537, 1), ("large inner", 3, 7, 4099), ("tile+1", 33, 65, 1), ("tile-1", 31, 63, 3),
         ]
-        return shapes.flatMap { shapeClass, outer, axis, inner in
+        let contiguous = shapes.map { name, outer, axis, inner in (name, StridedLayout.contiguous([outer, axis, inner])) }
+        // Views read in place: column sums of a transpose, a permuted 3-D tensor, a broadcast
+        // (stride 0) axis, an offset with gaps.
+        let views: [(String, StridedLayout)] = [
+            ("transposed", StridedLayout(shape: [1, 300, 7], strides: [0, 1, 300])),
+            ("transposed rows", StridedLayout(shape: [33, 65, 1], strides: [1, 33, 0])),
+            ("permuted 3-D", StridedLayout(shape: [5, 7, 3], strides: [1, 15, 5])),
+            ("broadcast axis", StridedLayout(shape: [4, 9, 6], strides: [6, 0, 1])),
+            ("offset, gaps", StridedLayout(shape: [3, 5, 4], strides: [40, 8, 1], offset: 5)),
+        ]
+        return (contiguous + views).flatMap { shapeClass, layout in
             ["normal", "large", "zeros"].map { values in
-                ConformanceCase(.reduceSum, "reduceSum", shapeClass: shapeClass, shape: "[\(outer), \(axis), \(inner)]",
+                ConformanceCase(.reduceSum, "reduceSum", shapeClass: shapeClass, shape: "\(layout.shape) strides \(layout.strides)",
                                 values: values, bound: reduceBound) { (h) throws(TensorError) in
-                    let x = h.values(outer * axis * inner, values)
+                    let (outer, axis, inner) = (layout.shape[0], layout.shape[1], layout.shape[2])
+                    let x = h.values(layout.reachedOffsets.upperBound + 1, values)
                     let out = try h.output(outer * inner)
-                    try h.run(.reduceSum(input: try h.input(x), outer: outer, axis: axis, inner: inner, scale: 0.5,
-                                         output: out.buffer))
+                    try h.run(.reduceSum(input: try h.input(x), layout: layout, scale: 0.5, output: out.buffer))
+                    let viewed = References.strided(x, layout)
                     var reference = [Double](repeating: 0, count: outer * inner)
                     for o in 0..<outer { for a in 0..<axis { for i in 0..<inner {
-                        reference[o * inner + i] += 0.5 * Double(x[(o * axis + a) * inner + i])
+                        reference[o * inner + i] += 0.5 * viewed[(o * axis + a) * inner + i]
                     } } }
                     return .init(actual: try h.read(out), reference: reference)
                 }

@@ -14,8 +14,8 @@ extension BackendOp {
         temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp]? {
         switch self {
-        case let .scaleShift(input, scale, offset, count, output):
-            return try Self.scaleShiftComposite(input: input, scale: scale, offset: offset, count: count,
+        case let .scaleShift(input, layout, scale, offset, output):
+            return try Self.scaleShiftComposite(input: input, layout: layout, scale: scale, offset: offset,
                                                 output: output, temporary: temporary)
         case let .matmul(a, b, c, geometry, epilogue) where !epilogue.isNone:
             return try Self.epilogueComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
@@ -25,20 +25,22 @@ extension BackendOp {
         }
     }
 
-    /// `input * scale + offset` as two broadcast binary ops on one-element buffers.
+    /// `input * scale + offset` as two broadcast binary ops on one-element buffers (the first
+    /// reads the strided view).
     private static func scaleShiftComposite(
-        input: any BackendBuffer, scale: Float, offset: Float, count: Int, output: any BackendBuffer,
+        input: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float, output: any BackendBuffer,
         temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
+        let count = layout.elementCount
         let scaleBuffer = try temporary(1)
         let offsetBuffer = try temporary(1)
         let scaled = try temporary(count)
-        let flat = StridedLayout(shape: [count], strides: [1])
-        let broadcast = StridedLayout(shape: [count], strides: [0])
+        let flat = StridedLayout.contiguous(layout.shape)
+        let broadcast = StridedLayout(shape: layout.shape, strides: layout.shape.map { _ in 0 })
         return [
             .fill(scaleBuffer, value: scale, count: 1),
             .fill(offsetBuffer, value: offset, count: 1),
-            .binary(.mul, a: input, aLayout: flat, b: scaleBuffer, bLayout: broadcast, output: scaled),
+            .binary(.mul, a: input, aLayout: layout, b: scaleBuffer, bLayout: broadcast, output: scaled),
             .binary(.add, a: scaled, aLayout: flat, b: offsetBuffer, bLayout: broadcast, output: output),
         ]
     }

@@ -28,8 +28,10 @@ public enum BackendOp: Sendable {
     /// `output[i] = op(input[layout(i)])` for every index of `layout.shape`: the input may be
     /// any strided view (transposed, broadcast, offset); `output` is contiguous.
     case unary(UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
-    /// `output[i] = input[i] * scale + offset` for `count` elements.
-    case scaleShift(input: any BackendBuffer, scale: Float, offset: Float, count: Int, output: any BackendBuffer)
+    /// `output[i] = input[layout(i)] * scale + offset` for every index of `layout.shape`: the
+    /// input may be any strided view; `output` is contiguous.
+    case scaleShift(input: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float,
+                    output: any BackendBuffer)
     /// C = op(A) op(B), then the epilogue, per ``MatmulGeometry``.
     case matmul(a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer,
                 geometry: MatmulGeometry, epilogue: MatmulEpilogue)
@@ -39,9 +41,9 @@ public enum BackendOp: Sendable {
     /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
     case activationBackward(Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
                             gradInput: any BackendBuffer)
-    /// Views `input` as [outer, axis, inner] and writes `scale * sum over axis` as [outer, inner].
-    case reduceSum(input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
-                   output: any BackendBuffer)
+    /// `output[o, j] = scale * sum_a input[layout(o, a, j)]` for a rank-3 `layout` [outer, axis,
+    /// inner] with any strides (a view is read in place), written contiguously as [outer, inner].
+    case reduceSum(input: any BackendBuffer, layout: StridedLayout, scale: Float, output: any BackendBuffer)
     /// Softmax over the last axis of `layout` (any strided view of `input`), written
     /// contiguously as [rows, columns] with columns the last extent (max-subtracted, so it
     /// never overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.

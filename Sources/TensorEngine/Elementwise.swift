@@ -107,11 +107,11 @@ func broadcastStrides(_ tensor: Tensor, to shape: [Int]) -> [Int] {
 /// `a * scale + offset` elementwise, in one pass.
 public func scaleShift(_ a: Tensor, scale: Float, offset: Float = 0) throws(TensorError) -> Tensor {
     try OpSupport.floats("scaleShift", a)
-    let source = try a.contiguous()
     let out = try OpSupport.output(a.shape, on: a.device)
     if out.elementCount > 0 {
-        try a.device.backend.run(.scaleShift(input: source.storage, scale: scale, offset: offset,
-                                             count: out.elementCount, output: out.storage))
+        // The view itself: a transposed or broadcast input is read in place, not copied first.
+        try a.device.backend.run(.scaleShift(input: a.storage, layout: a.layout, scale: scale, offset: offset,
+                                             output: out.storage))
     }
     return Autograd.record("scaleShift", out, inputs: [a]) { (g) throws(TensorError) in [try scaleShift(g, scale: scale)] }
 }

@@ -42,10 +42,10 @@ extension Tensor {
         try requireFloat(op)
         guard rank > 0 else { throw .invalidArgument(op: op, reason: "a rank-0 tensor has no axis \(axis)") }
         let resolved = try ShapeMath.normalizeAxis(axis, rank: rank, op: op)
-        let source = try contiguous()
-        let outer = shape[..<resolved].reduce(1, *)
+        // The view itself when the axes before and after `axis` each walk with one stride
+        // (a transposed matrix, a permuted or sliced tensor); otherwise a contiguous copy.
+        let (source, layout) = try reductionLayout(axis: resolved)
         let length = shape[resolved]
-        let inner = shape[(resolved + 1)...].reduce(1, *)
         var outShape = shape
         if keepDims { outShape[resolved] = 1 } else { outShape.remove(at: resolved) }
         let out = try OpSupport.output(outShape, on: device)
@@ -54,8 +54,7 @@ extension Tensor {
         if length == 0 {
             try device.backend.run(.fill(out.storage, value: mean ? .nan : 0, count: out.elementCount))
         } else {
-            try device.backend.run(.reduceSum(input: source.storage, outer: outer, axis: length, inner: inner,
-                                              scale: scale, output: out.storage))
+            try device.backend.run(.reduceSum(input: source.storage, layout: layout, scale: scale, output: out.storage))
         }
         let inputShape = shape
         var keptShape = shape
@@ -66,5 +65,27 @@ extension Tensor {
             let expanded = try g.reshaped(kept).expanded(to: inputShape)
             return [mean ? try scaleShift(expanded, scale: scale) : expanded]
         }
+    }
+
+    /// This tensor (or, when its view cannot be, a contiguous copy) as [outer, axis, inner]
+    /// around `axis`, with the strides that read it in place.
+    private func reductionLayout(axis: Int) throws(TensorError) -> (Tensor, StridedLayout) {
+        func single(_ axes: Range<Int>, _ source: Tensor) -> (extent: Int, stride: Int)? {
+            let merged = StridedLayout.coalesce(shape: Array(source.shape[axes]), strideSets: [Array(source.strides[axes])])
+            switch merged.shape.count {
+            case 0: return (1, 0)
+            case 1: return (merged.shape[0], merged.strides[0][0])
+            default: return nil
+            }
+        }
+        for source in [self, try contiguous()] {
+            if let outer = single(0..<axis, source), let inner = single((axis + 1)..<rank, source),
+               source.strides[axis] >= 0, outer.stride >= 0, inner.stride >= 0 {
+                return (source, StridedLayout(shape: [outer.extent, shape[axis], inner.extent],
+                                              strides: [outer.stride, source.strides[axis], inner.stride],
+                                              offset: source.offset))
+            }
+        }
+        throw .invalidArgument(op: "reduce", reason: "no [outer, axis, inner] layout for \(shape)")   // unreachable: a copy always has one
     }
 }

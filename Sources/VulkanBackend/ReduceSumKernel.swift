@@ -14,9 +14,36 @@ extension VulkanDevice {
 
     func reduceSum(_ input: any BackendBuffer, outer: Int, axis: Int, inner: Int, scale: Float,
                    into output: any BackendBuffer, useSubgroup: Bool) throws(TensorError) {
+        try reduceSum(input, layout: .contiguous([outer, axis, inner]), scale: scale, into: output,
+                      useSubgroup: useSubgroup)
+    }
+
+    /// `output[o, j] = scale * sum_a input[layout(o, a, j)]` for a rank-3 view [outer, axis,
+    /// inner] with any strides, read in place.
+    ///
+    /// ```swift
+    /// try gpu.reduceSum(m, layout: StridedLayout(shape: [1, 4, 8], strides: [0, 1, 4]), scale: 1, into: sums)
+    /// ```
+    public func reduceSum(_ input: any BackendBuffer, layout: StridedLayout, scale: Float,
+                          into output: any BackendBuffer) throws(TensorError) {
+        try reduceSum(input, layout: layout, scale: scale, into: output,
+                      useSubgroup: enabledFeatures.contains(.subgroupArithmetic))
+    }
+
+    func reduceSum(_ input: any BackendBuffer, layout: StridedLayout, scale: Float,
+                   into output: any BackendBuffer, useSubgroup: Bool) throws(TensorError) {
         let source = try buffer(input, "reduceSum")
         let target = try buffer(output, "reduceSum")
+        guard layout.shape.count == 3, layout.strides.allSatisfy({ $0 >= 0 }) else {
+            throw .invalidArgument(op: "reduceSum", reason: "layout \(layout.shape) strides \(layout.strides) "
+                                   + "is not [outer, axis, inner] with non-negative strides")
+        }
+        try requireInside(layout, of: source, op: "reduceSum")
+        let (outer, axis, inner) = (layout.shape[0], layout.shape[1], layout.shape[2])
         guard outer > 0, inner > 0 else { return }
+        guard outer * inner <= target.elementCount else {
+            throw .invalidArgument(op: "reduceSum", reason: "output holds \(target.elementCount) elements, \(outer * inner) needed")
+        }
         if axis == 0 {
             try fill(target, value: 0, count: outer * inner)
             return
@@ -27,6 +54,8 @@ extension VulkanDevice {
         push.append(axis)
         push.append(inner)
         push.append(scale)
+        push.append(layout.offset)
+        for stride in layout.strides { push.append(stride) }
         try dispatch(useSubgroup && inner == 1 ? .reduceSumSubgroup : .reduceSum, constants: SpecConstants([0: UInt32(lanes)]),
                      buffers: [(source, .read), (target, .write)], push: push,
                      groups: (min((inner + lanes - 1) / lanes, maxGroupCount.x), min(outer, maxGroupCount.y), 1))

@@ -16,16 +16,16 @@ extension VulkanDevice {
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
         case let .unary(unaryOp, input, layout, output):
             try unary(unaryOp, input, layout: layout, into: output)
-        case let .scaleShift(input, scale, offset, count, output):
-            try scaleShift(input, scale: scale, offset: offset, count: count, into: output)
+        case let .scaleShift(input, layout, scale, offset, output):
+            try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
         case let .activate(activation, input, layout, output):
             try activate(activation, input, layout: layout, into: output)
         case let .activationBackward(activation, input, gradOutput, count, gradInput):
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
-        case let .reduceSum(input, outer, axis, inner, scale, output):
-            try reduceSum(input, outer: outer, axis: axis, inner: inner, scale: scale, into: output)
+        case let .reduceSum(input, layout, scale, output):
+            try reduceSum(input, layout: layout, scale: scale, into: output)
         case let .softmax(input, layout, logarithm, output):
             try softmax(input, layout: layout, logarithm: logarithm, into: output)
         case let .activateFewBit(activation, input, count, output, fewBit):
