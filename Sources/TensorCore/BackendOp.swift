@@ -85,6 +85,13 @@ public enum BackendOp: Sendable {
     /// (checking labels on the host would cost a device synchronisation).
     case oneHot(labels: any BackendBuffer, rows: Int, classes: Int, ignoreIndex: Int32, output: any BackendBuffer)
 
+    /// The input update of a delta network over `count` elements: with `d = input[i] -
+    /// reference[i]`, where `!(|d| < theta)` (NaN included) `delta[i] = d`, `reference[i] =
+    /// input[i]` and the int32 `transmitted[0]` grows by 1; elsewhere `delta[i] = 0`.
+    /// `reference` is updated in place; `transmitted[0]` must hold the starting count (0).
+    case deltaUpdate(input: any BackendBuffer, reference: any BackendBuffer, theta: Float, count: Int,
+                     delta: any BackendBuffer, transmitted: any BackendBuffer)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -105,6 +112,7 @@ public enum BackendOp: Sendable {
         case .outputSparseMatmul: return .outputSparseMatmul
         case .cast: return .cast
         case .oneHot: return .oneHot
+        case .deltaUpdate: return .deltaUpdate
         }
     }
 }
@@ -117,5 +125,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case fill, copyStrided, binary, unary, scaleShift, matmul, activate, activationBackward, reduceSum, softmax
     case activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
-    case cast, oneHot
+    case cast, oneHot, deltaUpdate
 }

@@ -18,6 +18,13 @@ import TensorCore
 /// actually performed (transmitted inputs x N, plus K x N per refresh and for the first
 /// step) against ``macsDense`` (K x N per step).
 ///
+/// Everything stays on the device: the reference, the deltas (one ``BackendOp/deltaUpdate``
+/// kernel) and the accumulator; a step never waits for the device. The transmitted counts
+/// are kept on the device too and read only when ``macsDone``, ``lastTransmitted`` or
+/// ``transmittedInput`` is asked for. On the CPU the sparse product's dispatcher measures
+/// the deltas as usual; on other devices measuring would wait for the device, so the
+/// update takes the per-row path, the one that fits a stream's few changed inputs.
+///
 /// ```swift
 /// let layer = try DeltaLinear(weight: w, bias: b, theta: 0.01, refreshInterval: 100)
 /// for frame in frames {                 // each [K] or [B, K]
@@ -36,16 +43,30 @@ public final class DeltaLinear {
     public let refreshInterval: Int
     /// Steps taken so far.
     public private(set) var steps = 0
-    /// Multiply-accumulates performed so far (sparse updates plus dense refreshes).
-    public private(set) var macsDone = 0
+    /// Multiply-accumulates performed so far (sparse updates plus dense refreshes); reading it
+    /// waits for the steps' transmitted counts on the device.
+    public var macsDone: Int {
+        resolveCounts()
+        return resolvedMacs
+    }
     /// Multiply-accumulates a dense layer would have performed: K * N * rows per step.
     public private(set) var macsDense = 0
-    /// Inputs transmitted at the last step.
-    public private(set) var lastTransmitted = 0
+    /// Inputs transmitted at the last step (waits for its count on the device).
+    public var lastTransmitted: Int {
+        resolveCounts()
+        return resolvedLast
+    }
 
-    private var reference: [Float] = []
+    /// xRef on the device, updated in place by each step's delta kernel.
+    private var reference: Tensor?
     private var inputShape: [Int] = []
     private var accumulator: Tensor?
+    /// Multiply-accumulates known on the host, and the int32 transmitted count of each sparse
+    /// update not yet read back.
+    private var resolvedMacs = 0
+    private var resolvedLast = 0
+    /// (count, whether its inputs x N are multiply-accumulates done: not on refresh steps).
+    private var pendingCounts: [(count: Tensor, countsMacs: Bool)] = []
 
     /// A layer computing `x * weight + bias`; `weight` is [K, N], `bias` [N].
     ///
@@ -74,8 +95,9 @@ public final class DeltaLinear {
     /// The fraction of multiply-accumulates skipped so far, `1 - macsDone / macsDense`.
     public var macsSavedFraction: Double { macsDense == 0 ? 0 : 1 - Double(macsDone) / Double(macsDense) }
 
-    /// The current reference input (the last transmitted value of each input).
-    public var transmittedInput: [Float] { reference }
+    /// The current reference input (the last transmitted value of each input); reading it
+    /// waits for the device (empty before the first step, or if the device failed).
+    public var transmittedInput: [Float] { (try? reference?.toArray()) ?? [] }
 
     /// Advances the stream by one input `x` ([K] or [B, K], the same shape every step) and
     /// returns the layer's output, within `theta * ||W[:, i]||_1` of `x * W + b` per output.
@@ -94,48 +116,61 @@ public final class DeltaLinear {
         if accumulator != nil, x.shape != inputShape {
             throw .shapeMismatch(op: op, lhs: x.shape, rhs: inputShape, reason: "the input shape changed between steps")
         }
-        let values = try x.toArray()
-        let rows = values.count / max(k, 1)
+        let count = x.elementCount
+        let rows = count / max(k, 1)
+        let input = try x.contiguous()
         steps += 1
         macsDense += rows * k * n
-        guard let current = accumulator else {
-            // First step: everything is transmitted; one dense product.
+        guard let current = accumulator, let reference else {
+            // First step: everything is transmitted; one dense product. The reference is a
+            // copy of its own: the delta kernel updates it in place.
             inputShape = x.shape
-            reference = values
-            accumulator = try dense(rows: rows)
-            macsDone += rows * k * n
-            lastTransmitted = values.count
+            let copy = try OpSupport.output([rows, k], on: x.device)
+            if count > 0 {
+                try x.device.backend.run(.copyStrided(source: input.storage, layout: .contiguous([count]),
+                                                      destination: copy.storage))
+            }
+            self.reference = copy
+            accumulator = try linear(copy, weight: weight, bias: bias)
+            pendingCounts.removeAll()
+            resolvedMacs += rows * k * n
+            resolvedLast = count
             return try accumulator!.reshaped(Array(x.shape.dropLast()) + [n])
         }
-        var delta = [Float](repeating: 0, count: values.count)
-        var transmitted = 0
-        for i in values.indices {
-            let d = values[i] - reference[i]
-            if !(abs(d) < theta) {
-                delta[i] = d
-                reference[i] = values[i]
-                transmitted += 1
-            }
+        let delta = try OpSupport.output([rows, k], on: x.device)
+        let transmitted = try Tensor.zeros([1], on: x.device)   // 0.0 has the bits of int32 0
+        if count > 0 {
+            try x.device.backend.run(.deltaUpdate(input: input.storage, reference: reference.storage, theta: theta,
+                                                  count: count, delta: delta.storage, transmitted: transmitted.storage))
         }
-        lastTransmitted = transmitted
+        let counted = Tensor(storage: transmitted.storage, shape: [1], dtype: .int32, device: x.device)
         var next: Tensor
         if refreshInterval > 0, steps % refreshInterval == 0 {
-            next = try dense(rows: rows)
-            macsDone += rows * k * n
-        } else if transmitted == 0 {
-            next = current
+            next = try linear(reference, weight: weight, bias: bias)
+            resolvedMacs += rows * k * n
+            pendingCounts.append((counted, false))
         } else {
-            let update = try sparseMatmul(Tensor(delta, shape: [rows, k], on: x.device), weight, threshold: 0)
+            // On the CPU the dispatcher's measurement costs nothing; elsewhere it would wait
+            // for the device, so the stream's update takes the per-row path.
+            let update = x.device.kind == .cpu
+                ? try sparseMatmul(delta, weight, threshold: 0)
+                : try sparseMatmul(delta, weight, threshold: 0, mode: .perRow)
             next = try elementwise(.add, current, update)
-            macsDone += transmitted * n
+            pendingCounts.append((counted, true))
         }
         accumulator = next
         return try next.reshaped(Array(x.shape.dropLast()) + [n])
     }
 
-    /// `xRef * W + b` computed densely, [rows, N].
-    private func dense(rows: Int) throws(TensorError) -> Tensor {
-        let x = try Tensor(reference, shape: [rows, weight.shape[0]], on: weight.device)
-        return try linear(x, weight: weight, bias: bias)
+    /// Reads the transmitted counts still on the device into ``macsDone`` and ``lastTransmitted``.
+    private func resolveCounts() {
+        guard !pendingCounts.isEmpty else { return }
+        let n = weight.shape[1]
+        for (index, pending) in pendingCounts.enumerated() {
+            guard let value = try? pending.count.toInt32Array().first else { continue }
+            if pending.countsMacs { resolvedMacs += Int(value) * n }
+            if index == pendingCounts.count - 1 { resolvedLast = Int(value) }
+        }
+        pendingCounts.removeAll()
     }
 }

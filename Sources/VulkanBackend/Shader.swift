@@ -8,7 +8,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case fill, scaleShift, copyStrided, binary, activation, reduceSum, reduceSumSubgroup, matmulTiled, matmulNaive,
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
-    case cast, oneHot
+    case cast, oneHot, deltaUpdate
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -30,6 +30,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .outputSparseMatmul: return SPIRV.outputSparseMatmul
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
+        case .deltaUpdate: return SPIRV.deltaUpdate
         }
     }
 
@@ -39,6 +40,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
+        case .deltaUpdate: return 4
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

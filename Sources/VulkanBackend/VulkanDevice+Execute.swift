@@ -43,6 +43,8 @@ extension VulkanDevice {
             try cast(source, from: sourceType, layout: layout, to: destination, as: destinationType)
         case let .oneHot(labels, rows, classes, ignoreIndex, output):
             try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
+        case let .deltaUpdate(input, reference, theta, count, delta, transmitted):
+            try deltaUpdate(input, reference: reference, theta: theta, count: count, delta: delta, transmitted: transmitted)
         }
     }
 }

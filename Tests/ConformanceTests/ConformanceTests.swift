@@ -41,6 +41,7 @@ import VulkanBackend
             "binary": [.binary],
             "cast": [.cast],
             "onehot": [.oneHot],
+            "delta_update": [.deltaUpdate],
             "copy_strided": [.copyStrided],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],
