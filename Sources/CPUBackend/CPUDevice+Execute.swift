@@ -45,6 +45,9 @@ extension CPUDevice {
             try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
         case let .deltaUpdate(input, reference, theta, count, delta, transmitted):
             try deltaUpdate(input, reference: reference, theta: theta, count: count, delta: delta, transmitted: transmitted)
+        case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
+            try adamUpdate(parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                           count: count, step: step)
         }
     }
 }

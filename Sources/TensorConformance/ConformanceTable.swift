@@ -21,13 +21,14 @@ public enum ConformanceTable {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
-            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + compositeCases()
+            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + adamUpdateCases()
+            + compositeCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
-        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul })
+        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases())
             .map { $0.asComposite() }
     }
 

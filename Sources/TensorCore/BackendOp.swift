@@ -92,6 +92,12 @@ public enum BackendOp: Sendable {
     case deltaUpdate(input: any BackendBuffer, reference: any BackendBuffer, theta: Float, count: Int,
                      delta: any BackendBuffer, transmitted: any BackendBuffer)
 
+    /// One Adam / AdamW update of `count` float32 elements in place (the formulas of
+    /// ``AdamStep``): `parameter`, `firstMoment` (m) and `secondMoment` (v) are read and
+    /// rewritten, `gradient` is read. Has a composite (binary and unary ops on temporaries).
+    case adamUpdate(parameter: any BackendBuffer, gradient: any BackendBuffer, firstMoment: any BackendBuffer,
+                    secondMoment: any BackendBuffer, count: Int, step: AdamStep)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -113,6 +119,7 @@ public enum BackendOp: Sendable {
         case .cast: return .cast
         case .oneHot: return .oneHot
         case .deltaUpdate: return .deltaUpdate
+        case .adamUpdate: return .adamUpdate
         }
     }
 }
@@ -126,4 +133,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case adamUpdate
 }

@@ -9,6 +9,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case adamUpdate
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -31,6 +32,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .adamUpdate: return SPIRV.adamUpdate
         }
     }
 
@@ -40,7 +42,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
-        case .deltaUpdate: return 4
+        case .deltaUpdate, .adamUpdate: return 4
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

@@ -42,6 +42,7 @@ import VulkanBackend
             "cast": [.cast],
             "onehot": [.oneHot],
             "delta_update": [.deltaUpdate],
+            "adam_update": [.adamUpdate],
             "copy_strided": [.copyStrided],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],
