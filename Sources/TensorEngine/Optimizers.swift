@@ -22,11 +22,19 @@ extension Tensor {
         guard values.shape == shape, isContiguous else {
             throw .shapeMismatch(op: "assign", lhs: shape, rhs: values.shape, reason: "in-place update needs equal shapes and contiguous storage")
         }
+        guard values.dtype == dtype else {
+            throw .invalidArgument(op: "assign", reason: "the values are \(values.dtype), the tensor \(dtype)")
+        }
         guard elementCount > 0 else { return }
         let source = try values.contiguous()
-        try device.backend.run(.copyStrided(source: source.storage,
-                                            layout: StridedLayout(shape: [elementCount], strides: [1]),
-                                            destination: storage))
+        let layout = StridedLayout(shape: [elementCount], strides: [1])
+        if dtype == .float32 {
+            try device.backend.run(.copyStrided(source: source.storage, layout: layout, destination: storage))
+        } else {
+            // A cast between equal types is a copy of any element size.
+            try device.backend.run(.cast(source: source.storage, sourceType: dtype, layout: layout,
+                                         destination: storage, destinationType: dtype))
+        }
     }
 }
 
