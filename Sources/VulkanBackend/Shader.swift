@@ -9,6 +9,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case layerNorm, layerNormBackward
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -31,6 +32,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .layerNorm: return SPIRV.layerNorm
+        case .layerNormBackward: return SPIRV.layerNormBackward
         }
     }
 
@@ -45,6 +48,8 @@ enum Shader: Int, CaseIterable, Sendable {
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
+        case .layerNorm: return 6
+        case .layerNormBackward: return 9
         }
     }
 }
