@@ -10,8 +10,8 @@ import TensorCore
 /// from the mean and rstd the backend's own forward stored.
 extension ConformanceTable {
     /// Normalisations: float sums of up to ~1000 terms per row and a float-rounded mean;
-    /// measured nmse stays below 1e-11 on normal rows and 1e-9 on large-mean rows.
-    public static let normBound = 1e-8
+    /// measured nmse below 3e-14 on the CPU and lavapipe, large-mean rows included.
+    public static let normBound = 1e-10
 
     static let normShapes: [(String, Int, Int)] = [
         ("1", 1, 1), ("prime", 13, 7), ("columns 1", 5, 1), ("384", 3, 384), ("1031", 2, 1031),
