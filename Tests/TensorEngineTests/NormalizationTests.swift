@@ -122,6 +122,21 @@ import TensorEngine
         #expect(g.grad?.shape == [16])
     }
 
+    /// The weight's and bias's gradients are column sums over rows in a fixed order (no
+    /// atomics): two backward passes give the same bits.
+    @Test(arguments: TestDevices.all)
+    func parameterGradientsAreDeterministic(device: Device) throws {
+        let x = try Tensor.randn([300, 24], mean: 5, seed: 8, on: device)
+        let dy = try Tensor.randn([300, 24], seed: 9, on: device)
+        var seen: [[Float]] = []
+        for _ in 0..<2 {
+            let g = try Tensor.ones([24], on: device).requiringGrad(), b = try Tensor.zeros([24], on: device).requiringGrad()
+            try layerNorm(x, weight: g, bias: b, epsilon: 1e-5).backward(dy)
+            seen.append(try g.grad!.toArray() + b.grad!.toArray())
+        }
+        #expect(seen[0].map(\.bitPattern) == seen[1].map(\.bitPattern))
+    }
+
     @Test(arguments: TestDevices.all)
     func badArgumentsThrow(device: Device) throws {
         let x = try Tensor.zeros([2, 3], on: device)
