@@ -97,6 +97,31 @@ public enum BackendOp: Sendable {
     /// rewritten, `gradient` is read. Has a composite (binary and unary ops on temporaries).
     case adamUpdate(parameter: any BackendBuffer, gradient: any BackendBuffer, firstMoment: any BackendBuffer,
                     secondMoment: any BackendBuffer, count: Int, step: AdamStep)
+    /// LayerNorm over the rows of the contiguous `input` [rows, columns] (PyTorch's, biased
+    /// variance): `mean[r]` and `rstd[r] = 1 / sqrt(var[r] + epsilon)` per row, and
+    /// `output[r, c] = (input[r, c] - mean[r]) * rstd[r] * weight[c] + bias[c]`, weight 1 and
+    /// bias 0 when absent. A primitive (no composite): every backend executes it.
+    case layerNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?, rows: Int,
+                   columns: Int, epsilon: Float, output: any BackendBuffer, mean: any BackendBuffer, rstd: any BackendBuffer)
+    /// LayerNorm's backward from the forward's `input`, `mean` and `rstd`: with `xh = (x -
+    /// mean) * rstd` and `g = gradOutput * weight`, `gradInput = rstd * (g - mean_c(g) - xh *
+    /// mean_c(g * xh))`, and the column sums `gradWeight[c] = sum_r gradOutput * xh`,
+    /// `gradBias[c] = sum_r gradOutput` (each written only when given; summed in an order
+    /// that does not depend on threads or timing). A primitive.
+    case layerNormBackward(input: any BackendBuffer, weight: (any BackendBuffer)?, gradOutput: any BackendBuffer,
+                           mean: any BackendBuffer, rstd: any BackendBuffer, rows: Int, columns: Int,
+                           gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?, gradBias: (any BackendBuffer)?)
+    /// RMSNorm over the rows of the contiguous `input` [rows, columns]: `rstd[r] = 1 /
+    /// sqrt(mean_c(input^2) + epsilon)` and `output[r, c] = input[r, c] * rstd[r] * weight[c]`
+    /// (weight 1 when absent). A primitive.
+    case rmsNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, rows: Int, columns: Int, epsilon: Float,
+                 output: any BackendBuffer, rstd: any BackendBuffer)
+    /// RMSNorm's backward: with `xh = x * rstd` and `g = gradOutput * weight`, `gradInput =
+    /// rstd * (g - xh * mean_c(g * xh))` and `gradWeight[c] = sum_r gradOutput * xh` (when
+    /// given, summed in a fixed order). A primitive.
+    case rmsNormBackward(input: any BackendBuffer, weight: (any BackendBuffer)?, gradOutput: any BackendBuffer,
+                         rstd: any BackendBuffer, rows: Int, columns: Int, gradInput: any BackendBuffer,
+                         gradWeight: (any BackendBuffer)?)
 
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
@@ -120,6 +145,10 @@ public enum BackendOp: Sendable {
         case .oneHot: return .oneHot
         case .deltaUpdate: return .deltaUpdate
         case .adamUpdate: return .adamUpdate
+        case .layerNorm: return .layerNorm
+        case .layerNormBackward: return .layerNormBackward
+        case .rmsNorm: return .rmsNorm
+        case .rmsNormBackward: return .rmsNormBackward
         }
     }
 }
@@ -134,4 +163,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
     case adamUpdate
+    case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
 }

@@ -87,6 +87,11 @@ public struct Sequential: Layer {
 
     public var parameters: [Tensor] { layers.flatMap(\.parameters) }
 
+    /// Switches every layer.
+    public func setTraining(_ training: Bool) {
+        for layer in layers { layer.setTraining(training) }
+    }
+
     /// Each layer's names prefixed by its position: "0.weight", "0.bias", "1.weight", ...
     public var namedParameters: [(name: String, tensor: Tensor)] {
         layers.enumerated().flatMap { index, layer in

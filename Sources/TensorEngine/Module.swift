@@ -15,9 +15,16 @@ import TensorCore
 public protocol Module: Sendable {
     /// Every trainable tensor with its dotted name, in a fixed order.
     var namedParameters: [(name: String, tensor: Tensor)] { get }
+
+    /// Switches training behaviour (dropout) on or off, in this module and every module it
+    /// holds, as PyTorch's `train()` / `eval()`. Modules start in training mode.
+    func setTraining(_ training: Bool)
 }
 
 extension Module {
+    /// Nothing to switch (a module without dropout and without submodules).
+    public func setTraining(_ training: Bool) {}
+
     /// The parameters in ``namedParameters``' order (what an optimizer takes).
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 

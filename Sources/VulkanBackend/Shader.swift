@@ -10,6 +10,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
     case adamUpdate
+    case layerNorm, layerNormBackward
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -33,6 +34,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
         case .adamUpdate: return SPIRV.adamUpdate
+        case .layerNorm: return SPIRV.layerNorm
+        case .layerNormBackward: return SPIRV.layerNormBackward
         }
     }
 
@@ -47,6 +50,8 @@ enum Shader: Int, CaseIterable, Sendable {
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
+        case .layerNorm: return 6
+        case .layerNormBackward: return 9
         }
     }
 }

@@ -55,6 +55,8 @@ import VulkanBackend
             "softmax": [.softmax],
             "sparse_matmul": [.sparseMatmul, .sparseActiveCounts],
             "unary": [.unary],
+            "layer_norm": [.layerNorm, .rmsNorm],
+            "layer_norm_backward": [.layerNormBackward, .rmsNormBackward],
         ]
         let shaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Shaders").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: shaders.path).filter { $0.hasSuffix(".comp") }
