@@ -123,6 +123,17 @@ public enum BackendOp: Sendable {
                          rstd: any BackendBuffer, rows: Int, columns: Int, gradInput: any BackendBuffer,
                          gradWeight: (any BackendBuffer)?)
 
+    /// `destination[destinationLayout(i)] = source[sourceLayout(i)]` for every index i of the
+    /// two layouts' common shape, bit for bit, in elements of `dtype` (1, 2 or 4 bytes): a
+    /// strided copy into a strided region of an existing buffer (concatenation, the gradient
+    /// of a slice). Unlike the other ops it writes only the elements `destinationLayout`
+    /// reaches and leaves the rest of `destination` as it was. Strides are non-negative; the
+    /// destination layout reaches each element at most once (no stride 0 on an axis longer
+    /// than 1), and `source` and `destination` do not overlap. A primitive: every backend
+    /// executes it.
+    case copyInto(source: any BackendBuffer, sourceLayout: StridedLayout, destination: any BackendBuffer,
+                  destinationLayout: StridedLayout, dtype: DType)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -149,6 +160,7 @@ public enum BackendOp: Sendable {
         case .layerNormBackward: return .layerNormBackward
         case .rmsNorm: return .rmsNorm
         case .rmsNormBackward: return .rmsNormBackward
+        case .copyInto: return .copyInto
         }
     }
 }
@@ -164,4 +176,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case cast, oneHot, deltaUpdate
     case adamUpdate
     case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
+    case copyInto
 }

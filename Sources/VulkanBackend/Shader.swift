@@ -11,6 +11,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case cast, oneHot, deltaUpdate
     case adamUpdate
     case layerNorm, layerNormBackward
+    case copyInto
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -36,6 +37,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .adamUpdate: return SPIRV.adamUpdate
         case .layerNorm: return SPIRV.layerNorm
         case .layerNormBackward: return SPIRV.layerNormBackward
+        case .copyInto: return SPIRV.copyInto
         }
     }
 
@@ -46,6 +48,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .deltaUpdate, .adamUpdate: return 4
+        case .copyInto: return 2
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

@@ -59,6 +59,8 @@ extension VulkanDevice {
         case let .rmsNormBackward(input, weight, gradOutput, rstd, rows, columns, gradInput, gradWeight):
             try rmsNormBackward(input, weight: weight, gradOutput: gradOutput, rstd: rstd, rows: rows, columns: columns,
                                 into: gradInput, gradWeight: gradWeight)
+        case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
+            try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
         }
     }
 }

@@ -44,6 +44,7 @@ import VulkanBackend
             "delta_update": [.deltaUpdate],
             "adam_update": [.adamUpdate],
             "copy_strided": [.copyStrided],
+            "copy_into": [.copyInto],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],
             "matmul_naive": [.matmul],          // also tensorbench's naive baseline
