@@ -26,6 +26,26 @@ extension CPUDevice {
         }
     }
 
+    /// `destination[r, c] = source[r, c]` (strides in elements of `T`) for rows `rows` and
+    /// all columns, in `tile` x `tile` blocks.
+    private static func copyTiles<T>(_ type: T.Type, _ source: UnsafeRawPointer, _ sourceStrides: (Int, Int),
+                                     _ destination: UnsafeMutableRawPointer, _ destinationStrides: (Int, Int),
+                                     rows: Range<Int>, columns: Int, tile: Int) {
+        let size = MemoryLayout<T>.size
+        for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: tile) {
+            let r1 = min(rows.upperBound, r0 + tile)
+            for c0 in stride(from: 0, to: columns, by: tile) {
+                for r in r0..<r1 {
+                    let input = source + r * sourceStrides.0 * size, output = destination + r * destinationStrides.0 * size
+                    for c in c0..<min(columns, c0 + tile) {
+                        output.storeBytes(of: input.load(fromByteOffset: c * sourceStrides.1 * size, as: T.self),
+                                          toByteOffset: c * destinationStrides.1 * size, as: T.self)
+                    }
+                }
+            }
+        }
+    }
+
     /// The copy in elements of `T`, by rows of the merged innermost axis, rows split across threads.
     private func copyInto<T>(_ type: T.Type, _ from: UnsafeRawPointer, _ sourceLayout: StridedLayout,
                              _ to: UnsafeMutableRawPointer, _ destinationLayout: StridedLayout) {
@@ -38,6 +58,16 @@ extension CPUDevice {
         }
         let rank = m.shape.count
         let sourceStride = m.sourceStrides[rank - 1], destinationStride = m.destinationStrides[rank - 1]
+        if rank == 2, sourceStride != 1 || destinationStride != 1 {
+            // A transposed side: tiles, so that both sides stay in cache.
+            let rows = m.shape[0], tile = 32
+            parallelFor(count: rows, threads: threads, grain: max(tile, Self.elementwiseGrain / columns),
+                        alignment: tile) { range in
+                Self.copyTiles(T.self, source, (m.sourceStrides[0], sourceStride), destination,
+                               (m.destinationStrides[0], destinationStride), rows: range, columns: columns, tile: tile)
+            }
+            return
+        }
         let rows = ShapeMath.elementCount(m.shape) / columns
         parallelFor(count: rows, threads: threads, grain: max(1, Self.elementwiseGrain / columns), alignment: 1) { range in
             for row in range {
