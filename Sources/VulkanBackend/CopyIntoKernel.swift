@@ -4,8 +4,10 @@ extension VulkanDevice {
     /// `destination[destinationLayout(i)] = source[sourceLayout(i)]` in elements of `dtype`
     /// (Shaders/copy_into.comp; the element size is a specialisation constant). The two
     /// layouts are merged together, so a slab of a concatenation usually reaches the kernel
-    /// with rank 1 or 2. 1- and 2-byte elements are stored with atomics on their 32-bit word
-    /// (see the shader), slower than 4-byte elements but correct for any destination layout.
+    /// with rank 1 or 2. 1- and 2-byte elements share 32-bit words: along a destination row of
+    /// stride 1 one invocation writes each word (atomics only for the words at a row's ends),
+    /// and through any other destination layout each element is stored with two atomics on
+    /// its word (see the shader).
     ///
     /// ```swift
     /// // Row 1 of a [3, 4] destination from a contiguous [4] source.
@@ -28,16 +30,27 @@ extension VulkanDevice {
             throw .invalidArgument(op: op, reason: "layouts \(sourceLayout) and \(destinationLayout) need rank "
                                    + "\(m.shape.count) after merging (at most \(StridedLayout.maxRank)) or 32-bit offsets")
         }
+        // 1- and 2-byte elements along a contiguous destination row: one invocation per word.
+        let perWord = 4 / dtype.byteSize
+        let columns = m.shape.last ?? 1
+        let rows = perWord > 1 && (m.destinationStrides.last ?? 1) == 1 ? count / columns : 0
+        // The most words a run of `columns` elements spans, at its worst alignment.
+        let wordsPerRow = rows > 0 ? (columns + 2 * (perWord - 1)) / perWord : 0
+        let invocations = rows > 0 ? rows * wordsPerRow : count
+        guard invocations <= Int(UInt32.max) else {
+            throw .invalidArgument(op: op, reason: "\(invocations) invocations exceed 32-bit indexing")
+        }
         var push = PushConstants()
-        push.append(count)
-        push.append(m.shape.count)
+        push.append(invocations)
+        push.append(max(m.shape.count, 1))
         push.append(sourceLayout.offset)
         push.append(destinationLayout.offset)
+        push.append(wordsPerRow)
         for axis in 0..<StridedLayout.maxRank { push.append(axis < m.shape.count ? m.shape[axis] : 1) }
         for axis in 0..<StridedLayout.maxRank { push.append(axis < m.shape.count ? m.sourceStrides[axis] : 0) }
         for axis in 0..<StridedLayout.maxRank { push.append(axis < m.shape.count ? m.destinationStrides[axis] : 0) }
         let constants = SpecConstants([0: UInt32(dtype.byteSize)])
         try dispatch(.copyInto, constants: constants, buffers: [(input, .read), (output, .readWrite)], push: push,
-                     groups: elementwiseGroups(count))
+                     groups: elementwiseGroups(invocations))
     }
 }
