@@ -13,6 +13,8 @@ extension ConformanceTable {
             ("1", 3, StridedLayout(shape: [1], strides: [1], offset: 2), 5, StridedLayout(shape: [1], strides: [1], offset: 3)),
             ("prime", 257, .contiguous([257]), 777, StridedLayout(shape: [257], strides: [3], offset: 1)),
             ("slab", 13 * 7, .contiguous([13, 7]), 13 * 19, StridedLayout(shape: [13, 7], strides: [19, 1], offset: 5)),
+            // Rows 2 apart: 1-byte rows of a dispatch share 32-bit words.
+            ("narrow rows", 29 * 3, .contiguous([29, 3]), 29 * 5 + 2, StridedLayout(shape: [29, 3], strides: [5, 1], offset: 2)),
             ("several workgroups", 67 * 131, .contiguous([67, 131]), 67 * 200,
              StridedLayout(shape: [67, 131], strides: [200, 1], offset: 31)),
             ("transposed", 7 * 31, StridedLayout(shape: [31, 7], strides: [1, 31]), 31 * 9,
