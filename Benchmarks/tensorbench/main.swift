@@ -13,6 +13,7 @@ let commands: [(name: String, help: String)] = [
     ("train", TrainBench.help),
     ("sparse", SparseBench.help),
     ("delta", DeltaBench.help),
+    ("tokenizer", TokenizerCommand.help),
 ]
 
 func printUsage() {
@@ -57,6 +58,10 @@ func runMain() -> Int32 {
             try report.write(options: options)
             return passed ? 0 : 1
         case "tour": try TourCommand.run(options, report: &report)
+        case "tokenizer":
+            let matched = try TokenizerCommand.run(options, report: &report)
+            try report.write(options: options)
+            return matched ? 0 : 1
         default:
             FileHandle.standardError.write(Data("tensorbench: unknown subcommand '\(subcommand)'\n".utf8))
             printUsage()
