@@ -19,8 +19,9 @@ public struct SafetensorsHeader: Sendable, Equatable {
         public var name: String
         /// The type as the file spells it: `F32`, `F16`, `BF16`, `I32`, `U8`, `F64`, `I64` or `BOOL`.
         public var storedType: String
-        /// The type it loads as: the same where the engine has it; `F64` loads as float32,
-        /// `I64` as int32 (values outside Int32's range are an error) and `BOOL` as uint8.
+        /// The type it loads as: the same where the engine has it; `F64` loads as float32
+        /// (rounded to nearest, beyond float32's range to infinity), `I64` as int32 (values
+        /// outside Int32's range are an error) and `BOOL` as uint8.
         public var dtype: DType
         /// The shape; `[]` is a scalar.
         public var shape: [Int]
