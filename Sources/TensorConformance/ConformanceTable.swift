@@ -22,6 +22,7 @@ public enum ConformanceTable {
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + compositeCases()
+            + attentionCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a

@@ -9,6 +9,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case attentionForward, attentionBackwardQueries, attentionBackwardKeys
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -31,6 +32,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .attentionForward: return SPIRV.attentionForward
+        case .attentionBackwardQueries: return SPIRV.attentionBackwardQ
+        case .attentionBackwardKeys: return SPIRV.attentionBackwardKv
         }
     }
 
@@ -45,6 +49,10 @@ enum Shader: Int, CaseIterable, Sendable {
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
+        // q, k, v, mask, then the outputs (forward) or o, lse, dO and the gradients (backward).
+        case .attentionForward: return 6
+        case .attentionBackwardQueries: return 8
+        case .attentionBackwardKeys: return 9
         }
     }
 }

@@ -45,6 +45,14 @@ extension VulkanDevice {
             try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
         case let .deltaUpdate(input, reference, theta, count, delta, transmitted):
             try deltaUpdate(input, reference: reference, theta: theta, count: count, delta: delta, transmitted: transmitted)
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+            try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
+                                 logSumExp: logSumExp)
+        case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,
+                                    gradKey, gradValue):
+            try attentionBackward(geometry, query: query, key: key, value: value, mask: mask, output: output,
+                                  logSumExp: logSumExp, gradOutput: gradOutput, gradQuery: gradQuery, gradKey: gradKey,
+                                  gradValue: gradValue)
         }
     }
 }
