@@ -17,6 +17,7 @@ shared float qTile[ATT_TILE * ATT_MAX_DIM];
 shared float gTile[ATT_TILE * ATT_MAX_DIM];
 shared float lseTile[ATT_TILE];
 shared float deltaTile[ATT_TILE];
+shared float normTile[ATT_TILE];
 
 void main() {
     uint lane = gl_LocalInvocationID.x;
@@ -53,6 +54,7 @@ void main() {
                     for (uint d = 0u; d < p.valueDim; ++d) delta += gradOut[r * p.valueDim + d] * o[r * p.valueDim + d];
                     deltaTile[lane] = delta;
                     lseTile[lane] = lse[r];
+                    normTile[lane] = att_inverse_norm(bh, i0 + lane, lse[r]);
                 }
                 barrier();
                 if (valid) {
@@ -61,7 +63,7 @@ void main() {
                         if (p.causal != 0u && j > i) continue;
                         float dot = 0.0;
                         for (uint d = 0u; d < p.headDim; ++d) dot += qTile[ii * ATT_MAX_DIM + d] * p.scale * kv[d];
-                        float prob = att_exp(dot + att_mask(bh, i, j), lseTile[ii]);
+                        float prob = att_exp(dot + att_mask(bh, i, j), lseTile[ii]) * normTile[ii];
                         if (prob == 0.0) continue;
                         float dp = 0.0;
                         for (uint d = 0u; d < p.valueDim; ++d) {

@@ -33,6 +33,7 @@ void main() {
                 delta += gv[d] * o[row * p.valueDim + d];
             }
             float logSum = lse[row];
+            float inverseNorm = valid ? att_inverse_norm(bh, i, logSum) : 1.0;
             uint keyEnd = p.causal != 0u ? min(p.keyLength, min(p.queryLength, first + ATT_LANES)) : p.keyLength;
             for (uint j0 = 0u; j0 < keyEnd; j0 += ATT_TILE) {
                 uint count = min(uint(ATT_TILE), keyEnd - j0);
@@ -53,7 +54,7 @@ void main() {
                         if (p.causal != 0u && j > i) continue;
                         float dot = 0.0;
                         for (uint d = 0u; d < p.headDim; ++d) dot += qv[d] * kTile[jj * ATT_MAX_DIM + d];
-                        float prob = att_exp(dot + att_mask(bh, i, j), logSum);
+                        float prob = att_exp(dot + att_mask(bh, i, j), logSum) * inverseNorm;
                         if (prob == 0.0) continue;
                         float dp = 0.0;
                         for (uint d = 0u; d < p.valueDim; ++d) dp += gv[d] * vTile[jj * ATT_MAX_DIM + d];

@@ -41,3 +41,22 @@ float att_mask(uint bh, uint i, uint j) {
 float att_exp(float s, float shift) {
     return (s == ATT_NEG_INF || shift == ATT_NEG_INF) ? 0.0 : exp(s - shift);
 }
+
+// Below this log-sum-exp a row's scores are so negative (a -3.4e38 mask on every key) that
+// lse = m + log(l) rounds to m, and exp(s - lse) sums to l instead of 1
+// (CPUDevice.attentionSaturatedLogSumExp). The backward kernels then divide by the row's
+// recomputed sum: 1 / sum_j exp(s_ij - lse_i), read from global memory (such rows are rare).
+#define ATT_SATURATED_LSE (-4096.0)
+
+float att_inverse_norm(uint bh, uint i, float logSum) {
+    if (!(logSum < ATT_SATURATED_LSE) || logSum == ATT_NEG_INF) return 1.0;
+    uint keyEnd = p.causal != 0u ? min(p.keyLength, i + 1u) : p.keyLength;
+    float total = 0.0;
+    for (uint j = 0u; j < keyEnd; ++j) {
+        float dot = 0.0;
+        for (uint d = 0u; d < p.headDim; ++d)
+            dot += q[(bh * p.queryLength + i) * p.headDim + d] * p.scale * k[(bh * p.keyLength + j) * p.headDim + d];
+        total += att_exp(dot + att_mask(bh, i, j), logSum);
+    }
+    return total > 0.0 ? 1.0 / total : 1.0;
+}

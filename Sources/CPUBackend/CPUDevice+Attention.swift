@@ -75,7 +75,7 @@ extension CPUDevice {
         parallelFor(count: bh, threads: threads, grain: max(1, 262_144 / work), alignment: 1) { range in
             let kb = Self.attentionKeyBlock
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (g.headDimension + g.valueDimension) * kb
-                                                                   + 3 * kb + g.queryLength)
+                                                                   + 3 * kb + 2 * g.queryLength)
             defer { scratch.deallocate() }
             for head in range { Self.attentionBackwardHead(g, operands, grads, head: head, scratch: scratch) }
         }
@@ -219,13 +219,29 @@ extension CPUDevice {
                                       head: Int, scratch: UnsafeMutablePointer<Float>) {
         let kb = attentionKeyBlock, dh = g.headDimension, dv = g.valueDimension
         let kt = scratch, vt = kt + dh * kb, p = vt + dv * kb, dp = p + kb, delta = dp + kb
+        let inverseNorm = delta + g.queryLength
         let q = x.query + head * g.queryLength * dh, k = x.key + head * g.keyLength * dh
         let v = x.value + head * g.keyLength * dv
         let o = y.output + head * g.queryLength * dv, dO = y.gradOutput + head * g.queryLength * dv
         let lse = y.logSumExp + head * g.queryLength
         let dQ = y.gradQuery + head * g.queryLength * dh, dK = y.gradKey + head * g.keyLength * dh
         let dV = y.gradValue + head * g.keyLength * dv
-        for i in 0..<g.queryLength { delta[i] = dot(dv, dO + i * dv, o + i * dv) }
+        for i in 0..<g.queryLength {
+            delta[i] = dot(dv, dO + i * dv, o + i * dv)
+            inverseNorm[i] = 1
+            // A row of huge negative scores (every key masked with -3.4e38): lse = m + log(l)
+            // rounds to m, so exp(s - lse) sums to l, not 1; its sum is recomputed here.
+            if lse[i] < attentionSaturatedLogSumExp, lse[i] > -.infinity {
+                var total: Float = 0
+                let keyEnd = g.causal ? min(g.keyLength, i + 1) : g.keyLength
+                for j in 0..<keyEnd {
+                    var score: Float = 0
+                    for d in 0..<dh { score += q[i * dh + d] * g.scale * k[j * dh + d] }
+                    total += Foundation.exp(score + attentionMaskValue(g, x, head: head, query: i, key: j) - lse[i])
+                }
+                if total > 0 { inverseNorm[i] = 1 / total }
+            }
+        }
         var firstQuery = 0
         while firstQuery < g.queryLength {
             let lastQuery = min(g.queryLength, firstQuery + attentionQueryBlock)
@@ -239,6 +255,7 @@ extension CPUDevice {
                     _ = attentionScores(g, x, head: head, query: i, q: q + i * dh, kt: kt, firstKey: firstKey,
                                         count: count, into: p)
                     _ = attentionExponentiate(p, minus: lse[i])
+                    if inverseNorm[i] != 1 { for j in 0..<kb { p[j] *= inverseNorm[i] } }
                     // dP_ij = dO_i . v_j over the block, as four 16-lane rows.
                     let rawV = UnsafeRawPointer(vt), g_i = dO + i * dv
                     var a0 = V(), a1 = V(), a2 = V(), a3 = V()
@@ -267,6 +284,20 @@ extension CPUDevice {
             }
             firstQuery = lastQuery
         }
+    }
+
+    /// Below this log-sum-exp a row's scores are so negative (a -3.4e38 mask on every key) that
+    /// `m + log(l)` loses `log(l)` to rounding: backward then recomputes the row's sum (as the
+    /// shaders do, Shaders/common/attention.glsl).
+    static let attentionSaturatedLogSumExp: Float = -4096
+
+    /// mask[b, h, i, j], or 0 without a mask.
+    @inline(__always)
+    static func attentionMaskValue(_ g: AttentionGeometry, _ x: AttentionOperands, head: Int, query i: Int,
+                                   key j: Int) -> Float {
+        guard let mask = x.mask else { return 0 }
+        let b = head / max(1, g.heads), h = head % max(1, g.heads)
+        return mask[x.maskOffset + b * x.maskStrides.0 + h * x.maskStrides.1 + i * x.maskStrides.2 + j * x.maskStrides.3]
     }
 
     /// y[0..<n] += a * x[0..<n], eight lanes at a time.

@@ -137,6 +137,16 @@ import TensorEngine
         let all = try Tensor([Float](repeating: -.infinity, count: lk), shape: [lk], on: device)
         try scaledDotProductAttention(query: q, key: k, value: v, mask: all).sum().backward()
         for grad in [q.grad, k.grad, v.grad] { #expect(try grad!.toArray().allSatisfy { $0 == 0 }) }
+        // A row masked with -3.4e38 everywhere is a uniform average (its log-sum-exp rounds to
+        // -3.4e38): each value row gets 1/Lk of every query's output gradient.
+        let v2 = try Tensor.randn([1, 1, lk, dv], seed: 4, on: device).requiringGrad()
+        let w: [Float] = (0..<(3 * dv)).map { Float($0) - 4 }
+        let huge = try Tensor([Float](repeating: -3.4e38, count: lk), shape: [1, 1, 1, lk], on: device)
+        try (scaledDotProductAttention(query: q.detached(), key: k.detached(), value: v2, mask: huge)
+            * Tensor(w, shape: [1, 1, 3, dv], on: device)).sum().backward()
+        let expected = (0..<(lk * dv)).map { index in (0..<3).reduce(Float(0)) { $0 + w[$1 * dv + index % dv] } / Float(lk) }
+        let got = try v2.grad!.toArray()
+        #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "\(got) vs \(expected)")
     }
 
     /// Query, key and value as views (a [B, L, H, Dh] projection permuted to [B, H, L, Dh]).
