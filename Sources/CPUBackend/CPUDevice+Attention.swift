@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import TensorCore
 
@@ -12,13 +13,15 @@ extension CPUDevice {
     static let attentionKeyBlock = 64
 
     /// Forward attention: `output` and the per-query log-sum-exp (see ``BackendOp/attentionForward``).
+    /// `vectorKernels: false` runs the portable Swift loops even where the AVX2 + FMA kernels
+    /// (AttentionAVX2.c) would run, for tests that compare the two.
     ///
     /// ```swift
     /// try cpu.attentionForward(geometry, query: q, key: k, value: v, mask: nil, output: o, logSumExp: lse)
     /// ```
     public func attentionForward(_ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer,
                                  value: any BackendBuffer, mask: AttentionMask?, output: any BackendBuffer,
-                                 logSumExp: any BackendBuffer) throws(TensorError) {
+                                 logSumExp: any BackendBuffer, vectorKernels: Bool = true) throws(TensorError) {
         let op = "attentionForward"
         let operands = try attentionOperands(g, query: query, key: key, value: value, mask: mask, op: op)
         let ob = try cpuBuffer(output, op: op), lb = try cpuBuffer(logSumExp, op: op)
@@ -34,7 +37,10 @@ extension CPUDevice {
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.headDimension * kb + kb
                                                                    + Self.attentionQueryBlock * (g.valueDimension + 2))
             defer { scratch.deallocate() }
+            var problem = Self.attentionProblem(g, operands)
             for task in range {
+                if vectorKernels, te_attention_forward_block(&problem, task / blocks, task % blocks * Self.attentionQueryBlock, out, lse,
+                                              scratch) != 0 { continue }
                 Self.attentionForwardBlock(g, operands, head: task / blocks,
                                            firstQuery: task % blocks * Self.attentionQueryBlock,
                                            output: out, logSumExp: lse, scratch: scratch)
@@ -42,7 +48,8 @@ extension CPUDevice {
         }
     }
 
-    /// Backward attention from the forward's output and log-sum-exp (see ``BackendOp/attentionBackward``).
+    /// Backward attention from the forward's output and log-sum-exp (see ``BackendOp/attentionBackward``);
+    /// `vectorKernels` as in ``attentionForward(_:query:key:value:mask:output:logSumExp:vectorKernels:)``.
     ///
     /// ```swift
     /// try cpu.attentionBackward(geometry, query: q, key: k, value: v, mask: nil, output: o, logSumExp: lse,
@@ -52,7 +59,7 @@ extension CPUDevice {
                                   value: any BackendBuffer, mask: AttentionMask?, output: any BackendBuffer,
                                   logSumExp: any BackendBuffer, gradOutput: any BackendBuffer,
                                   gradQuery: any BackendBuffer, gradKey: any BackendBuffer,
-                                  gradValue: any BackendBuffer) throws(TensorError) {
+                                  gradValue: any BackendBuffer, vectorKernels: Bool = true) throws(TensorError) {
         let op = "attentionBackward"
         let operands = try attentionOperands(g, query: query, key: key, value: value, mask: mask, op: op)
         let o = try cpuBuffer(output, op: op), l = try cpuBuffer(logSumExp, op: op), dO = try cpuBuffer(gradOutput, op: op)
@@ -75,9 +82,11 @@ extension CPUDevice {
         parallelFor(count: bh, threads: threads, grain: max(1, 262_144 / work), alignment: 1) { range in
             let kb = Self.attentionKeyBlock
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (g.headDimension + g.valueDimension) * kb
-                                                                   + 3 * kb + 2 * g.queryLength)
+                                                                   + 2 * Self.attentionQueryBlock * kb + 2 * g.queryLength)
             defer { scratch.deallocate() }
-            for head in range { Self.attentionBackwardHead(g, operands, grads, head: head, scratch: scratch) }
+            for head in range {
+                Self.attentionBackwardHead(g, operands, grads, head: head, scratch: scratch, vectorKernels: vectorKernels)
+            }
         }
     }
 
@@ -216,10 +225,11 @@ extension CPUDevice {
     }
 
     static func attentionBackwardHead(_ g: AttentionGeometry, _ x: AttentionOperands, _ y: AttentionGradients,
-                                      head: Int, scratch: UnsafeMutablePointer<Float>) {
+                                      head: Int, scratch: UnsafeMutablePointer<Float>, vectorKernels: Bool) {
         let kb = attentionKeyBlock, dh = g.headDimension, dv = g.valueDimension
-        let kt = scratch, vt = kt + dh * kb, p = vt + dv * kb, dp = p + kb, delta = dp + kb
-        let inverseNorm = delta + g.queryLength
+        // [Dh, 64] keys, [Dv, 64] values, then two 32 x 64 tiles (C) or p and dP rows (Swift), D, 1 / row sums.
+        let kt = scratch, vt = kt + dh * kb, p = vt + dv * kb, dp = p + kb
+        let delta = vt + dv * kb + 2 * attentionQueryBlock * kb, inverseNorm = delta + g.queryLength
         let q = x.query + head * g.queryLength * dh, k = x.key + head * g.keyLength * dh
         let v = x.value + head * g.keyLength * dv
         let o = y.output + head * g.queryLength * dv, dO = y.gradOutput + head * g.queryLength * dv
@@ -242,6 +252,9 @@ extension CPUDevice {
                 if total > 0 { inverseNorm[i] = 1 / total }
             }
         }
+        var problem = attentionProblem(g, x)
+        if vectorKernels, te_attention_backward_head(&problem, head, y.logSumExp, y.gradOutput, delta, inverseNorm, y.gradQuery,
+                                      y.gradKey, y.gradValue, scratch) != 0 { return }
         var firstQuery = 0
         while firstQuery < g.queryLength {
             let lastQuery = min(g.queryLength, firstQuery + attentionQueryBlock)
@@ -284,6 +297,12 @@ extension CPUDevice {
             }
             firstQuery = lastQuery
         }
+    }
+
+    /// The C kernels' description of the problem (AttentionAVX2.c), the mask offset applied.
+    static func attentionProblem(_ g: AttentionGeometry, _ x: AttentionOperands) -> te_attention_problem {
+        te_attention_problem(query: x.query, key: x.key, value: x.value, mask: x.mask.map { $0 + x.maskOffset },
+                             maskStrides: x.maskStrides, g: g)
     }
 
     /// Below this log-sum-exp a row's scores are so negative (a -3.4e38 mask on every key) that
@@ -348,4 +367,13 @@ struct AttentionGradients: @unchecked Sendable {
     let gradQuery: UnsafeMutablePointer<Float>
     let gradKey: UnsafeMutablePointer<Float>
     let gradValue: UnsafeMutablePointer<Float>
+}
+
+extension te_attention_problem {
+    init(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
+         maskStrides: (Int, Int, Int, Int), g: AttentionGeometry) {
+        self.init(q: query, k: key, v: value, mask: mask, mask_strides: maskStrides, heads: g.heads,
+                  query_length: g.queryLength, key_length: g.keyLength, head_dim: g.headDimension,
+                  value_dim: g.valueDimension, scale: g.scale, causal: g.causal ? 1 : 0)
+    }
 }
