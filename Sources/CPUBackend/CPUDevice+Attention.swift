@@ -34,7 +34,7 @@ extension CPUDevice {
         let work = Self.attentionQueryBlock * max(1, g.keyLength) * (g.headDimension + g.valueDimension + 8)
         parallelFor(count: g.batchHeads * blocks, threads: threads, grain: max(1, 262_144 / work), alignment: 1) { range in
             let kb = Self.attentionKeyBlock
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.headDimension * kb + kb
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.headDimension * kb + 2 * kb
                                                                    + Self.attentionQueryBlock * (g.valueDimension + 2))
             defer { scratch.deallocate() }
             var problem = Self.attentionProblem(g, operands)

@@ -4,12 +4,13 @@
 // Forward, per (head, block of 32 queries): for each block of 64 keys, the key block is
 // transposed once ([Dh, 64]); a query's 64 scores are eight 8-lane FMA chains over Dh; the
 // mask and causal masking are added; the online softmax rescales the query's output row by
-// exp(m_old - m_new) while the row is loaded into registers, 32 columns at a time, and adds
-// p_j v_j for the block's keys before storing it once.
+// exp(m_old - m_new) while the row is loaded into registers, and adds p_j v_j for the block's
+// keys before storing it once. Queries go in pairs, so each key (and value) load feeds two
+// rows' FMAs.
 // Backward, per head (one thread owns the head's gradients: no atomics): per query block and
 // key block, phase 1 computes each query's p = exp(s - lse) and dS = p (dO . v - D) * scale
 // into 32 x 64 tiles and accumulates dQ_i += sum_j dS_ij k_j in registers; phase 2 walks the
-// keys, dV_j += sum_i p_ij dO_i and dK_j += sum_i dS_ij q_i, again in registers.
+// keys two at a time, dV_j += sum_i p_ij dO_i and dK_j += sum_i dS_ij q_i, again in registers.
 
 #include "CPUKernels.h"
 
@@ -122,11 +123,10 @@ KERNEL void accumulate_rows(float *y, float alpha, const float *c, long cstride,
     }
 }
 
-/// The 64 scores of query i against keys first..<first+count (kt transposed, zero-padded):
-/// scale q . k + mask, -inf where causal and key > i and past count. Returns their maximum.
-KERNEL float block_scores(const te_attention_problem *p, const float *mask_head, const float *q_row, long i,
-                          const float *kt, long first, long count, float *s) {
-    row_times_block(q_row, p->scale, kt, p->head_dim, s);
+/// Adds the mask to query i's 64 scores against keys first..<first+count, sets -inf where
+/// causal and key > i and past count; returns their maximum.
+KERNEL float mask_scores(const te_attention_problem *p, const float *mask_head, long i, long first, long count,
+                         float *s) {
     if (mask_head) {
         const float *m = mask_head + i * p->mask_strides[2];
         long step = p->mask_strides[3];
@@ -141,6 +141,86 @@ KERNEL float block_scores(const te_attention_problem *p, const float *mask_head,
     t = _mm_max_ps(t, _mm_movehl_ps(t, t));
     t = _mm_max_ss(t, _mm_shuffle_ps(t, t, 1));
     return _mm_cvtss_f32(t);
+}
+
+/// The 64 scores of query i against keys first..<first+count (kt transposed, zero-padded):
+/// scale q . k + mask, -inf where causal and key > i and past count. Returns their maximum.
+KERNEL float block_scores(const te_attention_problem *p, const float *mask_head, const float *q_row, long i,
+                          const float *kt, long first, long count, float *s) {
+    row_times_block(q_row, p->scale, kt, p->head_dim, s);
+    return mask_scores(p, mask_head, i, first, count, s);
+}
+
+/// row_times_block for two rows at once, 32 keys per pass, each kt load feeding both rows.
+KERNEL void rows2_times_block(const float *row0, const float *row1, float factor, const float *t, long depth,
+                              float *out0, float *out1) {
+    for (int half = 0; half < KB; half += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (long d = 0; d < depth; d++) {
+            __m256 w = _mm256_set1_ps(row0[d] * factor), x = _mm256_set1_ps(row1[d] * factor);
+            const float *r = t + d * KB + half;
+            __m256 k0 = _mm256_loadu_ps(r), k1 = _mm256_loadu_ps(r + 8), k2 = _mm256_loadu_ps(r + 16), k3 = _mm256_loadu_ps(r + 24);
+            a0 = _mm256_fmadd_ps(w, k0, a0);
+            a1 = _mm256_fmadd_ps(w, k1, a1);
+            a2 = _mm256_fmadd_ps(w, k2, a2);
+            a3 = _mm256_fmadd_ps(w, k3, a3);
+            b0 = _mm256_fmadd_ps(x, k0, b0);
+            b1 = _mm256_fmadd_ps(x, k1, b1);
+            b2 = _mm256_fmadd_ps(x, k2, b2);
+            b3 = _mm256_fmadd_ps(x, k3, b3);
+        }
+        _mm256_storeu_ps(out0 + half, a0);
+        _mm256_storeu_ps(out0 + half + 8, a1);
+        _mm256_storeu_ps(out0 + half + 16, a2);
+        _mm256_storeu_ps(out0 + half + 24, a3);
+        _mm256_storeu_ps(out1 + half, b0);
+        _mm256_storeu_ps(out1 + half + 8, b1);
+        _mm256_storeu_ps(out1 + half + 16, b2);
+        _mm256_storeu_ps(out1 + half + 24, b3);
+    }
+}
+
+/// accumulate_rows for two output rows over the same `rows`, each row load feeding both.
+KERNEL void accumulate_rows2(float *y0, float *y1, float alpha0, float alpha1, const float *c0, const float *c1,
+                             long cstride, const float *rows, long count, long width) {
+    const __m256 al0 = _mm256_set1_ps(alpha0), al1 = _mm256_set1_ps(alpha1);
+    long x = 0;
+    for (; x + 16 <= width; x += 16) {
+        __m256 a0 = _mm256_mul_ps(al0, _mm256_loadu_ps(y0 + x)), a1 = _mm256_mul_ps(al0, _mm256_loadu_ps(y0 + x + 8));
+        __m256 b0 = _mm256_mul_ps(al1, _mm256_loadu_ps(y1 + x)), b1 = _mm256_mul_ps(al1, _mm256_loadu_ps(y1 + x + 8));
+        for (long j = 0; j < count; j++) {
+            const float *r = rows + j * width + x;
+            __m256 v0 = _mm256_loadu_ps(r), v1 = _mm256_loadu_ps(r + 8);
+            __m256 w = _mm256_set1_ps(c0[j * cstride]), z = _mm256_set1_ps(c1[j * cstride]);
+            a0 = _mm256_fmadd_ps(w, v0, a0);
+            a1 = _mm256_fmadd_ps(w, v1, a1);
+            b0 = _mm256_fmadd_ps(z, v0, b0);
+            b1 = _mm256_fmadd_ps(z, v1, b1);
+        }
+        _mm256_storeu_ps(y0 + x, a0);
+        _mm256_storeu_ps(y0 + x + 8, a1);
+        _mm256_storeu_ps(y1 + x, b0);
+        _mm256_storeu_ps(y1 + x + 8, b1);
+    }
+    for (; x + 8 <= width; x += 8) {
+        __m256 a = _mm256_mul_ps(al0, _mm256_loadu_ps(y0 + x)), b = _mm256_mul_ps(al1, _mm256_loadu_ps(y1 + x));
+        for (long j = 0; j < count; j++) {
+            __m256 v = _mm256_loadu_ps(rows + j * width + x);
+            a = _mm256_fmadd_ps(_mm256_set1_ps(c0[j * cstride]), v, a);
+            b = _mm256_fmadd_ps(_mm256_set1_ps(c1[j * cstride]), v, b);
+        }
+        _mm256_storeu_ps(y0 + x, a);
+        _mm256_storeu_ps(y1 + x, b);
+    }
+    for (; x < width; x++) {
+        float a = alpha0 * y0[x], b = alpha1 * y1[x];
+        for (long j = 0; j < count; j++) {
+            a += c0[j * cstride] * rows[j * width + x];
+            b += c1[j * cstride] * rows[j * width + x];
+        }
+        y0[x] = a;
+        y1[x] = b;
+    }
 }
 
 /// s[j] = exp(s[j] - shift) * factor on the 64 lanes; returns their sum.
@@ -160,12 +240,29 @@ static const float *mask_of_head(const te_attention_problem *p, long head) {
     return p->mask + (head / heads) * p->mask_strides[0] + (head % heads) * p->mask_strides[1];
 }
 
+/// The online softmax step of one query row whose raw scores are in s: mask, new maximum,
+/// s = exp(s - max), running sum. Returns the factor for the row's output (exp(m_old - m_new));
+/// a row with nothing visible yet gets s = 0 and factor 1.
+KERNEL float online_update(const te_attention_problem *p, const float *mask_head, long i, long first, long count,
+                           float *s, float *m, float *l) {
+    float top = mask_scores(p, mask_head, i, first, count, s);
+    float next = *m > top ? *m : top;
+    if (next == -INFINITY) {
+        memset(s, 0, KB * sizeof(float));
+        return 1.0f;
+    }
+    float alpha = expf(*m - next);
+    *l = *l * alpha + block_exp(s, next, 1.0f);
+    *m = next;
+    return alpha;
+}
+
 __attribute__((target("avx2,fma")))
 static void forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
                           float *scratch) {
     long dh = p->head_dim, dv = p->value_dim, lq = p->query_length, lk = p->key_length;
     long last = first_query + QB < lq ? first_query + QB : lq, rows = last - first_query;
-    float *kt = scratch, *s = kt + dh * KB, *acc = s + KB, *m = acc + QB * dv, *l = m + QB;
+    float *kt = scratch, *s = kt + dh * KB, *acc = s + 2 * KB, *m = acc + QB * dv, *l = m + QB;
     memset(acc, 0, (size_t)(rows * dv) * sizeof(float));
     for (long r = 0; r < rows; r++) { m[r] = -INFINITY; l[r] = 0; }
     const float *q = p->q + head * lq * dh, *k = p->k + head * lk * dh, *v = p->v + head * lk * dv;
@@ -174,15 +271,18 @@ static void forward_block(const te_attention_problem *p, long head, long first_q
     for (long first = 0; first < key_end; first += KB) {
         long count = key_end - first < KB ? key_end - first : KB;
         transpose_block(k, dh, first, count, kt);
-        for (long r = 0; r < rows; r++) {
+        for (long r = 0; r < rows; r += 2) {
             long i = first_query + r;
-            float top = block_scores(p, mask_head, q + i * dh, i, kt, first, count, s);
-            float next = m[r] > top ? m[r] : top;
-            if (next == -INFINITY) continue;   // nothing visible yet
-            float alpha = expf(m[r] - next);
-            l[r] = l[r] * alpha + block_exp(s, next, 1.0f);
-            m[r] = next;
-            accumulate_rows(acc + r * dv, alpha, s, 1, v + first * dv, count, dv);
+            if (r + 1 < rows) {
+                rows2_times_block(q + i * dh, q + (i + 1) * dh, p->scale, kt, dh, s, s + KB);
+                float alpha0 = online_update(p, mask_head, i, first, count, s, m + r, l + r);
+                float alpha1 = online_update(p, mask_head, i + 1, first, count, s + KB, m + r + 1, l + r + 1);
+                accumulate_rows2(acc + r * dv, acc + (r + 1) * dv, alpha0, alpha1, s, s + KB, 1, v + first * dv, count, dv);
+            } else {
+                row_times_block(q + i * dh, p->scale, kt, dh, s);
+                float alpha = online_update(p, mask_head, i, first, count, s, m + r, l + r);
+                accumulate_rows(acc + r * dv, alpha, s, 1, v + first * dv, count, dv);
+            }
         }
     }
     for (long r = 0; r < rows; r++) {
@@ -233,7 +333,15 @@ static void backward_head(const te_attention_problem *p, long head, const float 
                 for (long j = count; j < KB; j++) dsr[j] = 0;
                 accumulate_rows(grad_q + i * dh, 1.0f, dsr, 1, k + first * dh, count, dh);
             }
-            for (long j = 0; j < count; j++) {
+            long j = 0;
+            for (; j + 2 <= count; j += 2) {   // two keys at a time: each dO / q row load feeds both
+                long key = first + j;
+                accumulate_rows2(grad_v + key * dv, grad_v + (key + 1) * dv, 1.0f, 1.0f, P + j, P + j + 1, KB,
+                                 grad_out + first_query * dv, rows, dv);
+                accumulate_rows2(grad_k + key * dh, grad_k + (key + 1) * dh, 1.0f, 1.0f, DS + j, DS + j + 1, KB,
+                                 q + first_query * dh, rows, dh);
+            }
+            for (; j < count; j++) {
                 long key = first + j;
                 accumulate_rows(grad_v + key * dv, 1.0f, P + j, KB, grad_out + first_query * dv, rows, dv);
                 accumulate_rows(grad_k + key * dh, 1.0f, DS + j, KB, q + first_query * dh, rows, dh);

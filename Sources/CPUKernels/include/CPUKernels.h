@@ -65,7 +65,7 @@ typedef struct te_attention_problem {
 int te_attention_kernels_available(void);
 
 /// Forward of queries first_query..<first_query+32 of head `head`: out [BH, Lq, Dv] and lse
-/// [BH, Lq] rows written; scratch holds Dh*64 + 64 + 32*Dv + 64 floats. Returns 0 without AVX2 + FMA.
+/// [BH, Lq] rows written; scratch holds Dh*64 + 128 + 32*Dv + 64 floats. Returns 0 without AVX2 + FMA.
 int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
                                float *scratch);
 
