@@ -22,7 +22,7 @@ public enum ConformanceTable {
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + adamUpdateCases()
-            + compositeCases() + normCases() + copyIntoCases()
+            + compositeCases() + normCases() + copyIntoCases() + attentionCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
