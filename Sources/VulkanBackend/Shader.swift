@@ -9,6 +9,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case select, reduceIndex, topK, dropout
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -31,6 +32,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .select: return SPIRV.select
+        case .reduceIndex: return SPIRV.reduceIndex
+        case .topK: return SPIRV.topk
+        case .dropout: return SPIRV.dropout
         }
     }
 
@@ -41,6 +46,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .deltaUpdate: return 4
+        case .select: return 4
+        case .reduceIndex, .topK: return 3
+        case .dropout: return 2
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

@@ -1,0 +1,36 @@
+/// Which extreme ``BackendOp/reduceIndex(_:input:layout:values:indices:)`` takes along its axis.
+public enum ReduceIndexOp: Sendable, CaseIterable, CustomStringConvertible {
+    case max, min
+
+    public var description: String { self == .max ? "max" : "min" }
+
+    /// Whether `candidate` replaces `best` (both float32, `best` found at a lower index): NaN
+    /// wins and the first NaN stays; otherwise only a strictly larger (smaller) value does, so
+    /// ties keep the lowest index. The rule every backend follows.
+    @inline(__always)
+    public func replaces(_ best: Float, with candidate: Float) -> Bool {
+        if best.isNaN { return false }
+        if candidate.isNaN { return true }
+        return self == .max ? candidate > best : candidate < best
+    }
+}
+
+/// Limits of the selection ops' kernels.
+public enum SelectLimits {
+    /// The largest rank of ``BackendOp/select(condition:conditionLayout:a:aLayout:b:bLayout:output:)``'s
+    /// layouts after coalescing that every backend takes (three layouts of rank 6 fill
+    /// Vulkan's 128 bytes of push constants).
+    public static let maxRank = 6
+
+    /// Whether `(x, i)` comes before `(y, j)` in ``BackendOp/topK(input:rows:columns:k:largest:values:indices:)``'s
+    /// output order: NaN above +inf, equal values by lower index; `largest` orders from the top.
+    @inline(__always)
+    public static func topKBefore(_ x: Float, _ i: Int, _ y: Float, _ j: Int, largest: Bool) -> Bool {
+        let xn = x.isNaN, yn = y.isNaN
+        if xn && yn { return i < j }
+        if xn { return largest }
+        if yn { return !largest }
+        if x == y { return i < j }
+        return largest ? x > y : x < y
+    }
+}
