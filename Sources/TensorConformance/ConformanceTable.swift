@@ -21,7 +21,8 @@ public enum ConformanceTable {
         fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
-            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + compositeCases()
+            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases()
+            + selectCases() + reduceIndexCases() + topKCases() + dropoutCases() + compositeCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
