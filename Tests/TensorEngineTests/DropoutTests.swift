@@ -54,7 +54,9 @@ import TensorEngine
             try dropout(Tensor(values, shape: [50, 100], on: device), probability: 0.45, seed: 987_654_321).rawBytes()
         }
         for (device, output) in zip(devices, outputs).dropFirst() {
-            #expect(output == outputs[0], "\(device.identifier) differs from \(devices[0].identifier)")
+            let differing = zip(output, outputs[0]).filter { $0 != $1 }.count
+            #expect(output.count == outputs[0].count && differing == 0,
+                    "\(differing) bytes of \(device.identifier) differ from \(devices[0].identifier)")
         }
     }
 
