@@ -12,6 +12,10 @@ public enum Philox4x32 {
     static let weyl0: UInt32 = 0x9E37_79B9, weyl1: UInt32 = 0xBB67_AE85
 
     /// The ten rounds on `counter` under `key` (the key bumped by the Weyl constants between rounds).
+    ///
+    /// ```swift
+    /// let words = Philox4x32.block(counter: SIMD4(0, 0, 0, 0), key: SIMD2(0, 0))   // [0x6627e8d5, ...]
+    /// ```
     public static func block(counter: SIMD4<UInt32>, key: SIMD2<UInt32>) -> SIMD4<UInt32> {
         var c = counter, k = key
         for round in 0..<10 {
@@ -28,6 +32,10 @@ public enum Philox4x32 {
 
     /// The block holding stream index `n`: counter (n / 4 as two 32-bit halves, 0, 0), key the
     /// seed's halves; `n`'s word is number `n % 4` of it.
+    ///
+    /// ```swift
+    /// let word = Philox4x32.streamBlock(seed: 42, blockIndex: n >> 2)[Int(n & 3)]
+    /// ```
     @inline(__always)
     public static func streamBlock(seed: UInt64, blockIndex: UInt64) -> SIMD4<UInt32> {
         block(counter: SIMD4(UInt32(truncatingIfNeeded: blockIndex), UInt32(truncatingIfNeeded: blockIndex >> 32), 0, 0),
@@ -35,11 +43,19 @@ public enum Philox4x32 {
     }
 
     /// A word's uniform in [0, 1): its top 24 bits times 2^-24 (exact in float32).
+    ///
+    /// ```swift
+    /// let u = Philox4x32.uniform(0xFFFF_FFFF)   // 1 - 2^-24
+    /// ```
     @inline(__always)
     public static func uniform(_ word: UInt32) -> Float { Float(word >> 8) * 0x1p-24 }
 
     /// The uniform dropout compares with its probability for stream index `index` under `seed`
     /// (element i of ``BackendOp/dropout(input:count:probability:seed:offset:output:)`` has index offset + i).
+    ///
+    /// ```swift
+    /// let dropped = Philox4x32.dropoutUniform(seed: 7, index: 12) < 0.1
+    /// ```
     public static func dropoutUniform(seed: UInt64, index: UInt64) -> Float {
         uniform(streamBlock(seed: seed, blockIndex: index >> 2)[Int(index & 3)])
     }
