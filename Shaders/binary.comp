@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // out[i] = a[aLayout(i)] op b[bLayout(i)] with broadcasting (stride 0) layouts.
 // The operation is specialisation constant 0 (BinaryOp.kernelCode, TE_BINARY_*); maximum and
-// minimum propagate NaN (GLSL's max/min leave it undefined).
+// minimum propagate NaN (GLSL's max/min leave it undefined). Comparisons write 1.0 or 0.0 and
+// test NaN explicitly (every relation false, notEqual true), not trusting ordered/unordered codegen.
 #include "elementwise.glsl"
 #include "strided.glsl"
 #include "tensor_codes.h"
@@ -41,6 +42,17 @@ void main() {
         else if (OP == TE_BINARY_SUB) r = x - y;
         else if (OP == TE_BINARY_MUL) r = x * y;
         else if (OP == TE_BINARY_DIV) r = x / y;
+        else if (OP >= TE_BINARY_EQUAL) {
+            bool unordered = isnan(x) || isnan(y);
+            bool holds;
+            if (OP == TE_BINARY_EQUAL) holds = !unordered && x == y;
+            else if (OP == TE_BINARY_NOT_EQUAL) holds = unordered || !(x == y);
+            else if (OP == TE_BINARY_LESS) holds = !unordered && x < y;
+            else if (OP == TE_BINARY_LESS_EQUAL) holds = !unordered && x <= y;
+            else if (OP == TE_BINARY_GREATER) holds = !unordered && x > y;
+            else holds = !unordered && x >= y;
+            r = holds ? 1.0 : 0.0;
+        }
         else if (isnan(x) || isnan(y)) r = x + y;
         else if (OP == TE_BINARY_MAXIMUM) r = x < y ? y : x;
         else r = y < x ? y : x;

@@ -27,6 +27,13 @@
 #define TE_BINARY_DIV 3
 #define TE_BINARY_MAXIMUM 4
 #define TE_BINARY_MINIMUM 5
+// Comparisons: float32 1 where true, 0 where false; NaN compares false except notEqual.
+#define TE_BINARY_EQUAL 6
+#define TE_BINARY_NOT_EQUAL 7
+#define TE_BINARY_LESS 8
+#define TE_BINARY_LESS_EQUAL 9
+#define TE_BINARY_GREATER 10
+#define TE_BINARY_GREATER_EQUAL 11
 
 // UnaryOp (TensorCore/ElementwiseOps.swift).
 #define TE_UNARY_EXP 0

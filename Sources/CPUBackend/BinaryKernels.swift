@@ -29,6 +29,26 @@ enum MinimumOperator: BinaryOperator {
         a.isNaN || b.isNaN ? a + b : (b < a ? b : a)
     }
 }
+/// Comparisons: 1 where the relation holds, else 0 (Swift's IEEE comparisons: NaN is
+/// unordered, so only `!=` holds for it).
+enum EqualOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a == b ? 1 : 0 }
+}
+enum NotEqualOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a != b ? 1 : 0 }
+}
+enum LessOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a < b ? 1 : 0 }
+}
+enum LessEqualOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a <= b ? 1 : 0 }
+}
+enum GreaterOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a > b ? 1 : 0 }
+}
+enum GreaterEqualOperator: BinaryOperator {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a >= b ? 1 : 0 }
+}
 
 /// Broadcasting binary operations over strided operands into a contiguous output.
 enum BinaryKernels {
@@ -45,6 +65,12 @@ enum BinaryKernels {
         case .div: run(DivOperator.self, a, aStrides, b, bStrides, shape, out, range)
         case .maximum: run(MaximumOperator.self, a, aStrides, b, bStrides, shape, out, range)
         case .minimum: run(MinimumOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .equal: run(EqualOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .notEqual: run(NotEqualOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .less: run(LessOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .lessEqual: run(LessEqualOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .greater: run(GreaterOperator.self, a, aStrides, b, bStrides, shape, out, range)
+        case .greaterEqual: run(GreaterEqualOperator.self, a, aStrides, b, bStrides, shape, out, range)
         }
     }
 

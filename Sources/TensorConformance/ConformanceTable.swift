@@ -23,6 +23,7 @@ public enum ConformanceTable {
             + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + adamUpdateCases()
             + compositeCases() + normCases() + copyIntoCases() + attentionCases()
+            + selectCases() + reduceIndexCases() + topKCases() + dropoutCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a

@@ -150,6 +150,38 @@ public enum BackendOp: Sendable {
                            mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer,
                            gradOutput: any BackendBuffer, gradQuery: any BackendBuffer, gradKey: any BackendBuffer,
                            gradValue: any BackendBuffer)
+    /// Ternary select: `output[i] = condition[conditionLayout(i)] != 0 ? a[aLayout(i)] :
+    /// b[bLayout(i)]` (a NaN condition is nonzero, so it picks `a`); the three float32 layouts
+    /// have the output's shape (broadcast axes have stride 0); `output` is contiguous.
+    /// Primitive: every backend executes it. The Vulkan kernel takes layouts of rank <= 6
+    /// after coalescing (``SelectLimits/maxRank``); the frontend copies operands otherwise.
+    case select(condition: any BackendBuffer, conditionLayout: StridedLayout, a: any BackendBuffer,
+                aLayout: StridedLayout, b: any BackendBuffer, bLayout: StridedLayout, output: any BackendBuffer)
+
+    /// The extreme along the middle axis of a rank-3 `layout` [outer, axis, inner] (any
+    /// strides) with its position: float32 `values[o, j]` and int32 `indices[o, j]`, each
+    /// written contiguously as [outer, inner]. NaN wins (the first NaN, as PyTorch's max and
+    /// min propagate it), and ties pick the lowest index. The axis must not be empty.
+    /// Primitive: every backend executes it.
+    case reduceIndex(ReduceIndexOp, input: any BackendBuffer, layout: StridedLayout, values: any BackendBuffer,
+                     indices: any BackendBuffer)
+
+    /// The `k` best of each row of the contiguous float32 `input` [rows, columns]: float32
+    /// `values` and int32 `indices`, [rows, k] contiguous, best first. The order is total:
+    /// NaN ranks above +inf, equal values (-0 == +0) rank by lower index; `largest` takes the
+    /// top of that order, else the bottom (so NaN comes last). `k <= columns`. Primitive:
+    /// every backend executes it (the Vulkan kernel is one invocation per row, O(k * columns)).
+    case topK(input: any BackendBuffer, rows: Int, columns: Int, k: Int, largest: Bool, values: any BackendBuffer,
+              indices: any BackendBuffer)
+
+    /// Inverted dropout of `count` float32 elements: element i is kept when the Philox4x32-10
+    /// uniform of stream index `n = offset + i` under `seed` (``Philox4x32/dropoutUniform(seed:index:)``)
+    /// is `>= probability`, and then `output[i] = input[i] * (1 / (1 - probability))` (the
+    /// scale rounded once to float32 on the host); a dropped element is 0. The mask is a pure
+    /// function of (seed, n): every backend draws the same one. `probability` in [0, 1].
+    /// Primitive: every backend executes it.
+    case dropout(input: any BackendBuffer, count: Int, probability: Float, seed: UInt64, offset: UInt64,
+                 output: any BackendBuffer)
 
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
@@ -180,6 +212,10 @@ public enum BackendOp: Sendable {
         case .copyInto: return .copyInto
         case .attentionForward: return .attentionForward
         case .attentionBackward: return .attentionBackward
+        case .select: return .select
+        case .reduceIndex: return .reduceIndex
+        case .topK: return .topK
+        case .dropout: return .dropout
         }
     }
 }
@@ -197,4 +233,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
     case copyInto
     case attentionForward, attentionBackward
+    case select, reduceIndex, topK, dropout
 }

@@ -3,9 +3,15 @@ import TensorCodes
 
 /// The elementwise binary operations, with NumPy broadcasting.
 ///
-/// `maximum` and `minimum` propagate NaN, as PyTorch's `torch.maximum` does.
+/// `maximum` and `minimum` propagate NaN, as PyTorch's `torch.maximum` does. The
+/// comparisons (`equal` ... `greaterEqual`) give a float32 mask: 1 where the relation holds,
+/// 0 where not; NaN compares false except for `notEqual`, where it is true (IEEE 754).
 public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case add, sub, mul, div, maximum, minimum
+    case equal, notEqual, less, lessEqual, greater, greaterEqual
+
+    /// True for the comparisons, whose output is a 0/1 mask and has no gradient.
+    public var isComparison: Bool { rawValue >= BinaryOp.equal.rawValue }
 
     /// The code kernels know this op by, from the shared table (Shaders/common/tensor_codes.h).
     public var kernelCode: Int32 {
@@ -16,6 +22,12 @@ public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .div: return TE_BINARY_DIV
         case .maximum: return TE_BINARY_MAXIMUM
         case .minimum: return TE_BINARY_MINIMUM
+        case .equal: return TE_BINARY_EQUAL
+        case .notEqual: return TE_BINARY_NOT_EQUAL
+        case .less: return TE_BINARY_LESS
+        case .lessEqual: return TE_BINARY_LESS_EQUAL
+        case .greater: return TE_BINARY_GREATER
+        case .greaterEqual: return TE_BINARY_GREATER_EQUAL
         }
     }
 
@@ -27,6 +39,12 @@ public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .div: return "div"
         case .maximum: return "maximum"
         case .minimum: return "minimum"
+        case .equal: return "equal"
+        case .notEqual: return "notEqual"
+        case .less: return "less"
+        case .lessEqual: return "lessEqual"
+        case .greater: return "greater"
+        case .greaterEqual: return "greaterEqual"
         }
     }
 
@@ -39,6 +57,12 @@ public enum BinaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .div: return a / b
         case .maximum: return a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
         case .minimum: return a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+        case .equal: return a == b ? 1 : 0
+        case .notEqual: return a != b ? 1 : 0
+        case .less: return a < b ? 1 : 0
+        case .lessEqual: return a <= b ? 1 : 0
+        case .greater: return a > b ? 1 : 0
+        case .greaterEqual: return a >= b ? 1 : 0
         }
     }
 }

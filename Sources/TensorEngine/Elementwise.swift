@@ -22,14 +22,14 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
         a: a.storage, aLayout: StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: a.offset),
         b: b.storage, bLayout: StridedLayout(shape: merged.shape, strides: merged.strides[1], offset: b.offset),
         output: out.storage))
-    return recordBinary(op, a, b, out)
+    return op.isComparison ? out : recordBinary(op, a, b, out)   // a mask has no gradient
 }
 
 /// The backward of `a op b`: each gradient reduced over the axes its operand was broadcast along.
 private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> Tensor {
     let retained: [Tensor]
     switch op {
-    case .add, .sub: retained = []
+    case .add, .sub, .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: retained = []
     case .mul, .maximum, .minimum: retained = [a, b]
     case .div: retained = [b, out]
     }
@@ -54,6 +54,8 @@ private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tenso
             let share = try selectionShare(op, a.detached(), b.detached())
             ga = a.requiresGrad ? try g * share : nil
             gb = b.requiresGrad ? try g * scaleShift(share, scale: -1, offset: 1) : nil
+        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
+            (ga, gb) = (nil, nil)   // never recorded: elementwise returns comparisons unrecorded
         }
         return [try ga.map { (t) throws(TensorError) in try Autograd.reduce(t, to: a.shape) },
                 try gb.map { (t) throws(TensorError) in try Autograd.reduce(t, to: b.shape) }]

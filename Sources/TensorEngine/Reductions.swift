@@ -69,7 +69,7 @@ extension Tensor {
 
     /// This tensor (or, when its view cannot be, a contiguous copy) as [outer, axis, inner]
     /// around `axis`, with the strides that read it in place.
-    private func reductionLayout(axis: Int) throws(TensorError) -> (Tensor, StridedLayout) {
+    func reductionLayout(axis: Int) throws(TensorError) -> (Tensor, StridedLayout) {
         func single(_ axes: Range<Int>, _ source: Tensor) -> (extent: Int, stride: Int)? {
             let merged = StridedLayout.coalesce(shape: Array(source.shape[axes]), strideSets: [Array(source.strides[axes])])
             switch merged.shape.count {

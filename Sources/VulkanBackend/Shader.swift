@@ -13,6 +13,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case layerNorm, layerNormBackward
     case copyInto
     case attentionForward, attentionBackwardQueries, attentionBackwardKeys
+    case select, reduceIndex, topK, dropout
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -42,6 +43,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .attentionForward: return SPIRV.attentionForward
         case .attentionBackwardQueries: return SPIRV.attentionBackwardQ
         case .attentionBackwardKeys: return SPIRV.attentionBackwardKv
+        case .select: return SPIRV.select
+        case .reduceIndex: return SPIRV.reduceIndex
+        case .topK: return SPIRV.topk
+        case .dropout: return SPIRV.dropout
         }
     }
 
@@ -53,6 +58,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .binary, .activation: return 3
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
+        case .select: return 4
+        case .reduceIndex, .topK: return 3
+        case .dropout: return 2
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

@@ -69,6 +69,14 @@ extension VulkanDevice {
             try attentionBackward(geometry, query: query, key: key, value: value, mask: mask, output: output,
                                   logSumExp: logSumExp, gradOutput: gradOutput, gradQuery: gradQuery, gradKey: gradKey,
                                   gradValue: gradValue)
+        case let .select(condition, conditionLayout, a, aLayout, b, bLayout, output):
+            try select(condition, conditionLayout, a, aLayout, b, bLayout, into: output)
+        case let .reduceIndex(kind, input, layout, values, indices):
+            try reduceIndex(kind, input, layout: layout, values: values, indices: indices)
+        case let .topK(input, rows, columns, k, largest, values, indices):
+            try topK(input, rows: rows, columns: columns, k: k, largest: largest, values: values, indices: indices)
+        case let .dropout(input, count, probability, seed, offset, output):
+            try dropout(input, count: count, probability: probability, seed: seed, offset: offset, into: output)
         }
     }
 }
