@@ -18,10 +18,11 @@ public enum ConformanceTable {
 
     /// Every case, in a fixed order (the seed of case i is base seed + i).
     public static func cases() -> [ConformanceCase] {
-        fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
+        let base = fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + compositeCases()
+        return base + embeddingCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a

@@ -92,6 +92,20 @@ public enum BackendOp: Sendable {
     case deltaUpdate(input: any BackendBuffer, reference: any BackendBuffer, theta: Float, count: Int,
                      delta: any BackendBuffer, transmitted: any BackendBuffer)
 
+    /// Row gather (embedding lookup): `output[n, c] = table[indices[n], c]` for the first
+    /// `count` int32 `indices` and every column `c < columns` of the float32 `table`
+    /// [rows, columns]; a row whose index is outside 0..<rows is all 0 (nothing is read out
+    /// of bounds; the frontend throws before it builds such an op). A primitive.
+    case gatherRows(table: any BackendBuffer, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
+                    output: any BackendBuffer)
+    /// Deterministic row scatter-add (the backward of ``gatherRows``): `output` [rows, columns]
+    /// is written in full, `output[r, c]` = the sum of `source[n, c]` over every `n < count`
+    /// with `indices[n] == r`, added in ascending `n` starting from 0 (so the result is
+    /// bitwise the same on every run and every backend); rows no index names are 0, and an
+    /// index outside 0..<rows is skipped. A primitive.
+    case scatterAddRows(source: any BackendBuffer, indices: any BackendBuffer, count: Int, columns: Int, rows: Int,
+                        output: any BackendBuffer)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -113,6 +127,8 @@ public enum BackendOp: Sendable {
         case .cast: return .cast
         case .oneHot: return .oneHot
         case .deltaUpdate: return .deltaUpdate
+        case .gatherRows: return .gatherRows
+        case .scatterAddRows: return .scatterAddRows
         }
     }
 }
@@ -126,4 +142,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case gatherRows, scatterAddRows
 }

@@ -9,6 +9,7 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case gatherRows, scatterAddRows
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -31,6 +32,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .gatherRows: return SPIRV.gatherRows
+        case .scatterAddRows: return SPIRV.scatterAddRows
         }
     }
 
@@ -41,6 +44,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .deltaUpdate: return 4
+        case .gatherRows: return 3
+        case .scatterAddRows: return 4
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

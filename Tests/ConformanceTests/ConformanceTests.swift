@@ -42,6 +42,8 @@ import VulkanBackend
             "cast": [.cast],
             "onehot": [.oneHot],
             "delta_update": [.deltaUpdate],
+            "gather_rows": [.gatherRows],
+            "scatter_add_rows": [.scatterAddRows],
             "copy_strided": [.copyStrided],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],
