@@ -5,25 +5,28 @@ extension CPUDevice {
     /// per index, parallel over the indices; an index outside 0..<rows gives a row of zeros.
     ///
     /// ```swift
-    /// try cpu.gatherRows(table, rows: 30522, columns: 384, indices: ids, count: 4096, into: out)
+    /// try cpu.gatherRows(table, dtype: .float32, rows: 30522, columns: 384, indices: ids, count: 4096, into: out)
     /// ```
-    public func gatherRows(_ table: any BackendBuffer, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
-                           into output: any BackendBuffer) throws(TensorError) {
+    public func gatherRows(_ table: any BackendBuffer, dtype: DType, rows: Int, columns: Int, indices: any BackendBuffer,
+                           count: Int, into output: any BackendBuffer) throws(TensorError) {
         let op = "gatherRows"
+        guard dtype.byteSize == 4 || dtype.byteSize == 2 else { throw .unsupportedDType(op: op, dtype: dtype) }
         let tb = try cpuBuffer(table, op: op), ib = try cpuBuffer(indices, op: op), ob = try cpuBuffer(output, op: op)
-        try require(tb, holds: rows * columns, op: op, role: "table")
+        let size = dtype.byteSize
+        try require(tb, holds: (rows * columns * size + 3) / 4, op: op, role: "table")
         try require(ib, holds: count, op: op, role: "indices")
-        try require(ob, holds: count * columns, op: op, role: "output")
+        try require(ob, holds: (count * columns * size + 3) / 4, op: op, role: "output")
         guard count > 0, columns > 0 else { return }
-        let source = UnsafePointer(tb.base), index = UnsafeRawPointer(ib.base), out = ob.base
+        let source = UnsafeRawPointer(tb.base), index = UnsafeRawPointer(ib.base), out = UnsafeMutableRawPointer(ob.base)
+        let rowBytes = columns * size
         parallelFor(count: count, threads: threads, grain: max(1, Self.elementwiseGrain / columns), alignment: 1) { range in
             for n in range {
                 let row = Int(index.load(fromByteOffset: n * 4, as: Int32.self))
-                let line = out + n * columns
+                let line = out + n * rowBytes
                 if row >= 0, row < rows {
-                    line.update(from: source + row * columns, count: columns)
+                    line.copyMemory(from: source + row * rowBytes, byteCount: rowBytes)
                 } else {
-                    line.update(repeating: 0, count: columns)
+                    line.initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes)
                 }
             }
         }

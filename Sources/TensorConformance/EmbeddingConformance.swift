@@ -33,18 +33,38 @@ extension ConformanceTable {
         embeddingShapes.flatMap { shapeClass, rows, columns, count in
             ["uniform", "all same", "few hot", "out of range"].flatMap { kind in
                 [
-                    ConformanceCase(.gatherRows, "gatherRows", shapeClass: shapeClass, shape: "[\(rows), \(columns)] x \(count)",
+                    ConformanceCase(.gatherRows, "gatherRows float32", shapeClass: shapeClass, shape: "[\(rows), \(columns)] x \(count)",
                                     values: "normal, \(kind)", bound: exactBound, exactSigns: true) { (h) throws(TensorError) in
                         let table = h.values(rows * columns, "normal")
                         let indices = embeddingIndices(h, count: count, rows: rows, kind)
                         let out = try h.output(count * columns)
-                        try h.run(.gatherRows(table: try h.input(table), rows: rows, columns: columns,
+                        try h.run(.gatherRows(table: try h.input(table), dtype: .float32, rows: rows, columns: columns,
                                               indices: try h.inputBytes(rawBytes(indices)), count: count, output: out.buffer))
                         var reference = [Double](repeating: 0, count: count * columns)
                         for (n, index) in indices.enumerated() where index >= 0 && Int(index) < rows {
                             for c in 0..<columns { reference[n * columns + c] = Double(table[Int(index) * columns + c]) }
                         }
                         return .init(actual: try h.read(out), reference: reference)
+                    },
+                    // 2-byte elements: any bit pattern (NaN, infinities, subnormals) copied exactly; odd
+                    // shapes end mid-word.
+                    ConformanceCase(.gatherRows, "gatherRows float16", shapeClass: shapeClass, shape: "[\(rows), \(columns)] x \(count)",
+                                    values: "all patterns, \(kind)", bound: exactBound, exactSigns: true) { (h) throws(TensorError) in
+                        let table = (0..<(rows * columns)).map { _ in UInt16(truncatingIfNeeded: h.rng.next()) }
+                        let indices = embeddingIndices(h, count: count, rows: rows, kind)
+                        let bytes = count * columns * 2
+                        let out = try h.outputBytes(bytes)
+                        try h.run(.gatherRows(table: try h.inputBytes(rawBytes(table)), dtype: .float16, rows: rows, columns: columns,
+                                              indices: try h.inputBytes(rawBytes(indices)), count: count, output: out.buffer))
+                        let got = try h.readBytes(out, byteCount: bytes)
+                        let actual = (0..<(count * columns)).map { i in
+                            Float(halfValue(UInt16(got[2 * i]) | UInt16(got[2 * i + 1]) << 8))
+                        }
+                        var reference = [Double](repeating: 0, count: count * columns)
+                        for (n, index) in indices.enumerated() where index >= 0 && Int(index) < rows {
+                            for c in 0..<columns { reference[n * columns + c] = halfValue(table[Int(index) * columns + c]) }
+                        }
+                        return .init(actual: actual, reference: reference)
                     },
                     ConformanceCase(.scatterAddRows, "scatterAddRows", shapeClass: shapeClass,
                                     shape: "\(count) x \(columns) into [\(rows), \(columns)]", values: "normal, \(kind)",

@@ -93,10 +93,12 @@ public enum BackendOp: Sendable {
                      delta: any BackendBuffer, transmitted: any BackendBuffer)
 
     /// Row gather (embedding lookup): `output[n, c] = table[indices[n], c]` for the first
-    /// `count` int32 `indices` and every column `c < columns` of the float32 `table`
-    /// [rows, columns]; a row whose index is outside 0..<rows is all 0 (nothing is read out
-    /// of bounds; the frontend throws before it builds such an op). A primitive.
-    case gatherRows(table: any BackendBuffer, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
+    /// `count` int32 `indices` and every column `c < columns` of `table` [rows, columns], whose
+    /// elements (and the output's) are of `dtype`: any 4- or 2-byte type (float32, int32,
+    /// float16, bfloat16), copied bit for bit. A row whose index is outside 0..<rows is all
+    /// zero bits (nothing is read out of bounds; the frontend throws before it builds such an
+    /// op). With 2-byte elements the last word's unused half may be written (as 0). A primitive.
+    case gatherRows(table: any BackendBuffer, dtype: DType, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
                     output: any BackendBuffer)
     /// Deterministic row scatter-add (the backward of ``gatherRows``): `output` [rows, columns]
     /// is written in full, `output[r, c]` = the sum of `source[n, c]` over every `n < count`

@@ -14,8 +14,11 @@ import TensorCore
 /// The gradient of `weight` is a scatter-add of the incoming rows by index: a row named
 /// several times accumulates, summed in ascending position on both backends, so two
 /// backward passes give bitwise identical results (no float atomics; see
-/// ``BackendOp/scatterAddRows``). Backward keeps only the indices, not the weight. The
-/// weight must be float32: cast a float16 or bfloat16 table first (`table.cast(to: .float32)`).
+/// ``BackendOp/scatterAddRows``). Backward keeps only the indices, not the weight.
+///
+/// The weight may be float32, float16 or bfloat16; the rows are copied bit for bit, so the
+/// output has the weight's dtype (as in PyTorch; cast it for float32 arithmetic), and a
+/// 2-byte weight's gradient is summed in float32 and rounded once to its dtype.
 ///
 /// ```swift
 /// let table = try Tensor.randn([30522, 384], on: .cpu).requiringGrad()
@@ -27,7 +30,7 @@ public func embedding(_ indices: Tensor, weight: Tensor) throws(TensorError) -> 
     let op = "embedding"
     try OpSupport.sameDevice(op, indices, weight)
     guard indices.dtype == .int32 else { throw .unsupportedDType(op: op + " indices", dtype: indices.dtype) }
-    guard weight.dtype == .float32 else { throw .unsupportedDType(op: op + " weight", dtype: weight.dtype) }
+    guard weight.dtype.isFloatingPoint else { throw .unsupportedDType(op: op + " weight", dtype: weight.dtype) }
     guard weight.rank == 2 else {
         throw .invalidShape(op: op, shape: weight.shape, reason: "the weight must be [vocabulary, width]")
     }
@@ -39,15 +42,11 @@ public func embedding(_ indices: Tensor, weight: Tensor) throws(TensorError) -> 
         throw .invalidArgument(op: op, reason: "index \(index) at position \(position) is outside 0..<\(vocabulary) (the weight has \(vocabulary) rows)")
     }
     let count = ids.elementCount
-    let table = try weight.detached().contiguous()
-    let out = try OpSupport.output(outputShape, on: weight.device)
-    if out.elementCount > 0 {
-        try weight.device.backend.run(.gatherRows(table: table.storage, rows: vocabulary, columns: width, indices: ids.storage,
-                                                  count: count, output: out.storage))
-    }
+    let out = try EmbeddingSupport.gatherRows(weight, rows: vocabulary, columns: width, indices: ids, count: count,
+                                              shape: outputShape)
     return Autograd.record(op, out, inputs: [weight], retained: [RetainedStorage(ids, label: "embedding indices")]) { (g) throws(TensorError) in
         [try EmbeddingSupport.scatterAdd(g, indices: ids, count: count, columns: width, rows: vocabulary,
-                                         shape: [vocabulary, width])]
+                                         shape: [vocabulary, width], dtype: weight.dtype)]
     }
 }
 
@@ -55,7 +54,8 @@ public func embedding(_ indices: Tensor, weight: Tensor) throws(TensorError) -> 
 /// `out[i][j][k] = x[indices[i][j][k]][j][k]` for axis 0 (and likewise for the other axes).
 ///
 /// `indices` has the rank of `x` and at most its extent on every other axis; the result has
-/// the indices' shape. Negative axes count from the end. An index outside the axis throws
+/// the indices' shape and `x`'s dtype (float32, float16, bfloat16 or int32: values are copied
+/// bit for bit). Negative axes count from the end. An index outside the axis throws
 /// (the indices are read on the host to check them and to turn them into element offsets of
 /// `x`; see ``embedding(_:weight:)`` for that cost). The gradient is a deterministic
 /// scatter-add into zeros of `x`'s shape: repeated indices accumulate, in ascending position.
@@ -68,7 +68,7 @@ public func embedding(_ indices: Tensor, weight: Tensor) throws(TensorError) -> 
 public func gather(_ x: Tensor, axis: Int, indices: Tensor) throws(TensorError) -> Tensor {
     let op = "gather"
     try OpSupport.sameDevice(op, x, indices)
-    try OpSupport.floats(op, x)
+    guard x.dtype.byteSize >= 2 else { throw .unsupportedDType(op: op, dtype: x.dtype) }
     guard indices.dtype == .int32 else { throw .unsupportedDType(op: op + " indices", dtype: indices.dtype) }
     guard x.rank == indices.rank else {
         throw .shapeMismatch(op: op, lhs: x.shape, rhs: indices.shape, reason: "the indices must have the rank of the input")
@@ -107,30 +107,40 @@ public func gather(_ x: Tensor, axis: Int, indices: Tensor) throws(TensorError) 
     }
     let count = values.count
     let flat = try Tensor(int32: offsets, shape: [count], on: x.device)
-    let table = try x.detached().contiguous()
-    let out = try OpSupport.output(indices.shape, on: x.device)
-    if count > 0 {
-        try x.device.backend.run(.gatherRows(table: table.storage, rows: x.elementCount, columns: 1, indices: flat.storage,
-                                             count: count, output: out.storage))
-    }
-    let shape = x.shape, elements = x.elementCount
+    let out = try EmbeddingSupport.gatherRows(x, rows: x.elementCount, columns: 1, indices: flat, count: count,
+                                              shape: indices.shape)
+    let shape = x.shape, elements = x.elementCount, dtype = x.dtype
     return Autograd.record(op, out, inputs: [x], retained: [RetainedStorage(flat, label: "gather offsets")]) { (g) throws(TensorError) in
-        [try EmbeddingSupport.scatterAdd(g, indices: flat, count: count, columns: 1, rows: elements, shape: shape)]
+        [try EmbeddingSupport.scatterAdd(g, indices: flat, count: count, columns: 1, rows: elements, shape: shape, dtype: dtype)]
     }
 }
 
 /// The backward shared by ``embedding(_:weight:)`` and ``gather(_:axis:indices:)``.
 enum EmbeddingSupport {
-    /// A new tensor of `shape` (rows * columns elements) holding the deterministic row
-    /// scatter-add of `gradient` ([count, columns] in row-major order) by `indices`.
-    static func scatterAdd(_ gradient: Tensor, indices: Tensor, count: Int, columns: Int, rows: Int,
+    /// A new tensor of `shape` and `table`'s dtype: rows `indices` (count int32, already
+    /// checked) of `table` viewed as row-major [rows, columns].
+    static func gatherRows(_ table: Tensor, rows: Int, columns: Int, indices: Tensor, count: Int,
                            shape: [Int]) throws(TensorError) -> Tensor {
-        let source = try gradient.detached().contiguous()
+        let source = try table.detached().contiguous()
+        let buffer = try table.device.backend.makeBuffer(count: ShapeMath.elementCount(shape), dtype: table.dtype)
+        if count * columns > 0 {
+            try table.device.backend.run(.gatherRows(table: source.storage, dtype: table.dtype, rows: rows, columns: columns,
+                                                     indices: indices.storage, count: count, output: buffer))
+        }
+        return Tensor(storage: buffer, shape: shape, dtype: table.dtype, device: table.device)
+    }
+
+    /// A new tensor of `shape` (rows * columns elements) and `dtype` holding the deterministic
+    /// row scatter-add of `gradient` ([count, columns] in row-major order) by `indices`, summed
+    /// in float32 (a 2-byte `dtype` is rounded once at the end).
+    static func scatterAdd(_ gradient: Tensor, indices: Tensor, count: Int, columns: Int, rows: Int,
+                           shape: [Int], dtype: DType) throws(TensorError) -> Tensor {
+        let source = try gradient.detached().cast(to: .float32).contiguous()
         let out = try OpSupport.output(shape, on: gradient.device)
         if out.elementCount > 0 {
             try gradient.device.backend.run(.scatterAddRows(source: source.storage, indices: indices.storage, count: count,
                                                             columns: columns, rows: rows, output: out.storage))
         }
-        return out
+        return try out.cast(to: dtype)
     }
 }

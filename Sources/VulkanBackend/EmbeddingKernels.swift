@@ -4,24 +4,26 @@ extension VulkanDevice {
     /// Row gather, the embedding lookup (Shaders/gather_rows.comp; the rules of ``BackendOp/gatherRows``).
     ///
     /// ```swift
-    /// try gpu.gatherRows(table, rows: 30522, columns: 384, indices: ids, count: 4096, into: out)
+    /// try gpu.gatherRows(table, dtype: .float32, rows: 30522, columns: 384, indices: ids, count: 4096, into: out)
     /// ```
-    public func gatherRows(_ table: any BackendBuffer, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
-                           into output: any BackendBuffer) throws(TensorError) {
+    public func gatherRows(_ table: any BackendBuffer, dtype: DType, rows: Int, columns: Int, indices: any BackendBuffer,
+                           count: Int, into output: any BackendBuffer) throws(TensorError) {
         let op = "gatherRows"
+        guard dtype.byteSize == 4 || dtype.byteSize == 2 else { throw .unsupportedDType(op: op, dtype: dtype) }
         let source = try buffer(table, op), index = try buffer(indices, op), target = try buffer(output, op)
-        let total = count * columns
+        let total = count * columns, size = dtype.byteSize
         guard total > 0 else { return }
-        guard rows * columns <= source.elementCount, count <= index.elementCount, total <= target.elementCount,
-              total <= Int(UInt32.max), rows * columns <= Int(UInt32.max) else {
+        guard (rows * columns * size + 3) / 4 <= source.elementCount, count <= index.elementCount,
+              (total * size + 3) / 4 <= target.elementCount, total < Int(UInt32.max), rows * columns < Int(UInt32.max) else {
             throw .invalidArgument(op: op, reason: "\(count) indices x \(columns) columns of \(rows) rows do not fit the buffers")
         }
         var push = PushConstants()
         push.append(total)
         push.append(columns)
         push.append(rows)
+        push.append(size == 2 ? 1 : 0)
         try dispatch(.gatherRows, buffers: [(source, .read), (index, .read), (target, .write)], push: push,
-                     groups: elementwiseGroups(total))
+                     groups: elementwiseGroups(size == 2 ? (total + 1) / 2 : total))
     }
 
     /// Deterministic row scatter-add (Shaders/scatter_add_rows.comp; the rules of ``BackendOp/scatterAddRows``).

@@ -45,8 +45,8 @@ extension VulkanDevice {
             try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
         case let .deltaUpdate(input, reference, theta, count, delta, transmitted):
             try deltaUpdate(input, reference: reference, theta: theta, count: count, delta: delta, transmitted: transmitted)
-        case let .gatherRows(table, rows, columns, indices, count, output):
-            try gatherRows(table, rows: rows, columns: columns, indices: indices, count: count, into: output)
+        case let .gatherRows(table, dtype, rows, columns, indices, count, output):
+            try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
         case let .scatterAddRows(source, indices, count, columns, rows, output):
             try scatterAddRows(source, indices: indices, count: count, columns: columns, rows: rows, into: output)
         }

@@ -128,7 +128,10 @@ import TensorEngine
         #expect(throws: TensorError.self) { try embedding(Tensor([1], shape: [1], on: device), weight: weight) }
         #expect(throws: TensorError.self) { try embedding(Tensor(int32: [1], shape: [1], on: device), weight: Tensor.zeros([10], on: device)) }
         #expect(throws: TensorError.self) {
-            try embedding(Tensor(int32: [1], shape: [1], on: device), weight: weight.cast(to: .float16))
+            try embedding(Tensor(int32: [1], shape: [1], on: device), weight: weight.cast(to: .int32))
+        }
+        if device.kind != .cpu {
+            #expect(throws: TensorError.self) { try embedding(Tensor(int32: [1], shape: [1], on: device), weight: Tensor.zeros([10, 4], on: .cpu)) }
         }
         let x = try Tensor.zeros([2, 3], on: device)
         let error = #expect(throws: TensorError.self) { try gather(x, axis: 1, indices: Tensor(int32: [0, 3], shape: [1, 2], on: device)) }
@@ -137,6 +140,37 @@ import TensorEngine
         #expect(throws: TensorError.self) { try gather(x, axis: 0, indices: Tensor(int32: [0], shape: [1], on: device)) }
         #expect(throws: TensorError.self) { try gather(x, axis: 0, indices: Tensor(int32: [0, 0, 0, 0], shape: [1, 4], on: device)) }
         #expect(throws: TensorError.self) { try gather(x, axis: 0, indices: Tensor([0], shape: [1, 1], on: device)) }
+    }
+
+    /// 2-byte tables: rows copied bit for bit (odd widths end mid-word), the output in the
+    /// table's dtype, the gradient summed in float32 and rounded once to it.
+    @Test(arguments: TestDevices.all)
+    func halfPrecisionTables(device: Device) throws {
+        let (rows, columns) = (9, 5)
+        for dtype in [DType.float16, .bfloat16] {
+            let table = try Tensor(Self.table(rows, columns, seed: 7), shape: [rows, columns], on: device).cast(to: dtype)
+            let exact = try table.toArray()
+            let ids: [Int32] = [3, 8, 3, 0, 3, 5, 3]
+            let weight = table.detached().requiringGrad()
+            let e = try embedding(Tensor(int32: ids, shape: [7], on: device), weight: weight)
+            #expect(e.dtype == dtype && e.shape == [7, columns])
+            #expect(try e.toArray() == ids.flatMap { exact[Int($0) * columns..<(Int($0) + 1) * columns] })
+            let upstream = Self.table(ids.count, columns, seed: 8)
+            try (e.cast(to: .float32) * Tensor(upstream, shape: [7, columns], on: device)).sum().backward()
+            #expect(weight.grad!.dtype == dtype)
+            var expected = [Double](repeating: 0, count: rows * columns)
+            for (n, id) in ids.enumerated() {
+                for c in 0..<columns { expected[Int(id) * columns + c] += Double(upstream[n * columns + c]) }
+            }
+            let got = try weight.grad!.toArray()
+            let tolerance = dtype == .float16 ? 1e-3 : 8e-3
+            for i in got.indices {
+                #expect(abs(Double(got[i]) - expected[i]) <= tolerance * max(1, abs(expected[i])), "\(dtype) element \(i)")
+            }
+        }
+        let ints = try Tensor(int32: [10, 20, 30, 40, 50, 60], shape: [2, 3], on: device)
+        let picked = try gather(ints, axis: 1, indices: Tensor(int32: [2, 2, 0, 1], shape: [2, 2], on: device))
+        #expect(try picked.toInt32Array() == [30, 30, 40, 50])
     }
 
     @Test func backwardRetainsOnlyTheIndices() throws {
