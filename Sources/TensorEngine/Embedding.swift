@@ -44,9 +44,10 @@ public func embedding(_ indices: Tensor, weight: Tensor) throws(TensorError) -> 
     let count = ids.elementCount
     let out = try EmbeddingSupport.gatherRows(weight, rows: vocabulary, columns: width, indices: ids, count: count,
                                               shape: outputShape)
+    let dtype = weight.dtype   // the closure must not capture the weight itself: backward keeps only the indices
     return Autograd.record(op, out, inputs: [weight], retained: [RetainedStorage(ids, label: "embedding indices")]) { (g) throws(TensorError) in
         [try EmbeddingSupport.scatterAdd(g, indices: ids, count: count, columns: width, rows: vocabulary,
-                                         shape: [vocabulary, width], dtype: weight.dtype)]
+                                         shape: [vocabulary, width], dtype: dtype)]
     }
 }
 
