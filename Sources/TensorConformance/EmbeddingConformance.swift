@@ -1,14 +1,14 @@
 import TensorCore
 
-/// Conformance of the embedding ops: `gatherRows` (exact copies; out-of-range indices give
-/// zero rows) and the deterministic `scatterAddRows` against a float64 sum, at 1, prime,
-/// several-workgroup and empty shapes, with uniform, all-equal, a few hot and out-of-range
-/// indices.
+/// Conformance of the embedding ops: `gatherRows` (exact copies of float32 and of any float16
+/// bit pattern; out-of-range indices give zero rows) and the deterministic `scatterAddRows`
+/// against a float64 sum, at 1, prime, several-workgroup (of outputs, and of indices to sort)
+/// and empty shapes, with uniform, all-equal, a few hot and out-of-range indices.
 extension ConformanceTable {
     /// (class, rows, columns, count).
     static let embeddingShapes: [(String, Int, Int, Int)] = [
         ("1", 1, 1, 1), ("prime", 31, 7, 37), ("several workgroups", 257, 33, 67), ("empty", 5, 3, 0),
-        ("wide rows", 3, 1025, 5),
+        ("wide rows", 3, 1025, 5), ("many indices", 97, 3, 1031),
     ]
 
     /// Indices of a class: "uniform", "all same", "few hot" (3 values), "out of range" (a quarter outside 0..<rows).
