@@ -14,7 +14,8 @@ import TensorCore
 /// The gradient of `weight` is a scatter-add of the incoming rows by index: a row named
 /// several times accumulates, summed in ascending position on both backends, so two
 /// backward passes give bitwise identical results (no float atomics; see
-/// ``BackendOp/scatterAddRows``). Backward keeps only the indices, not the weight.
+/// ``BackendOp/scatterAddRows``). Backward keeps only the indices, not the weight. On
+/// Vulkan the backward takes at most 2^20 indices per call.
 ///
 /// The weight may be float32, float16 or bfloat16; the rows are copied bit for bit, so the
 /// output has the weight's dtype (as in PyTorch; cast it for float32 arithmetic), and a
