@@ -13,6 +13,7 @@ let commands: [(name: String, help: String)] = [
     ("train", TrainBench.help),
     ("sparse", SparseBench.help),
     ("delta", DeltaBench.help),
+    ("layernorm", NormBench.help),
     ("embedding", EmbeddingBench.help),
 ]
 
@@ -53,6 +54,7 @@ func runMain() -> Int32 {
         case "train": try TrainBench.run(options, report: &report)
         case "sparse": try SparseBench.run(options, report: &report)
         case "delta": try DeltaBench.run(options, report: &report)
+        case "layernorm": try NormBench.run(options, report: &report)
         case "embedding": try EmbeddingBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)

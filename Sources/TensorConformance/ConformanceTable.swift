@@ -21,14 +21,15 @@ public enum ConformanceTable {
         let base = fillCases() + copyCases() + binaryCases() + scaleShiftCases() + matmulCases()
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
-            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + compositeCases()
+            + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + adamUpdateCases()
+            + compositeCases() + normCases() + copyIntoCases()
         return base + embeddingCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
-        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul })
+        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases())
             .map { $0.asComposite() }
     }
 

@@ -20,6 +20,9 @@ extension BackendOp {
         case let .matmul(a, b, c, geometry, epilogue) where !epilogue.isNone:
             return try Self.epilogueComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
                                               temporary: temporary)
+        case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
+            return try Self.adamComposite(parameter: parameter, gradient: gradient, firstMoment: firstMoment,
+                                          secondMoment: secondMoment, count: count, step: step, temporary: temporary)
         default:
             return nil
         }

@@ -92,6 +92,48 @@ public enum BackendOp: Sendable {
     case deltaUpdate(input: any BackendBuffer, reference: any BackendBuffer, theta: Float, count: Int,
                      delta: any BackendBuffer, transmitted: any BackendBuffer)
 
+    /// One Adam / AdamW update of `count` float32 elements in place (the formulas of
+    /// ``AdamStep``): `parameter`, `firstMoment` (m) and `secondMoment` (v) are read and
+    /// rewritten, `gradient` is read. Has a composite (binary and unary ops on temporaries).
+    case adamUpdate(parameter: any BackendBuffer, gradient: any BackendBuffer, firstMoment: any BackendBuffer,
+                    secondMoment: any BackendBuffer, count: Int, step: AdamStep)
+    /// LayerNorm over the rows of the contiguous `input` [rows, columns] (PyTorch's, biased
+    /// variance): `mean[r]` and `rstd[r] = 1 / sqrt(var[r] + epsilon)` per row, and
+    /// `output[r, c] = (input[r, c] - mean[r]) * rstd[r] * weight[c] + bias[c]`, weight 1 and
+    /// bias 0 when absent. A primitive (no composite): every backend executes it.
+    case layerNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?, rows: Int,
+                   columns: Int, epsilon: Float, output: any BackendBuffer, mean: any BackendBuffer, rstd: any BackendBuffer)
+    /// LayerNorm's backward from the forward's `input`, `mean` and `rstd`: with `xh = (x -
+    /// mean) * rstd` and `g = gradOutput * weight`, `gradInput = rstd * (g - mean_c(g) - xh *
+    /// mean_c(g * xh))`, and the column sums `gradWeight[c] = sum_r gradOutput * xh`,
+    /// `gradBias[c] = sum_r gradOutput` (each written only when given; summed in an order
+    /// that does not depend on threads or timing). A primitive.
+    case layerNormBackward(input: any BackendBuffer, weight: (any BackendBuffer)?, gradOutput: any BackendBuffer,
+                           mean: any BackendBuffer, rstd: any BackendBuffer, rows: Int, columns: Int,
+                           gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?, gradBias: (any BackendBuffer)?)
+    /// RMSNorm over the rows of the contiguous `input` [rows, columns]: `rstd[r] = 1 /
+    /// sqrt(mean_c(input^2) + epsilon)` and `output[r, c] = input[r, c] * rstd[r] * weight[c]`
+    /// (weight 1 when absent). A primitive.
+    case rmsNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, rows: Int, columns: Int, epsilon: Float,
+                 output: any BackendBuffer, rstd: any BackendBuffer)
+    /// RMSNorm's backward: with `xh = x * rstd` and `g = gradOutput * weight`, `gradInput =
+    /// rstd * (g - xh * mean_c(g * xh))` and `gradWeight[c] = sum_r gradOutput * xh` (when
+    /// given, summed in a fixed order). A primitive.
+    case rmsNormBackward(input: any BackendBuffer, weight: (any BackendBuffer)?, gradOutput: any BackendBuffer,
+                         rstd: any BackendBuffer, rows: Int, columns: Int, gradInput: any BackendBuffer,
+                         gradWeight: (any BackendBuffer)?)
+
+    /// `destination[destinationLayout(i)] = source[sourceLayout(i)]` for every index i of the
+    /// two layouts' common shape, bit for bit, in elements of `dtype` (1, 2 or 4 bytes): a
+    /// strided copy into a strided region of an existing buffer (concatenation, the gradient
+    /// of a slice). Unlike the other ops it writes only the elements `destinationLayout`
+    /// reaches and leaves the rest of `destination` as it was. Strides are non-negative; the
+    /// destination layout reaches each element at most once (no stride 0 on an axis longer
+    /// than 1), and `source` and `destination` do not overlap. A primitive: every backend
+    /// executes it.
+    case copyInto(source: any BackendBuffer, sourceLayout: StridedLayout, destination: any BackendBuffer,
+                  destinationLayout: StridedLayout, dtype: DType)
+
     /// Row gather (embedding lookup): `output[n, c] = table[indices[n], c]` for the first
     /// `count` int32 `indices` and every column `c < columns` of `table` [rows, columns], whose
     /// elements (and the output's) are of `dtype`: any 4- or 2-byte type (float32, int32,
@@ -129,6 +171,12 @@ public enum BackendOp: Sendable {
         case .cast: return .cast
         case .oneHot: return .oneHot
         case .deltaUpdate: return .deltaUpdate
+        case .adamUpdate: return .adamUpdate
+        case .layerNorm: return .layerNorm
+        case .layerNormBackward: return .layerNormBackward
+        case .rmsNorm: return .rmsNorm
+        case .rmsNormBackward: return .rmsNormBackward
+        case .copyInto: return .copyInto
         case .gatherRows: return .gatherRows
         case .scatterAddRows: return .scatterAddRows
         }
@@ -144,5 +192,8 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case activateFewBit, fewBitBackward
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case adamUpdate
+    case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
+    case copyInto
     case gatherRows, scatterAddRows
 }

@@ -1,10 +1,20 @@
 import TensorCore
 
-/// A differentiable building block with trainable parameters.
-public protocol Layer: Sendable {
+/// A differentiable building block with one input and trainable parameters.
+///
+/// A layer lists its ``parameters``; ``Module/namedParameters`` names them by position
+/// ("0", "1", ...) unless the layer names them itself (``Linear``: "weight", "bias").
+public protocol Layer: Module {
     func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor
     /// The tensors an optimiser updates (leaves that require grad).
     var parameters: [Tensor] { get }
+}
+
+extension Layer {
+    /// The parameters named by position, "0", "1", ...
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        parameters.enumerated().map { ("\($0.offset)", $0.element) }
+    }
 }
 
 /// A fully connected layer `activation(x * weight + bias)`, one fused kernel per call.
@@ -48,6 +58,11 @@ public struct Linear: Layer {
     }
 
     public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }
+
+    /// "weight" and, with a bias, "bias".
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
 }
 
 /// Layers applied in order.
@@ -71,4 +86,16 @@ public struct Sequential: Layer {
     }
 
     public var parameters: [Tensor] { layers.flatMap(\.parameters) }
+
+    /// Switches every layer.
+    public func setTraining(_ training: Bool) {
+        for layer in layers { layer.setTraining(training) }
+    }
+
+    /// Each layer's names prefixed by its position: "0.weight", "0.bias", "1.weight", ...
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        layers.enumerated().flatMap { index, layer in
+            layer.namedParameters.map { ("\(index).\($0.name)", $0.tensor) }
+        }
+    }
 }

@@ -22,11 +22,19 @@ extension Tensor {
         guard values.shape == shape, isContiguous else {
             throw .shapeMismatch(op: "assign", lhs: shape, rhs: values.shape, reason: "in-place update needs equal shapes and contiguous storage")
         }
+        guard values.dtype == dtype else {
+            throw .invalidArgument(op: "assign", reason: "the values are \(values.dtype), the tensor \(dtype)")
+        }
         guard elementCount > 0 else { return }
         let source = try values.contiguous()
-        try device.backend.run(.copyStrided(source: source.storage,
-                                            layout: StridedLayout(shape: [elementCount], strides: [1]),
-                                            destination: storage))
+        let layout = StridedLayout(shape: [elementCount], strides: [1])
+        if dtype == .float32 {
+            try device.backend.run(.copyStrided(source: source.storage, layout: layout, destination: storage))
+        } else {
+            // A cast between equal types is a copy of any element size.
+            try device.backend.run(.cast(source: source.storage, sourceType: dtype, layout: layout,
+                                         destination: storage, destinationType: dtype))
+        }
     }
 }
 
@@ -64,21 +72,23 @@ public final class SGD: Optimizer {
     }
 }
 
-/// Adam (Kingma & Ba): bias-corrected first and second moment estimates.
+/// Adam (Kingma & Ba): bias-corrected first and second moment estimates, one fused update
+/// per parameter (``BackendOp/adamUpdate(parameter:gradient:firstMoment:secondMoment:count:step:)``),
+/// as `torch.optim.Adam` without weight decay. For decoupled weight decay use ``AdamW``.
 ///
 /// ```swift
 /// let optimizer = Adam(parameters: model.parameters, learningRate: 1e-3)
+/// optimizer.zeroGrad(); try loss.backward(); try optimizer.step()
 /// ```
 public final class Adam: Optimizer {
-    public let parameters: [Tensor]
+    public var parameters: [Tensor] { moments.parameters }
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
-    private var moments: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
-    private var steps = 0
+    private let moments: AdamMoments
 
     public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8) {
-        self.parameters = parameters
+        moments = AdamMoments(parameters: parameters)
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -86,26 +96,8 @@ public final class Adam: Optimizer {
     }
 
     public func step() throws(TensorError) {
-        steps += 1
-        let correction1 = 1 - Float(pow(Double(beta1), Double(steps)))
-        let correction2 = 1 - Float(pow(Double(beta2), Double(steps)))
-        try withNoGrad { () throws(TensorError) in
-            for parameter in parameters {
-                guard let g = parameter.grad else { continue }
-                let key = ObjectIdentifier(parameter)
-                let previous: (m: Tensor, v: Tensor)
-                if let existing = moments[key] {
-                    previous = existing
-                } else {
-                    previous = (try Tensor.zeros(parameter.shape, on: parameter.device),
-                                try Tensor.zeros(parameter.shape, on: parameter.device))
-                }
-                let m = try previous.m * beta1 + g * (1 - beta1)
-                let v = try previous.v * beta2 + (g * g) * (1 - beta2)
-                moments[key] = (m, v)
-                let denominator = try (v * (1 / correction2)).sqrt() + epsilon
-                try parameter.assign(try parameter - (m * (learningRate / correction1)) / denominator)
-            }
+        try moments.update { steps in
+            AdamStep(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: 0, step: steps)
         }
     }
 }

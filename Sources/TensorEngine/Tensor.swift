@@ -4,8 +4,8 @@ import TensorCore
 /// bfloat16, int32 or uint8 (``dtype``, ``cast(to:)``).
 ///
 /// Tensors are immutable values with reference semantics: operations return new
-/// tensors, and views (``reshaped(_:)``, ``transposed()``, ``permuted(_:)``) share
-/// storage with their source. Storage is freed when the last tensor using it goes.
+/// tensors, and views (``reshaped(_:)``, ``transposed()``, ``permuted(_:)``,
+/// ``slice(axis:range:step:)``, ``select(axis:index:)``) share storage with their source. Storage is freed when the last tensor using it goes.
 ///
 /// ```swift
 /// let x = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3], on: .cpu)

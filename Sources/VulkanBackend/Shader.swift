@@ -9,6 +9,9 @@ enum Shader: Int, CaseIterable, Sendable {
          matvec, unary, softmax, fewBit
     case sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
+    case adamUpdate
+    case layerNorm, layerNormBackward
+    case copyInto
     case gatherRows, scatterAddRows
 
     /// The embedded SPIR-V words.
@@ -32,6 +35,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .cast: return SPIRV.cast
         case .oneHot: return SPIRV.onehot
         case .deltaUpdate: return SPIRV.deltaUpdate
+        case .adamUpdate: return SPIRV.adamUpdate
+        case .layerNorm: return SPIRV.layerNorm
+        case .layerNormBackward: return SPIRV.layerNormBackward
+        case .copyInto: return SPIRV.copyInto
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
         }
@@ -43,13 +50,16 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
-        case .deltaUpdate: return 4
+        case .deltaUpdate, .adamUpdate: return 4
+        case .copyInto: return 2
         case .gatherRows: return 3
         case .scatterAddRows: return 4
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
+        case .layerNorm: return 6
+        case .layerNormBackward: return 9
         }
     }
 }

@@ -45,6 +45,22 @@ extension VulkanDevice {
             try oneHot(labels, rows: rows, classes: classes, ignoreIndex: ignoreIndex, into: output)
         case let .deltaUpdate(input, reference, theta, count, delta, transmitted):
             try deltaUpdate(input, reference: reference, theta: theta, count: count, delta: delta, transmitted: transmitted)
+        case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
+            try adamUpdate(parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                           count: count, step: step)
+        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd):
+            try layerNorm(input, weight: weight, bias: bias, rows: rows, columns: columns, epsilon: epsilon,
+                          into: output, mean: mean, rstd: rstd)
+        case let .layerNormBackward(input, weight, gradOutput, mean, rstd, rows, columns, gradInput, gradWeight, gradBias):
+            try layerNormBackward(input, weight: weight, gradOutput: gradOutput, mean: mean, rstd: rstd, rows: rows,
+                                  columns: columns, into: gradInput, gradWeight: gradWeight, gradBias: gradBias)
+        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd):
+            try rmsNorm(input, weight: weight, rows: rows, columns: columns, epsilon: epsilon, into: output, rstd: rstd)
+        case let .rmsNormBackward(input, weight, gradOutput, rstd, rows, columns, gradInput, gradWeight):
+            try rmsNormBackward(input, weight: weight, gradOutput: gradOutput, rstd: rstd, rows: rows, columns: columns,
+                                into: gradInput, gradWeight: gradWeight)
+        case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
+            try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
         case let .gatherRows(table, dtype, rows, columns, indices, count, output):
             try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
         case let .scatterAddRows(source, indices, count, columns, rows, output):

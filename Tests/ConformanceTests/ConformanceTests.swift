@@ -42,9 +42,11 @@ import VulkanBackend
             "cast": [.cast],
             "onehot": [.oneHot],
             "delta_update": [.deltaUpdate],
+            "adam_update": [.adamUpdate],
             "gather_rows": [.gatherRows],
             "scatter_add_rows": [.scatterAddRows],
             "copy_strided": [.copyStrided],
+            "copy_into": [.copyInto],
             "fewbit": [.activateFewBit, .fewBitBackward],
             "fill": [.fill],
             "matmul_naive": [.matmul],          // also tensorbench's naive baseline
@@ -56,6 +58,8 @@ import VulkanBackend
             "softmax": [.softmax],
             "sparse_matmul": [.sparseMatmul, .sparseActiveCounts],
             "unary": [.unary],
+            "layer_norm": [.layerNorm, .rmsNorm],
+            "layer_norm_backward": [.layerNormBackward, .rmsNormBackward],
         ]
         let shaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Shaders").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: shaders.path).filter { $0.hasSuffix(".comp") }
