@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorEngine", "VulkanBackend"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend", "TestSupport"],
-                    swiftSettings: strict),
+                    exclude: ["Resources"], swiftSettings: strict),
         .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "TensorCore"], swiftSettings: strict),

@@ -14,6 +14,7 @@ let commands: [(name: String, help: String)] = [
     ("sparse", SparseBench.help),
     ("delta", DeltaBench.help),
     ("layernorm", NormBench.help),
+    ("tokenizer", TokenizerCommand.help),
     ("embedding", EmbeddingBench.help),
 ]
 
@@ -61,6 +62,10 @@ func runMain() -> Int32 {
             try report.write(options: options)
             return passed ? 0 : 1
         case "tour": try TourCommand.run(options, report: &report)
+        case "tokenizer":
+            let matched = try TokenizerCommand.run(options, report: &report)
+            try report.write(options: options)
+            return matched ? 0 : 1
         default:
             FileHandle.standardError.write(Data("tensorbench: unknown subcommand '\(subcommand)'\n".utf8))
             printUsage()
