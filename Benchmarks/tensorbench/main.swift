@@ -15,6 +15,7 @@ let commands: [(name: String, help: String)] = [
     ("delta", DeltaBench.help),
     ("layernorm", NormBench.help),
     ("tokenizer", TokenizerCommand.help),
+    ("attention", AttentionBench.help),
     ("embedding", EmbeddingBench.help),
 ]
 
@@ -56,6 +57,7 @@ func runMain() -> Int32 {
         case "sparse": try SparseBench.run(options, report: &report)
         case "delta": try DeltaBench.run(options, report: &report)
         case "layernorm": try NormBench.run(options, report: &report)
+        case "attention": try AttentionBench.run(options, report: &report)
         case "embedding": try EmbeddingBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)

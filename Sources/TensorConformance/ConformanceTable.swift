@@ -22,7 +22,7 @@ public enum ConformanceTable {
             + epilogueCases() + activationCases() + activationBackwardCases() + reduceCases()
             + unaryCases() + softmaxCases() + fewBitCases()
             + sparseCases() + castCases() + oneHotCases() + deltaUpdateCases() + adamUpdateCases()
-            + compositeCases() + normCases() + copyIntoCases()
+            + compositeCases() + normCases() + copyIntoCases() + attentionCases()
         return base + embeddingCases()
     }
 

@@ -133,6 +133,23 @@ public enum BackendOp: Sendable {
     /// executes it.
     case copyInto(source: any BackendBuffer, sourceLayout: StridedLayout, destination: any BackendBuffer,
                   destinationLayout: StridedLayout, dtype: DType)
+    /// Fused scaled dot-product attention (``AttentionGeometry`` gives the shapes): for each
+    /// query i, `output[i] = sum_j p_ij v_j` with `p_ij = exp(s_ij - logSumExp[i])`, `s_ij =
+    /// scale * q_i . k_j + mask[b, h, i, j]` (`-inf` where causal and j > i), and `logSumExp[i]
+    /// = log sum_j exp(s_ij)`, computed with a running maximum and sum so the scores are never
+    /// stored. A row whose scores are all `-inf` gives output 0 and logSumExp `-inf`. A
+    /// primitive: every backend executes it.
+    case attentionForward(AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
+                          mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer)
+    /// The backward of ``attentionForward(_:query:key:value:mask:output:logSumExp:)`` from its
+    /// output and logSumExp (the probabilities are recomputed per tile): with `D_i = dO_i .
+    /// O_i` and `dS_ij = p_ij (dO_i . v_j - D_i)`, `gradQuery[i] = scale sum_j dS_ij k_j`,
+    /// `gradKey[j] = scale sum_i dS_ij q_i`, `gradValue[j] = sum_i p_ij dO_i`, every element
+    /// written (no accumulation into the outputs). A primitive: every backend executes it.
+    case attentionBackward(AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
+                           mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer,
+                           gradOutput: any BackendBuffer, gradQuery: any BackendBuffer, gradKey: any BackendBuffer,
+                           gradValue: any BackendBuffer)
 
     /// Row gather (embedding lookup): `output[n, c] = table[indices[n], c]` for the first
     /// `count` int32 `indices` and every column `c < columns` of `table` [rows, columns], whose
@@ -177,6 +194,8 @@ public enum BackendOp: Sendable {
         case .rmsNorm: return .rmsNorm
         case .rmsNormBackward: return .rmsNormBackward
         case .copyInto: return .copyInto
+        case .attentionForward: return .attentionForward
+        case .attentionBackward: return .attentionBackward
         case .gatherRows: return .gatherRows
         case .scatterAddRows: return .scatterAddRows
         }
@@ -195,5 +214,6 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case adamUpdate
     case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
     case copyInto
+    case attentionForward, attentionBackward
     case gatherRows, scatterAddRows
 }

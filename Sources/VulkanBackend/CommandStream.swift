@@ -187,7 +187,7 @@ final class CommandStream: @unchecked Sendable {
         }
         if frame.poolIndex == frame.pools.count {
             var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                            descriptorCount: UInt32(Self.setsPerPool * 8))
+                                            descriptorCount: UInt32(Self.setsPerPool * 9))   // up to 9 bindings a set (attention backward)
             var info = VkDescriptorPoolCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
             info.maxSets = UInt32(Self.setsPerPool)

@@ -12,6 +12,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case adamUpdate
     case layerNorm, layerNormBackward
     case copyInto
+    case attentionForward, attentionBackwardQueries, attentionBackwardKeys
     case gatherRows, scatterAddRows
 
     /// The embedded SPIR-V words.
@@ -39,6 +40,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .layerNorm: return SPIRV.layerNorm
         case .layerNormBackward: return SPIRV.layerNormBackward
         case .copyInto: return SPIRV.copyInto
+        case .attentionForward: return SPIRV.attentionForward
+        case .attentionBackwardQueries: return SPIRV.attentionBackwardQ
+        case .attentionBackwardKeys: return SPIRV.attentionBackwardKv
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
         }
@@ -60,6 +64,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .sparseMatmul, .outputSparseMatmul: return 6
         case .layerNorm: return 6
         case .layerNormBackward: return 9
+        // q, k, v, mask, then the outputs (forward) or o, lse, dO and the gradients (backward).
+        case .attentionForward: return 6
+        case .attentionBackwardQueries: return 8
+        case .attentionBackwardKeys: return 9
         }
     }
 }

@@ -61,6 +61,14 @@ extension VulkanDevice {
                                 into: gradInput, gradWeight: gradWeight)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+            try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
+                                 logSumExp: logSumExp)
+        case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,
+                                    gradKey, gradValue):
+            try attentionBackward(geometry, query: query, key: key, value: value, mask: mask, output: output,
+                                  logSumExp: logSumExp, gradOutput: gradOutput, gradQuery: gradQuery, gradKey: gradKey,
+                                  gradValue: gradValue)
         case let .gatherRows(table, dtype, rows, columns, indices, count, output):
             try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
         case let .scatterAddRows(source, indices, count, columns, rows, output):

@@ -47,6 +47,36 @@ int te_fewbit_encode(const float *x, const float *bias, long columns, long colum
 int te_fewbit_decode(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
                      float *gradIn, long count);
 
+/// One fused attention problem (AttentionAVX2.c; the rules of BackendOp.attentionForward): q
+/// [BH, Lq, Dh], k [BH, Lk, Dh], v [BH, Lk, Dv] contiguous; mask NULL or its element (0, 0, 0, 0)
+/// with strides over [B, H, Lq, Lk] (0 along broadcast axes).
+typedef struct te_attention_problem {
+    const float *q;
+    const float *k;
+    const float *v;
+    const float *mask;
+    long mask_strides[4];
+    long heads, query_length, key_length, head_dim, value_dim;
+    float scale;
+    int causal;
+} te_attention_problem;
+
+/// 1 if the attention kernels run on this CPU (AVX2 + FMA).
+int te_attention_kernels_available(void);
+
+/// Forward of queries first_query..<first_query+32 of head `head`: out [BH, Lq, Dv] and lse
+/// [BH, Lq] rows written; scratch holds Dh*64 + 128 + 32*Dv + 64 floats. Returns 0 without AVX2 + FMA.
+int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
+                               float *scratch);
+
+/// Backward of head `head`, accumulating into grad_q/k/v (zeroed by the caller; full [BH, ...]
+/// arrays), from lse and grad_out (full arrays), delta and inverse_norm (this head's Lq
+/// values: D_i = dO_i . O_i and the row-sum correction, 1 for normal rows); scratch holds
+/// (Dh + Dv)*64 + 2*32*64 floats. Returns 0 without AVX2 + FMA.
+int te_attention_backward_head(const te_attention_problem *p, long head, const float *lse, const float *grad_out,
+                               const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
+                               float *grad_v, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,100 @@
+import TensorCore
+
+/// Scaled dot-product attention, fused: `softmax(query key^T * scale + mask) value`, per
+/// batch and head, without ever storing the Lq x Lk scores or probabilities.
+///
+/// `query` is [B, H, Lq, Dh], `key` [B, H, Lk, Dh] and `value` [B, H, Lk, Dv] (Dv may differ
+/// from Dh); the result is [B, H, Lq, Dv]. `scale` defaults to `1 / sqrt(Dh)`. Head and value
+/// dimensions up to ``AttentionGeometry/maxHeadDimension`` (128) are supported; larger ones throw.
+///
+/// - `mask` is ADDITIVE, float32, broadcastable to [B, H, Lq, Lk] (e.g. the [B, 1, 1, Lk]
+///   padding mask of transformers: 0 for kept keys, a very negative number such as -3.4e38 or
+///   `-inf` for padding). A broadcast mask is read in place, never expanded. It is treated as
+///   a constant: no gradient flows into it.
+/// - `causal` masks key j > query i, aligned at the top left as PyTorch's `is_causal`
+///   (`tril(ones(Lq, Lk))`) for any Lq and Lk, so with Lq != Lk query i still sees keys 0...i
+///   (not the bottom-right alignment of a key-value cache). Mask and causal combine.
+/// - A query whose every score is `-inf` (fully masked with `-inf`) gives an output row of 0
+///   and zero gradients (PyTorch's math path gives NaN there). With finite very negative
+///   values instead (-3.4e38), a fully masked row is the uniform average of the values, as in
+///   PyTorch, since its scores round to the same float.
+///
+/// Forward runs one fused kernel (an online softmax with a running maximum and sum) that writes
+/// the output and each query's log-sum-exp; backward recomputes the probabilities per tile
+/// from the log-sum-exp, so autograd keeps only q, k, v, the output and the log-sum-exp
+/// (`retainedBytesByOp()` reports them under "scaledDotProductAttention").
+///
+/// ```swift
+/// let q = try Tensor.randn([2, 12, 128, 32], seed: 1, on: .cpu)
+/// let k = try Tensor.randn([2, 12, 128, 32], seed: 2, on: .cpu)
+/// let v = try Tensor.randn([2, 12, 128, 32], seed: 3, on: .cpu)
+/// let pad = try Tensor([Float](repeating: 0, count: 2 * 128), shape: [2, 1, 1, 128], on: .cpu)
+/// let y = try scaledDotProductAttention(query: q, key: k, value: v, mask: pad, causal: true)   // [2, 12, 128, 32]
+/// ```
+public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
+                                      causal: Bool = false, scale: Float? = nil) throws(TensorError) -> Tensor {
+    let op = "scaledDotProductAttention"
+    try OpSupport.floats(op, query, key, value)
+    try OpSupport.sameDevice(op, query, key)
+    try OpSupport.sameDevice(op, query, value)
+    for (name, tensor) in [("query", query), ("key", key), ("value", value)] where tensor.rank != 4 {
+        throw .invalidShape(op: op, shape: tensor.shape, reason: "\(name) must be rank 4 [batch, heads, length, headDim]")
+    }
+    guard key.shape[0] == query.shape[0], key.shape[1] == query.shape[1], key.shape[3] == query.shape[3] else {
+        throw .shapeMismatch(op: op, lhs: query.shape, rhs: key.shape,
+                             reason: "query and key must agree in batch, heads and head dimension")
+    }
+    guard value.shape[0] == key.shape[0], value.shape[1] == key.shape[1], value.shape[2] == key.shape[2] else {
+        throw .shapeMismatch(op: op, lhs: key.shape, rhs: value.shape,
+                             reason: "key and value must agree in batch, heads and length")
+    }
+    let (batch, heads, queryLength, headDim) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
+    let keyLength = key.shape[2], valueDim = value.shape[3]
+    let limit = AttentionGeometry.maxHeadDimension
+    guard headDim >= 1, headDim <= limit else {
+        throw .invalidShape(op: op, shape: query.shape, reason: "head dimension \(headDim) outside the supported 1...\(limit)")
+    }
+    guard valueDim <= limit else {
+        throw .invalidShape(op: op, shape: value.shape, reason: "value dimension \(valueDim) above the supported \(limit)")
+    }
+    let factor = scale ?? 1 / Float(headDim).squareRoot()
+    guard factor.isFinite else { throw .invalidArgument(op: op, reason: "scale \(factor) is not finite") }
+    let scoresShape = [batch, heads, queryLength, keyLength]
+    var attentionMask: AttentionMask?
+    if let mask {
+        try OpSupport.floats(op, mask)
+        try OpSupport.sameDevice(op, query, mask)
+        guard mask.rank <= 4,
+              (try? ShapeMath.broadcast(mask.shape, scoresShape, op: op)) == scoresShape else {
+            throw .shapeMismatch(op: op, lhs: mask.shape, rhs: scoresShape, reason: "mask must broadcast to [B, H, Lq, Lk]")
+        }
+        attentionMask = AttentionMask(buffer: mask.storage, layout: StridedLayout(
+            shape: scoresShape, strides: broadcastStrides(mask, to: scoresShape), offset: mask.offset))
+    }
+    let geometry = AttentionGeometry(batch: batch, heads: heads, queryLength: queryLength, keyLength: keyLength,
+                                     headDimension: headDim, valueDimension: valueDim, scale: factor, causal: causal)
+    let q = try query.contiguous(), k = try key.contiguous(), v = try value.contiguous()
+    let device = query.device
+    let out = try OpSupport.output([batch, heads, queryLength, valueDim], on: device)
+    let lse = try OpSupport.output([batch, heads, queryLength], on: device)
+    if lse.elementCount > 0 {
+        try device.backend.run(.attentionForward(geometry, query: q.storage, key: k.storage, value: v.storage,
+                                                 mask: attentionMask, output: out.storage, logSumExp: lse.storage))
+    }
+    let output = out, maskView = attentionMask
+    let retained = [q, k, v, out, lse].map { RetainedStorage($0) }
+    return Autograd.record(op, out, inputs: [q, k, v], retained: retained) { (gradient) throws(TensorError) in
+        let g = try gradient.contiguous()
+        let dQ = try OpSupport.output(q.shape, on: device)
+        let dK = try OpSupport.output(k.shape, on: device)
+        let dV = try OpSupport.output(v.shape, on: device)
+        if dQ.elementCount + dK.elementCount + dV.elementCount > 0 {
+            try device.backend.run(.attentionBackward(geometry, query: q.storage, key: k.storage, value: v.storage,
+                                                      mask: maskView, output: output.storage,
+                                                      logSumExp: lse.storage, gradOutput: g.storage,
+                                                      gradQuery: dQ.storage, gradKey: dK.storage,
+                                                      gradValue: dV.storage))
+        }
+        return [dQ, dK, dV]
+    }
+}
