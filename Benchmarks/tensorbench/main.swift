@@ -16,6 +16,7 @@ let commands: [(name: String, help: String)] = [
     ("layernorm", NormBench.help),
     ("tokenizer", TokenizerCommand.help),
     ("attention", AttentionBench.help),
+    ("embedding", EmbeddingBench.help),
 ]
 
 func printUsage() {
@@ -57,6 +58,7 @@ func runMain() -> Int32 {
         case "delta": try DeltaBench.run(options, report: &report)
         case "layernorm": try NormBench.run(options, report: &report)
         case "attention": try AttentionBench.run(options, report: &report)
+        case "embedding": try EmbeddingBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)
             try report.write(options: options)

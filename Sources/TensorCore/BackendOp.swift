@@ -183,6 +183,22 @@ public enum BackendOp: Sendable {
     case dropout(input: any BackendBuffer, count: Int, probability: Float, seed: UInt64, offset: UInt64,
                  output: any BackendBuffer)
 
+    /// Row gather (embedding lookup): `output[n, c] = table[indices[n], c]` for the first
+    /// `count` int32 `indices` and every column `c < columns` of `table` [rows, columns], whose
+    /// elements (and the output's) are of `dtype`: any 4- or 2-byte type (float32, int32,
+    /// float16, bfloat16), copied bit for bit. A row whose index is outside 0..<rows is all
+    /// zero bits (nothing is read out of bounds; the frontend throws before it builds such an
+    /// op). With 2-byte elements the last word's unused half may be written (as 0). A primitive.
+    case gatherRows(table: any BackendBuffer, dtype: DType, rows: Int, columns: Int, indices: any BackendBuffer, count: Int,
+                    output: any BackendBuffer)
+    /// Deterministic row scatter-add (the backward of ``gatherRows``): `output` [rows, columns]
+    /// is written in full, `output[r, c]` = the sum of `source[n, c]` over every `n < count`
+    /// with `indices[n] == r`, added in ascending `n` starting from 0 (so the result is
+    /// bitwise the same on every run and every backend); rows no index names are 0, and an
+    /// index outside 0..<rows is skipped. A primitive.
+    case scatterAddRows(source: any BackendBuffer, indices: any BackendBuffer, count: Int, columns: Int, rows: Int,
+                        output: any BackendBuffer)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -216,6 +232,8 @@ public enum BackendOp: Sendable {
         case .reduceIndex: return .reduceIndex
         case .topK: return .topK
         case .dropout: return .dropout
+        case .gatherRows: return .gatherRows
+        case .scatterAddRows: return .scatterAddRows
         }
     }
 }
@@ -234,4 +252,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case copyInto
     case attentionForward, attentionBackward
     case select, reduceIndex, topK, dropout
+    case gatherRows, scatterAddRows
 }

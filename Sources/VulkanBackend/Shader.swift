@@ -14,6 +14,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case copyInto
     case attentionForward, attentionBackwardQueries, attentionBackwardKeys
     case select, reduceIndex, topK, dropout
+    case gatherRows, scatterAddRows
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -47,6 +48,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .reduceIndex: return SPIRV.reduceIndex
         case .topK: return SPIRV.topk
         case .dropout: return SPIRV.dropout
+        case .gatherRows: return SPIRV.gatherRows
+        case .scatterAddRows: return SPIRV.scatterAddRows
         }
     }
 
@@ -61,6 +64,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .select: return 4
         case .reduceIndex, .topK: return 3
         case .dropout: return 2
+        case .gatherRows: return 3
+        case .scatterAddRows: return 4
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

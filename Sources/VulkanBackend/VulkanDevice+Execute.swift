@@ -77,6 +77,10 @@ extension VulkanDevice {
             try topK(input, rows: rows, columns: columns, k: k, largest: largest, values: values, indices: indices)
         case let .dropout(input, count, probability, seed, offset, output):
             try dropout(input, count: count, probability: probability, seed: seed, offset: offset, into: output)
+        case let .gatherRows(table, dtype, rows, columns, indices, count, output):
+            try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
+        case let .scatterAddRows(source, indices, count, columns, rows, output):
+            try scatterAddRows(source, indices: indices, count: count, columns: columns, rows: rows, into: output)
         }
     }
 }

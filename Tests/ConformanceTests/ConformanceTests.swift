@@ -50,6 +50,8 @@ import VulkanBackend
             "reduce_index": [.reduceIndex],
             "topk": [.topK],
             "dropout": [.dropout],
+            "gather_rows": [.gatherRows],
+            "scatter_add_rows": [.scatterAddRows],
             "copy_strided": [.copyStrided],
             "copy_into": [.copyInto],
             "fewbit": [.activateFewBit, .fewBitBackward],
