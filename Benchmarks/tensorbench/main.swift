@@ -16,6 +16,7 @@ let commands: [(name: String, help: String)] = [
     ("layernorm", NormBench.help),
     ("tokenizer", TokenizerCommand.help),
     ("attention", AttentionBench.help),
+    ("transformer", TransformerBench.help),
     ("embedding", EmbeddingBench.help),
 ]
 
@@ -58,6 +59,7 @@ func runMain() -> Int32 {
         case "delta": try DeltaBench.run(options, report: &report)
         case "layernorm": try NormBench.run(options, report: &report)
         case "attention": try AttentionBench.run(options, report: &report)
+        case "transformer": try TransformerBench.run(options, report: &report)
         case "embedding": try EmbeddingBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)

@@ -1,0 +1,64 @@
+import Foundation
+import TestSupport
+import Testing
+import TensorEngine
+
+/// all-MiniLM-L6-v2 end to end against transformers' BertModel: the committed embeddings of 24
+/// texts (Benchmarks/peers/sentence_reference.py: 20 fortunes, an empty text, accents and CJK, a
+/// text past the 256-token limit, punctuation), cosine >= 0.99999 on every device.
+@Suite(.vulkanValidation) struct SentenceEmbedderTests {
+    struct Reference: Decodable {
+        struct Case: Decodable {
+            var text: String
+            var embedding: [Double]
+        }
+        var cases: [Case]
+    }
+
+    static func reference() throws -> Reference {
+        let data = try Data(contentsOf: URL(fileURLWithPath: ModelFiles.resource("sentence_reference.json")))
+        return try JSONDecoder().decode(Reference.self, from: data)
+    }
+
+    @Test(arguments: TestDevices.all)
+    func embeddingsMatchTransformers(device: Device) throws {
+        _ = try ModelFiles.require("model.safetensors")
+        let model = try SentenceEmbedder(directory: ModelFiles.directory, on: device)
+        let reference = try Self.reference()
+        #expect(reference.cases.count == 24)
+        // Small batches: the long text pads only its own batch.
+        let embeddings = try model.embed(reference.cases.map(\.text), batchSize: 8)
+        #expect(embeddings.shape == [24, 384])
+        let values = try embeddings.toArray()
+        var lowest = 1.0
+        for (row, item) in reference.cases.enumerated() {
+            let ours = values[(row * 384)..<((row + 1) * 384)].map(Double.init)
+            let dot = zip(ours, item.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+            let norms = (ours.reduce(0) { $0 + $1 * $1 } * item.embedding.reduce(0) { $0 + $1 * $1 }).squareRoot()
+            let cosine = dot / norms
+            lowest = min(lowest, cosine)
+            #expect(cosine >= 0.99999, "text \(row) (\(item.text.prefix(40))...): cosine \(cosine) on \(device.identifier)")
+        }
+        print("SentenceEmbedder on \(device.identifier): lowest cosine to transformers \(lowest)")
+    }
+
+    @Test func orderAndBatchingDoNotChangeEmbeddings() throws {
+        _ = try ModelFiles.require("model.safetensors")
+        let model = try SentenceEmbedder(directory: ModelFiles.directory, on: .cpu)
+        let texts = ["A short one.", "A somewhat longer sentence with more words in it.", "Mid length text here."]
+        let together = try model.embed(texts).toArray()
+        let oneByOne = try texts.flatMap { try model.embed([$0]).toArray() }
+        #expect(nmse(together, oneByOne.map(Double.init)) < 1e-10)
+        #expect(try model.embed([]).shape == [0, 384])
+        #expect(throws: TensorError.self) { try model.embed(texts, batchSize: 0) }
+    }
+
+    @Test func aMissingOrBrokenDirectoryThrows() throws {
+        #expect(throws: TensorError.self) { try SentenceEmbedder(directory: "/nonexistent", on: .cpu) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("embedder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("not json".utf8).write(to: directory.appendingPathComponent("config.json"))
+        #expect(throws: TensorError.self) { try SentenceEmbedder(directory: directory.path, on: .cpu) }
+    }
+}
