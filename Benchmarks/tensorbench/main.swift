@@ -17,6 +17,7 @@ let commands: [(name: String, help: String)] = [
     ("tokenizer", TokenizerCommand.help),
     ("attention", AttentionBench.help),
     ("transformer", TransformerBench.help),
+    ("embed", EmbedBench.help),
     ("embedding", EmbeddingBench.help),
 ]
 
@@ -60,6 +61,7 @@ func runMain() -> Int32 {
         case "layernorm": try NormBench.run(options, report: &report)
         case "attention": try AttentionBench.run(options, report: &report)
         case "transformer": try TransformerBench.run(options, report: &report)
+        case "embed": try EmbedBench.run(options, report: &report)
         case "embedding": try EmbeddingBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)
