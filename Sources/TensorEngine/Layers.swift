@@ -31,6 +31,8 @@ public struct Linear: Layer {
     public let activation: Activation
     /// What the activation keeps for backward (``ActivationMemory``).
     public let memory: ActivationMemory
+    /// TEAL-style input sparsity at inference (off until a threshold is set).
+    public let inputSparsity = InputSparsity()
 
     public init(_ inputs: Int, _ outputs: Int, activation: Activation = .identity, bias: Bool = true,
                 memory: ActivationMemory = .exact, seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
@@ -38,7 +40,7 @@ public struct Linear: Layer {
             throw .invalidArgument(op: "Linear", reason: "features must be positive, got \(inputs) -> \(outputs)")
         }
         let std = (2 / Float(inputs + outputs)).squareRoot()
-        weight = try Tensor.randn([inputs, outputs], std: std, seed: seed, on: device).requiringGrad()
+        weight = try ModuleInitialization.normal([inputs, outputs], std: std, seed: seed, on: device).requiringGrad()
         self.bias = bias ? try Tensor.zeros([outputs], on: device).requiringGrad() : nil
         self.activation = activation
         self.memory = memory
@@ -54,7 +56,17 @@ public struct Linear: Layer {
     }
 
     public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
-        try linear(input, weight: weight, bias: bias, activation: activation, memory: memory)
+        let recording = !GradMode.disabled && (input.requiresGrad || weight.requiresGrad)
+        if !recording, inputSparsity.isCalibrating { inputSparsity.record(try input.toArray()) }
+        if !recording, let threshold = inputSparsity.threshold, input.rank >= 1, input.shape.last == weight.shape[0] {
+            let features = weight.shape[0]
+            let rows = input.elementCount / Swift.max(features, 1)
+            var output = try sparseMatmul(try input.reshaped([rows, features]), weight, threshold: threshold)
+            if let bias { output = try output + bias }
+            if activation != .identity { output = try activate(output, activation) }
+            return try output.reshaped(Array(input.shape.dropLast()) + [weight.shape[1]])
+        }
+        return try linear(input, weight: weight, bias: bias, activation: activation, memory: memory)
     }
 
     public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }

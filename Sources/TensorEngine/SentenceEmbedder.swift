@@ -26,7 +26,10 @@ public final class SentenceEmbedder: Sendable {
             throw .invalidArgument(op: "SentenceEmbedder",
                                    reason: "vocab.txt has \(tokenizer.vocabularySize) tokens, config.json says \(bert.configuration.vocabulary)")
         }
-        encoder = try TransformerEncoder(bert.configuration, on: device)
+        // Zero-filled, not drawn: every parameter is overwritten from the checkpoint below.
+        encoder = try ModuleInitialization.forLoading { () throws(TensorError) in
+            try TransformerEncoder(bert.configuration, on: device)
+        }
         encoder.setTraining(false)
         let checkpoint = try loadSafetensors(path: directory + "/model.safetensors", on: device)
         try encoder.loadParameters(try Self.engineNames(checkpoint, layers: bert.configuration.layers))

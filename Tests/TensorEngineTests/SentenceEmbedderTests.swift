@@ -53,6 +53,34 @@ import TensorEngine
         #expect(throws: TensorError.self) { try model.embed(texts, batchSize: 0) }
     }
 
+    @Test func tealSparsitySkipsTheCalibratedFractionAndStaysClose() throws {
+        _ = try ModelFiles.require("model.safetensors")
+        let model = try SentenceEmbedder(directory: ModelFiles.directory, on: .cpu)
+        // Short texts: a debug build's sparse paths and sampling are slow.
+        let texts = try Self.reference().cases.map(\.text).filter { !$0.isEmpty && $0.count < 120 }
+        #expect(texts.count >= 8)
+        let (calibration, evaluation) = (Array(texts.prefix(4)), Array(texts.dropFirst(4).prefix(4)))
+        let dense = try model.embed(evaluation).toArray()
+        let thresholds = try model.calibrateSparsity(0.5, texts: calibration)
+        #expect(thresholds.count == 36)
+        for (name, layer) in model.linearLayers {
+            let threshold = try #require(thresholds[name])
+            #expect(threshold > 0)
+            let sampled = layer.inputSparsity.sampledSparsity(at: threshold)
+            #expect(abs(sampled - 0.5) < 0.01, "\(name): \(sampled) of the calibration inputs at or below \(threshold)")
+        }
+        let sparse = try model.embed(evaluation).toArray()
+        var lowest = 1.0
+        for row in 0..<evaluation.count {
+            let a = dense[(row * 384)..<((row + 1) * 384)], b = sparse[(row * 384)..<((row + 1) * 384)]
+            lowest = min(lowest, zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) })   // both unit norm
+        }
+        #expect(lowest > 0.9 && lowest < 0.999999, "50% TEAL sparsity: lowest cosine to dense \(lowest)")
+        model.clearSparsity()
+        #expect(try model.embed(evaluation).toArray() == dense, "clearing the thresholds restores the dense model")
+        #expect(throws: TensorError.self) { try model.calibrateSparsity(1, texts: calibration) }
+    }
+
     @Test func aMissingOrBrokenDirectoryThrows() throws {
         #expect(throws: TensorError.self) { try SentenceEmbedder(directory: "/nonexistent", on: .cpu) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("embedder-\(UUID().uuidString)")

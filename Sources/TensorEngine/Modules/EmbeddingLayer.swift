@@ -16,7 +16,7 @@ public struct Embedding: Layer {
         guard count > 0, features > 0 else {
             throw .invalidArgument(op: "Embedding", reason: "count and features must be positive, got \(count) x \(features)")
         }
-        weight = try Tensor.randn([count, features], std: std, seed: seed, on: device).requiringGrad()
+        weight = try ModuleInitialization.normal([count, features], std: std, seed: seed, on: device).requiringGrad()
     }
 
     public func callAsFunction(_ indices: Tensor) throws(TensorError) -> Tensor {
