@@ -6,7 +6,7 @@ import TensorEngine
 /// embedding to PyTorch's.
 enum EmbedBench {
     static let help = """
-        tensorbench embed [texts=N] [batches=1,32] [options]
+        tensorbench embed [texts=N] [batches=1,32] [sparsity=0.4,0.5,0.6] [options]
           SentenceEmbedder (all-MiniLM-L6-v2, scripts/install-deps --models) on N fortunes texts
           (default 256, --quick 64; every k-th text of the corpus), in batches of each size
           sorted by length, on every available device (or --device): texts/s (min and median over
@@ -14,16 +14,25 @@ enum EmbedBench {
           mean pooling, same texts, batches and threads) in the same run; "vs torch" is our
           texts/s / torch's at the min (> 1: we are faster). "lowest cosine": of our embeddings to
           PyTorch's, over all N texts (goal >= 0.99999).
+          sparsity=S,...: TEAL on every linear layer's input (thresholds calibrated on 64 other
+          fortunes texts so a fraction S of the inputs is skipped, run through sparseMatmul's
+          dispatcher), per S and batch size: the lowest and mean cosine to our dense
+          embeddings, texts/s, and the speed-up over dense of the whole embedding and of the
+          FFN layers alone (their products timed inside the run).
         """
 
     static func run(_ options: Options, report: inout Report) throws {
         var count = options.quick ? 64 : 256
         var batches = [1, 32]
+        var sparsities: [Double] = []
         for token in options.rest {
             if token.hasPrefix("texts="), let n = Int(token.dropFirst(6)), n > 0 { count = n }
+            else if token.hasPrefix("sparsity=") {
+                sparsities = token.dropFirst(9).split(separator: ",").compactMap { Double($0) }.filter { $0 > 0 && $0 < 1 }
+            }
             else if token.hasPrefix("batches=") {
                 batches = token.dropFirst(8).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
-            } else { throw UsageError("cannot read '\(token)' (texts=N, batches=A,B)") }
+            } else { throw UsageError("cannot read '\(token)' (texts=N, batches=A,B, sparsity=S,T)") }
         }
         let directory = Peers.repositoryRoot + "/.cache/models/all-MiniLM-L6-v2"
         let corpus = try FortunesCorpus().allTexts
@@ -58,6 +67,11 @@ enum EmbedBench {
             }
         }
         Progress.done()
+        if !sparsities.isEmpty {
+            let calibration = Array(stride(from: step / 2, to: corpus.count, by: step).prefix(64).map { corpus[$0] })
+            try sparse(texts, calibration: calibration, sparsities: sparsities, batches: batches, devices: devices,
+                       repeats: repeats, directory: directory, report: &report)
+        }
         for batch in batches {
             let figure = Peers.figure(torch, peer: "torch", label: "batch \(batch)")
             if let min = figure.min, let median = figure.median {
@@ -68,6 +82,58 @@ enum EmbedBench {
         print("embed: all-MiniLM-L6-v2, \(texts.count) fortunes texts, \(repeats) runs per figure")
         print(table.render())
         Peers.printReasons(report.records)
+    }
+
+    /// The TEAL table: per device, sparsity and batch size, cosine to dense and speed-ups.
+    static func sparse(_ texts: [String], calibration: [String], sparsities: [Double], batches: [Int], devices: [Device],
+                       repeats: Int, directory: String, report: inout Report) throws {
+        var table = Table("device", "sparsity", "batch", "lowest cos", "mean cos", "texts/s", "whole x", "FFN x")
+        for device in devices {
+            let model = try SentenceEmbedder(directory: directory, on: device)
+            let ffn = model.linearLayers.filter { $0.name.contains("feedForward") }.map(\.layer)
+            func run(_ batch: Int) throws -> (vectors: [Float], timing: Timing, ffnSeconds: Double) {
+                var vectors: [Float] = []
+                let timing = try Timing.measure(repeats: repeats, on: device) {
+                    vectors = try model.embed(texts, batchSize: batch).toArray()
+                }
+                for layer in ffn { layer.inputSparsity.setTiming(true) }
+                _ = try model.embed(texts, batchSize: batch)
+                let ffnSeconds = ffn.reduce(0) { $0 + $1.inputSparsity.measuredSeconds }
+                for layer in ffn { layer.inputSparsity.setTiming(false) }
+                return (vectors, timing, ffnSeconds)
+            }
+            for batch in batches {
+                Progress.say("embed: dense reference, batch \(batch), on \(device.identifier)")
+                model.clearSparsity()
+                let dense = try run(batch)
+                for sparsity in sparsities {
+                    Progress.say("embed: TEAL \(sparsity), batch \(batch), on \(device.identifier)")
+                    try model.calibrateSparsity(sparsity, texts: calibration)
+                    let result = try run(batch)
+                    let width = result.vectors.count / max(texts.count, 1)
+                    let cosines = (0..<texts.count).map { row in
+                        (0..<width).reduce(0.0) { $0 + Double(result.vectors[row * width + $1]) * Double(dense.vectors[row * width + $1]) }
+                    }
+                    let whole = dense.timing.min / result.timing.min, ffnSpeedup = dense.ffnSeconds / result.ffnSeconds
+                    table.add([device.identifier, format(sparsity, digits: 2), "\(batch)", String(format: "%.5f", cosines.min() ?? .nan),
+                               String(format: "%.5f", cosines.reduce(0, +) / Double(max(cosines.count, 1))),
+                               format(Double(texts.count) / result.timing.min, digits: 1), format(whole, digits: 2) + "x",
+                               format(ffnSpeedup, digits: 2) + "x"])
+                    var record = Record(benchmark: "embed-teal", device: device.identifier, label: "sparsity \(sparsity) batch \(batch)",
+                                        shape: [texts.count, batch], metric: "texts/s", unit: "texts", ours: result.timing,
+                                        work: Double(texts.count) * 1e9)
+                    record.extra = ["sparsity": sparsity, "lowest_cosine": cosines.min() ?? .nan, "whole_speedup": whole,
+                                    "ffn_speedup": ffnSpeedup]
+                    report.records.append(record)
+                }
+            }
+            model.clearSparsity()
+        }
+        Progress.done()
+        print("embed TEAL: thresholds calibrated on \(calibration.count) other fortunes texts; cosine to our dense embeddings;")
+        print("whole x / FFN x: dense time / sparse time (min) of the whole embedding / of the 12 FFN products")
+        print(table.render())
+        print("")
     }
 
     /// PyTorch's figures and its embeddings of `texts` (nil when it cannot run).

@@ -1,3 +1,4 @@
+import Dispatch
 import TensorCore
 
 /// A differentiable building block with one input and trainable parameters.
@@ -56,6 +57,17 @@ public struct Linear: Layer {
     }
 
     public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
+        guard inputSparsity.isTiming else { return try product(input) }
+        try input.device.synchronize()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let output = try product(input)
+        try output.device.synchronize()
+        inputSparsity.addTime(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        return output
+    }
+
+    /// The layer's output: dense, or through the sparse dispatcher at inference with a threshold.
+    private func product(_ input: Tensor) throws(TensorError) -> Tensor {
         let recording = !GradMode.disabled && (input.requiresGrad || weight.requiresGrad)
         if !recording, inputSparsity.isCalibrating { inputSparsity.record(try input.toArray()) }
         if !recording, let threshold = inputSparsity.threshold, input.rank >= 1, input.shape.last == weight.shape[0] {

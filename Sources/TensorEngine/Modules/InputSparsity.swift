@@ -21,6 +21,8 @@ public final class InputSparsity: Sendable {
         var calibrating = false
         var magnitudes: [Float] = []
         var seen = 0
+        var timing = false
+        var seconds = 0.0
     }
 
     private let state = LockedValue(State())
@@ -41,7 +43,7 @@ public final class InputSparsity: Sendable {
 
     /// Starts sampling input magnitudes (forgetting earlier samples).
     public func startCalibration() {
-        state.withLock { $0 = State(threshold: $0.threshold, calibrating: true) }
+        state.withLock { $0 = State(threshold: $0.threshold, calibrating: true, timing: $0.timing, seconds: $0.seconds) }
     }
 
     /// Stops sampling (the samples stay until the next start).
@@ -58,6 +60,22 @@ public final class InputSparsity: Sendable {
             }
             s.seen += values.count
         }
+    }
+
+    /// Whether the layer times its products (synchronising the device after each, so the
+    /// figure is the layer's own time; benchmarks only).
+    public var isTiming: Bool { state.withLock { $0.timing } }
+
+    /// Starts (or stops) timing the layer's products, from zero.
+    public func setTiming(_ enabled: Bool) {
+        state.withLock { $0.timing = enabled; $0.seconds = 0 }
+    }
+
+    /// Seconds spent in the layer's products since timing started.
+    public var measuredSeconds: Double { state.withLock { $0.seconds } }
+
+    func addTime(_ seconds: Double) {
+        state.withLock { $0.seconds += seconds }
     }
 
     /// The threshold under which a fraction `sparsity` of the sampled magnitudes lie (their
