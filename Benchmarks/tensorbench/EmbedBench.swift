@@ -6,7 +6,7 @@ import TensorEngine
 /// embedding to PyTorch's.
 enum EmbedBench {
     static let help = """
-        tensorbench embed [texts=N] [batches=1,32] [sparsity=0.4,0.5,0.6] [options]
+        tensorbench embed [texts=N] [batches=1,32] [--sparsity 0.4,0.5,0.6] [options]
           SentenceEmbedder (all-MiniLM-L6-v2, scripts/install-deps --models) on N fortunes texts
           (default 256, --quick 64; every k-th text of the corpus), in batches of each size
           sorted by length, on every available device (or --device): texts/s (min and median over
@@ -14,7 +14,7 @@ enum EmbedBench {
           mean pooling, same texts, batches and threads) in the same run; "vs torch" is our
           texts/s / torch's at the min (> 1: we are faster). "lowest cosine": of our embeddings to
           PyTorch's, over all N texts (goal >= 0.99999).
-          sparsity=S,...: TEAL on every linear layer's input (thresholds calibrated on 64 other
+          --sparsity S,... (or sparsity=S,...): TEAL on every linear layer's input (thresholds calibrated on 64 other
           fortunes texts so a fraction S of the inputs is skipped, run through sparseMatmul's
           dispatcher), per S and batch size: the lowest and mean cosine to our dense
           embeddings, texts/s, and the speed-up over dense of the whole embedding and of the

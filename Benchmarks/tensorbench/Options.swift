@@ -26,6 +26,7 @@ struct Options {
           --no-peers                     skip the numpy / PyTorch columns
           --json FILE, --csv FILE        also write every figure to FILE
           --filter TEXT, --seed N        conformance: only ops containing TEXT (fewbit certify=: activations); base seed
+          --sparsity A,B                 embed: TEAL sparsities (as sparsity=A,B)
           --help                         this text
         """
 
@@ -49,6 +50,7 @@ struct Options {
                 guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError("--sizes needs positive integers, e.g. 256,512") }
                 sizes = parts.map { $0! }
             case "--filter": filter = try value(argument)
+            case "--sparsity": rest.append("sparsity=" + (try value(argument)))   // embed: TEAL sparsities
             case "--seed":
                 guard let n = UInt64(try value(argument)) else { throw UsageError("--seed needs a non-negative integer") }
                 seed = n
