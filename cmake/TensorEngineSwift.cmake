@@ -61,5 +61,6 @@ function(te_add_swift_testing_executable name)
   target_compile_options(${name} PRIVATE -parse-as-library)
   target_link_libraries(${name} PRIVATE ${arg_DEPENDS} Testing)
   te_swift_executable_workaround(${name})
-  add_test(NAME ${name} COMMAND ${name})
+  # TENSORENGINE_TEST_ARGUMENTS (a list, e.g. --skip;REGEX) is passed to every test executable.
+  add_test(NAME ${name} COMMAND ${name} ${TENSORENGINE_TEST_ARGUMENTS})
 endfunction()
