@@ -49,7 +49,8 @@ enum EmbedBench {
             for batch in batches {
                 Progress.say("embed: \(texts.count) texts in batches of \(batch) on \(device.identifier)")
                 var vectors: [Float] = []
-                let timing = try Timing.measure(repeats: repeats, on: device) {
+                // --repeat 1: one untimed-warm-up-free pass (a cosine check of many texts on a slow device).
+                let timing = try Timing.measure(repeats: repeats, warmup: repeats == 1 ? 0 : 1, on: device) {
                     vectors = try model.embed(texts, batchSize: batch).toArray()
                 }
                 let lowest = reference.map { lowestCosine(vectors, $0) }
