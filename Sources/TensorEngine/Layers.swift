@@ -57,20 +57,21 @@ public struct Linear: Layer {
     }
 
     public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
-        guard inputSparsity.isTiming else { return try product(input) }
+        let settings = inputSparsity.settings   // one lock per call
+        guard settings.timing else { return try product(input, threshold: settings.threshold, calibrating: settings.calibrating) }
         try input.device.synchronize()
         let start = DispatchTime.now().uptimeNanoseconds
-        let output = try product(input)
+        let output = try product(input, threshold: settings.threshold, calibrating: settings.calibrating)
         try output.device.synchronize()
         inputSparsity.addTime(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         return output
     }
 
     /// The layer's output: dense, or through the sparse dispatcher at inference with a threshold.
-    private func product(_ input: Tensor) throws(TensorError) -> Tensor {
+    private func product(_ input: Tensor, threshold: Float?, calibrating: Bool) throws(TensorError) -> Tensor {
         let recording = !GradMode.disabled && (input.requiresGrad || weight.requiresGrad)
-        if !recording, inputSparsity.isCalibrating { inputSparsity.record(try input.toArray()) }
-        if !recording, let threshold = inputSparsity.threshold, input.rank >= 1, input.shape.last == weight.shape[0] {
+        if !recording, calibrating { inputSparsity.record(try input.toArray()) }
+        if !recording, let threshold, input.rank >= 1, input.shape.last == weight.shape[0] {
             let features = weight.shape[0]
             let rows = input.elementCount / Swift.max(features, 1)
             var output = try sparseMatmul(try input.reshaped([rows, features]), weight, threshold: threshold)

@@ -38,6 +38,11 @@ public final class InputSparsity: Sendable {
         set { state.withLock { $0.threshold = newValue } }
     }
 
+    /// What a layer call needs, under one lock: the threshold and whether to sample or time.
+    var settings: (threshold: Float?, calibrating: Bool, timing: Bool) {
+        state.withLock { ($0.threshold, $0.calibrating, $0.timing) }
+    }
+
     /// Whether inputs are being sampled.
     public var isCalibrating: Bool { state.withLock { $0.calibrating } }
 
