@@ -354,6 +354,7 @@ int te_attention_kernels_available(void) { return te_activation_kernels_availabl
 
 int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
                                float *scratch) {
+    if (te_attention_forward_block_avx512(p, head, first_query, out, lse, scratch)) return 1;
     if (!te_activation_kernels_available()) return 0;
     forward_block(p, head, first_query, out, lse, scratch);
     return 1;

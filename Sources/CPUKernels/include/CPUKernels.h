@@ -69,6 +69,14 @@ int te_attention_kernels_available(void);
 int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
                                float *scratch);
 
+/// 1 if the AVX-512 (F, BW, VL, DQ) attention forward runs on this CPU and TENSOR_CPU_ISA
+/// (avx512|avx2|portable) does not rule it out; te_attention_forward_block then uses it.
+int te_attention_avx512_available(void);
+
+/// te_attention_forward_block on 16 lanes (AttentionAVX512.c); 0 where it cannot run.
+int te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
+                                      float *lse, float *scratch);
+
 /// Backward of head `head`, accumulating into grad_q/k/v (zeroed by the caller; full [BH, ...]
 /// arrays), from lse and grad_out (full arrays), delta and inverse_norm (this head's Lq
 /// values: D_i = dO_i . O_i and the row-sum correction, 1 for normal rows); scratch holds
