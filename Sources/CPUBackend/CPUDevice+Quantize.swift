@@ -54,27 +54,65 @@ extension CPUDevice {
             for row in range {
                 for group in 0..<groups {
                     let first = row * columns + group * groupSize
-                    let scale = s[row * groups + group]
-                    for i in first..<(first + min(groupSize, columns - group * groupSize)) {
-                        y[i] = Float(bytes[i]) * scale
-                    }
+                    Self.dequantizeGroup(bytes + first, min(groupSize, columns - group * groupSize),
+                                         scale: s[row * groups + group], into: y + first)
                 }
             }
         }
     }
 
     /// One group: its scale `max|x| * (1/127)`, and `roundEven(x / scale)` clamped to
-    /// +-127 as int8 (0 for an all-zero group; a NaN quotient gives 0 rather than a trap).
+    /// +-127 as int8 (0 for an all-zero group; a NaN quotient gives 0 rather than a trap),
+    /// 16 lanes at a time with a scalar tail (the same operations, so the same codes).
     @inline(__always)
     static func quantizeGroup(_ x: UnsafePointer<Float>, _ length: Int, into codes: UnsafeMutablePointer<Int8>) -> Float {
-        var largest: Float = 0
-        for i in 0..<length where abs(x[i]) > largest { largest = abs(x[i]) }
+        let vectorEnd = length & ~15
+        var lanes = V()
+        var j = 0
+        while j < vectorEnd {
+            let v = NormKernels.load(x + j)
+            lanes = pointwiseMax(lanes, v.replacing(with: -v, where: v .< 0))
+            j += 16
+        }
+        var largest = lanes.max()
+        while j < length {
+            if abs(x[j]) > largest { largest = abs(x[j]) }
+            j += 1
+        }
         let scale = largest * GroupQuantization.scaleFactor
         let limit = Float(GroupQuantization.maxCode)
-        for i in 0..<length {
-            let q = scale > 0 ? (x[i] / scale).rounded(.toNearestOrEven) : 0
-            codes[i] = q.isNaN ? 0 : Int8(Swift.min(Swift.max(q, -limit), limit))
+        let scales = V(repeating: scale), low = V(repeating: -limit), high = V(repeating: limit)
+        j = 0
+        while j < vectorEnd {
+            var q = scale > 0 ? (NormKernels.load(x + j) / scales).rounded(.toNearestOrEven) : V()
+            q = pointwiseMin(pointwiseMax(q.replacing(with: 0, where: .!(q .== q)), low), high)
+            let packed = SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(q, rounding: .towardZero))
+            UnsafeMutableRawPointer(codes + j).storeBytes(of: packed, as: SIMD16<Int8>.self)
+            j += 16
+        }
+        while j < length {
+            let q = scale > 0 ? (x[j] / scale).rounded(.toNearestOrEven) : 0
+            codes[j] = q.isNaN ? 0 : Int8(Swift.min(Swift.max(q, -limit), limit))
+            j += 1
         }
         return scale
+    }
+
+    /// One group: `code * scale`, 16 lanes at a time with a scalar tail.
+    @inline(__always)
+    static func dequantizeGroup(_ codes: UnsafePointer<Int8>, _ length: Int, scale: Float,
+                                into y: UnsafeMutablePointer<Float>) {
+        let vectorEnd = length & ~15
+        let scales = V(repeating: scale)
+        var j = 0
+        while j < vectorEnd {
+            let packed = UnsafeRawPointer(codes + j).loadUnaligned(as: SIMD16<Int8>.self)
+            NormKernels.store(V(SIMD16<Int32>(truncatingIfNeeded: packed)) * scales, y + j)
+            j += 16
+        }
+        while j < length {
+            y[j] = Float(codes[j]) * scale
+            j += 1
+        }
     }
 }

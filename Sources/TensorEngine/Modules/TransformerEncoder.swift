@@ -99,8 +99,8 @@ public struct TransformerEncoder: Module {
 /// The shape of a ``TransformerEncoder``, and what its training keeps for backward: `memory`
 /// for the feed-forward activation (``ActivationMemory``: exact or few-bit codes), `saved` for
 /// the linear layers' inputs, the normalisations and the attention (``SavedActivations``:
-/// exact, Mesa's 8 bits, memory-sharing normalisation, or a mix per kind of op). The models'
-/// heads (``CausalLanguageModel``, ``SequenceClassifier``) keep theirs in float32.
+/// exact, Mesa's 8 bits, memory-sharing normalisation, or a mix per kind of op; the heads of
+/// ``CausalLanguageModel`` and ``SequenceClassifier`` keep their inputs as `saved.linearInputs` too).
 ///
 /// ```swift
 /// let bertMini = TransformerConfiguration(vocabulary: 30522, features: 384, heads: 12, layers: 6,
