@@ -12,8 +12,11 @@
 //   varies run to run). A workgroup is 32 adjacent columns x 8 row lanes; lane (c, k) adds
 //   rows k, k + 8, ... in order, then a fixed shared-memory tree adds the 8: deterministic.
 //   With HAS_SHIFT, pass 0 writes each row's c to `shift` and pass 1 takes it out of xh too.
-// Optional bindings (weight, mean, gradWeight, gradBias) are touched only when their flag
-// is set.
+// FROM_OUTPUT (BackendOp.normBackwardFromOutput, memory-sharing normalisation): binding 0
+//   holds the forward's output y and binding 3 its bias (read only with HAS_BIAS), and xh =
+//   (y - bias) / w, 0 where w == 0; no mean and no shift (xh does not come from a rounded mean).
+// Optional bindings (weight, mean or bias, gradWeight, gradBias) are touched only when their
+// flag is set.
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint CENTERED = 1;
 layout(constant_id = 1) const uint HAS_WEIGHT = 1;
@@ -22,11 +25,13 @@ layout(constant_id = 3) const uint PASS = 0;
 layout(constant_id = 4) const uint HAS_GRAD_WEIGHT = 1;
 layout(constant_id = 5) const uint HAS_GRAD_BIAS = 1;
 layout(constant_id = 6) const uint HAS_SHIFT = 0;
+layout(constant_id = 7) const uint FROM_OUTPUT = 0;
+layout(constant_id = 8) const uint HAS_BIAS = 0;
 
-layout(std430, binding = 0) readonly buffer In { float x[]; };
+layout(std430, binding = 0) readonly buffer In { float x[]; };            // x, or y (FROM_OUTPUT)
 layout(std430, binding = 1) readonly buffer Weight { float w[]; };
 layout(std430, binding = 2) readonly buffer GradOut { float dy[]; };
-layout(std430, binding = 3) readonly buffer Mean { float meanIn[]; };
+layout(std430, binding = 3) readonly buffer Mean { float meanIn[]; };     // mean, or bias (FROM_OUTPUT)
 layout(std430, binding = 4) readonly buffer Rstd { float rstdIn[]; };
 layout(std430, binding = 5) writeonly buffer GradIn { float dx[]; };
 layout(std430, binding = 6) writeonly buffer GradWeight { float dw[]; };
@@ -35,6 +40,16 @@ layout(std430, binding = 8) buffer Shift { float rowShift[]; };
 layout(push_constant) uniform Params { uint rows; uint columns; } p;
 
 shared vec3 partial[256];
+
+// The normalised input of element (row, c) at flat index i.
+float normalized(uint i, uint c, float mean, float rstd) {
+    if (FROM_OUTPUT == 0u) return (x[i] - mean) * rstd;
+    float v = x[i];
+    if (HAS_BIAS != 0u) v -= meanIn[c];
+    if (HAS_WEIGHT == 0u) return v;
+    float weight = w[c];
+    return weight != 0.0 ? v / weight : 0.0;
+}
 
 vec3 segmentSum(vec3 value, uint segmentBase, uint lane) {
     partial[segmentBase + lane] = value;
@@ -61,23 +76,23 @@ void gradInput() {
         float mean = 0.0, rstd = 0.0;
         vec3 s = vec3(0.0);
         if (live) {
-            mean = CENTERED != 0u ? meanIn[row] : 0.0;
+            mean = CENTERED != 0u && FROM_OUTPUT == 0u ? meanIn[row] : 0.0;
             rstd = rstdIn[row];
             for (uint c = lane; c < p.columns; c += ROW_LANES) {
-                float xh = (x[base + c] - mean) * rstd;
+                float xh = normalized(base + c, c, mean, rstd);
                 float g = dy[base + c];
                 if (HAS_WEIGHT != 0u) g *= w[c];
                 s += vec3(g, g * xh, xh);
             }
         }
         s = segmentSum(s, segmentBase, lane);
-        float shift = CENTERED != 0u ? s.z / n : 0.0;
+        float shift = CENTERED != 0u && FROM_OUTPUT == 0u ? s.z / n : 0.0;
         float meanG = CENTERED != 0u ? s.x / n : 0.0;
         float meanGX = s.y / n - shift * (s.x / n);
         if (live) {
             if (HAS_SHIFT != 0u && lane == 0u) rowShift[row] = shift;
             for (uint c = lane; c < p.columns; c += ROW_LANES) {
-                float xh = (x[base + c] - mean) * rstd - shift;
+                float xh = normalized(base + c, c, mean, rstd) - shift;
                 float g = dy[base + c];
                 if (HAS_WEIGHT != 0u) g *= w[c];
                 dx[base + c] = rstd * (g - meanG - xh * meanGX);
@@ -97,8 +112,8 @@ void columnSums() {
         if (c < p.columns) {
             for (uint r = k; r < p.rows; r += 8u) {
                 float d = dy[r * p.columns + c];
-                float mean = CENTERED != 0u ? meanIn[r] : 0.0;
-                float xh = (x[r * p.columns + c] - mean) * rstdIn[r];
+                float mean = CENTERED != 0u && FROM_OUTPUT == 0u ? meanIn[r] : 0.0;
+                float xh = normalized(r * p.columns + c, c, mean, rstdIn[r]);
                 if (HAS_SHIFT != 0u) xh -= rowShift[r];
                 s += vec2(d * xh, d);
             }

@@ -55,6 +55,22 @@ extension CPUDevice {
                          rows: rows, columns: columns, gradInput: gradInput, gradWeight: gradWeight, gradBias: nil)
     }
 
+    /// LayerNorm's (`centered`) or RMSNorm's backward from the forward's output (the rules of
+    /// ``BackendOp/normBackwardFromOutput(output:weight:bias:gradOutput:rstd:rows:columns:centered:gradInput:gradWeight:gradBias:)``).
+    ///
+    /// ```swift
+    /// try cpu.normBackwardFromOutput(y, weight: g, bias: b, gradOutput: dy, rstd: rstd, rows: 4096, columns: 384,
+    ///                                centered: true, into: dx, gradWeight: dg, gradBias: db)
+    /// ```
+    public func normBackwardFromOutput(_ output: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?,
+                                       gradOutput: any BackendBuffer, rstd: any BackendBuffer, rows: Int, columns: Int,
+                                       centered: Bool, into gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?,
+                                       gradBias: (any BackendBuffer)?) throws(TensorError) {
+        try normBackward("normBackwardFromOutput", output, weight: weight, gradOutput: gradOutput, mean: nil, rstd: rstd,
+                         rows: rows, columns: columns, gradInput: gradInput, gradWeight: gradWeight, gradBias: gradBias,
+                         fromOutput: (bias: bias, centered: centered))
+    }
+
     /// Rows per thread chunk: about a quarter of the elementwise grain's elements.
     private func normGrain(_ columns: Int) -> Int { max(1, Self.elementwiseGrain / (4 * max(columns, 1))) }
 
@@ -105,7 +121,8 @@ extension CPUDevice {
     private func normBackward(_ op: String, _ input: any BackendBuffer, weight: (any BackendBuffer)?,
                               gradOutput: any BackendBuffer, mean: (any BackendBuffer)?, rstd: any BackendBuffer,
                               rows: Int, columns: Int, gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?,
-                              gradBias: (any BackendBuffer)?) throws(TensorError) {
+                              gradBias: (any BackendBuffer)?,
+                              fromOutput: (bias: (any BackendBuffer)?, centered: Bool)? = nil) throws(TensorError) {
         guard rows >= 0, columns >= 0 else {
             throw .invalidArgument(op: op, reason: "negative extent in [\(rows), \(columns)]")
         }
@@ -117,6 +134,7 @@ extension CPUDevice {
         try require(db, holds: count, op: op, role: "gradInput")
         let wb = try optionalBuffer(weight, holds: columns, op: op, role: "weight")
         let mb = try optionalBuffer(mean, holds: rows, op: op, role: "mean")
+        let biasBuffer = try optionalBuffer(fromOutput?.bias, holds: columns, op: op, role: "bias")
         let rb = try cpuBuffer(rstd, op: op)
         try require(rb, holds: rows, op: op, role: "rstd")
         let gwb = try optionalBuffer(gradWeight, holds: columns, op: op, role: "gradWeight")
@@ -129,7 +147,8 @@ extension CPUDevice {
         }
         let x = UnsafePointer(ib.base), dy = UnsafePointer(gb.base), dx = db.base
         let w = wb.map { UnsafePointer($0.base) }, means = mb.map { UnsafePointer($0.base) }, rstds = UnsafePointer(rb.base)
-        let centered = mean != nil
+        let centered = fromOutput?.centered ?? (mean != nil)
+        let outputBias = biasBuffer.map { UnsafePointer($0.base) }, isFromOutput = fromOutput != nil
         let blockRows = Self.normBlockRows(rows)
         let blocks = (rows + blockRows - 1) / blockRows
         // Partial column sums per block: [blocks, columns] for each requested sum.
@@ -145,6 +164,12 @@ extension CPUDevice {
                 let partialBase = partials + block * columns * slots
                 let pw = weightSlot.map { partialBase + $0 * columns }, pb = biasSlot.map { partialBase + $0 * columns }
                 for row in (block * blockRows)..<min(rows, (block + 1) * blockRows) {
+                    if isFromOutput {
+                        NormKernels.backwardRowFromOutput(x + row * columns, dy + row * columns, dx + row * columns, columns,
+                                                          weight: w, bias: outputBias, rstd: rstds[row], centered: centered,
+                                                          gradWeight: pw, gradBias: pb)
+                        continue
+                    }
                     NormKernels.backwardRow(x + row * columns, dy + row * columns, dx + row * columns, columns,
                                             weight: w, mean: means?[row] ?? 0, rstd: rstds[row], centered: centered,
                                             gradWeight: pw, gradBias: pb)

@@ -141,4 +141,71 @@ enum NormKernels {
             j += 1
         }
     }
+
+    /// One row backward from the forward's output y (memory-sharing normalisation):
+    /// xh = (y - bias) / weight, 0 where weight is 0, then the same formulas as
+    /// ``backwardRow(_:_:_:_:weight:mean:rstd:centered:gradWeight:gradBias:)`` without the
+    /// mean-rounding shift (xh comes from y, not from a rounded mean).
+    @inline(__always)
+    static func backwardRowFromOutput(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                      _ n: Int, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, rstd: Float,
+                                      centered: Bool, gradWeight: UnsafeMutablePointer<Float>?,
+                                      gradBias: UnsafeMutablePointer<Float>?) {
+        @inline(__always) func normalized(_ j: Int) -> Float {
+            var v = y[j]
+            if let bias { v -= bias[j] }
+            guard let weight else { return v }
+            return weight[j] != 0 ? v / weight[j] : 0
+        }
+        @inline(__always) func normalizedVector(_ j: Int) -> V {
+            var v = load(y + j)
+            if let bias { v -= load(bias + j) }
+            guard let weight else { return v }
+            let w = load(weight + j)
+            return (v / w).replacing(with: 0, where: w .== 0)
+        }
+        let vectorEnd = n & ~15
+        let count = Float(n)
+        var a1 = V(), a2 = V()
+        var j = 0
+        while j < vectorEnd {
+            var g = load(dy + j)
+            if let weight { g *= load(weight + j) }
+            a1 += g
+            a2 += g * normalizedVector(j)
+            j += 16
+        }
+        var t1 = a1.sum(), t2 = a2.sum()
+        while j < n {
+            var g = dy[j]
+            if let weight { g *= weight[j] }
+            t1 += g
+            t2 += g * normalized(j)
+            j += 1
+        }
+        let meanG = centered ? t1 / count : 0
+        let meanGX = t2 / count
+        let r = V(repeating: rstd), mg = V(repeating: meanG), mgx = V(repeating: meanGX)
+        j = 0
+        while j < vectorEnd {
+            let xh = normalizedVector(j)
+            let d = load(dy + j)
+            var g = d
+            if let weight { g *= load(weight + j) }
+            store(r * (g - mg - xh * mgx), dx + j)
+            if let gradWeight { store(load(gradWeight + j) + d * xh, gradWeight + j) }
+            if let gradBias { store(load(gradBias + j) + d, gradBias + j) }
+            j += 16
+        }
+        while j < n {
+            let xh = normalized(j)
+            let d = dy[j]
+            var g = d
+            if let weight { g *= weight[j] }
+            dx[j] = rstd * (g - meanG - xh * meanGX)
+            if let gradWeight { gradWeight[j] += d * xh }
+            if let gradBias { gradBias[j] += d }
+            j += 1
+        }
+    }
 }

@@ -23,7 +23,7 @@ public enum ConformanceTable {
             activationCases(), activationBackwardCases(), reduceCases(), unaryCases(), softmaxCases(), fewBitCases(),
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
-            dropoutCases(), embeddingCases(),
+            dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(),
         ]
         return groups.flatMap { $0 }
     }

@@ -127,4 +127,71 @@ extension ConformanceTable {
             return .init(actual: actual, reference: expectedDx + (affine.0 ? expectedDw : []) + (affine.1 ? expectedDb : []))
         }
     }
+
+    /// The memory-sharing backward (``BackendOp/normBackwardFromOutput(output:weight:bias:gradOutput:rstd:rows:columns:centered:gradInput:gradWeight:gradBias:)``)
+    /// at every norm shape, from the y and rstd of the backend's own forward, against its float64
+    /// definition (xh = (y - bias) / weight, 0 where weight is 0): with weight and bias, with
+    /// neither, with a weight only; "zero weights" sets every third weight to exactly 0.
+    static func normFromOutputCases() -> [ConformanceCase] {
+        [true, false].flatMap { centered in
+            normShapes.flatMap { shapeClass, rows, columns in
+                let affines = centered ? normAffine : [(true, false), (false, false)]
+                return affines.flatMap { affine in
+                    (affine.0 ? ["normal", "zero weights"] : ["normal"]).compactMap { values in
+                        // As above: RMSNorm's single-column gradient is ill-conditioned.
+                        centered || columns > 1 ? normFromOutputCase(centered, shapeClass, rows, columns, values, affine) : nil
+                    }
+                }
+            }
+        }
+    }
+
+    static func normFromOutputCase(_ centered: Bool, _ shapeClass: String, _ rows: Int, _ columns: Int, _ values: String,
+                                   _ affine: (Bool, Bool)) -> ConformanceCase {
+        let name = "normBackwardFromOutput " + (centered ? "layerNorm" : "rmsNorm") + (affine.0 ? " weight" : "")
+            + (affine.1 ? " bias" : "")
+        return ConformanceCase(.normBackwardFromOutput, name, shapeClass: shapeClass, shape: "[\(rows), \(columns)]",
+                               values: values, bound: normBound) { (h) throws(TensorError) in
+            let epsilon: Float = centered ? 1e-5 : 1e-6
+            let x = h.values(rows * columns, "normal"), dy = h.values(rows * columns, "normal")
+            var w = affine.0 ? h.values(columns, "normal") : nil
+            if values == "zero weights" { for c in stride(from: 0, to: columns, by: 3) { w?[c] = 0 } }
+            let b = affine.1 ? h.values(columns, "normal") : nil
+            let wb = try w.map { (v) throws(TensorError) in try h.input(v) }
+            let bb = try b.map { (v) throws(TensorError) in try h.input(v) }
+            let y = try h.output(rows * columns), mean = try h.output(rows), rstd = try h.output(rows)
+            try h.run(centered
+                ? .layerNorm(input: try h.input(x), weight: wb, bias: bb, rows: rows, columns: columns, epsilon: epsilon,
+                             output: y.buffer, mean: mean.buffer, rstd: rstd.buffer)
+                : .rmsNorm(input: try h.input(x), weight: wb, rows: rows, columns: columns, epsilon: epsilon,
+                           output: y.buffer, rstd: rstd.buffer))
+            let dx = try h.output(rows * columns), dw = try h.output(columns), db = try h.output(columns)
+            try h.run(.normBackwardFromOutput(output: y.buffer, weight: wb, bias: bb, gradOutput: try h.input(dy),
+                                              rstd: rstd.buffer, rows: rows, columns: columns, centered: centered,
+                                              gradInput: dx.buffer, gradWeight: affine.0 ? dw.buffer : nil,
+                                              gradBias: affine.1 ? db.buffer : nil))
+            let yValues = try h.read(y), rstdValues = try h.read(rstd)
+            var expectedDx = [Double](repeating: 0, count: rows * columns)
+            var expectedDw = [Double](repeating: 0, count: columns), expectedDb = [Double](repeating: 0, count: columns)
+            let n = Double(columns)
+            for r in 0..<rows {
+                let s = Double(rstdValues[r])
+                let xh = (0..<columns).map { c -> Double in
+                    let shifted = Double(yValues[r * columns + c]) - Double(b?[c] ?? 0)
+                    guard let w else { return shifted }
+                    return w[c] == 0 ? 0 : shifted / Double(w[c])
+                }
+                let g = (0..<columns).map { Double(dy[r * columns + $0]) * Double(w?[$0] ?? 1) }
+                let meanG = centered ? g.reduce(0, +) / n : 0
+                let meanGX = zip(g, xh).reduce(0.0) { $0 + $1.0 * $1.1 } / n
+                for c in 0..<columns {
+                    expectedDx[r * columns + c] = s * (g[c] - meanG - xh[c] * meanGX)
+                    expectedDw[c] += Double(dy[r * columns + c]) * xh[c]
+                    expectedDb[c] += Double(dy[r * columns + c])
+                }
+            }
+            let actual = try h.read(dx) + (affine.0 ? h.read(dw) : []) + (affine.1 ? h.read(db) : [])
+            return .init(actual: actual, reference: expectedDx + (affine.0 ? expectedDw : []) + (affine.1 ? expectedDb : []))
+        }
+    }
 }

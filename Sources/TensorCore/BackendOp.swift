@@ -123,6 +123,29 @@ public enum BackendOp: Sendable {
                          rstd: any BackendBuffer, rows: Int, columns: Int, gradInput: any BackendBuffer,
                          gradWeight: (any BackendBuffer)?)
 
+    /// LayerNorm's (`centered`) or RMSNorm's backward from the forward's `output` y and
+    /// `rstd` instead of its input (memory-sharing normalisation): `xh[r, c] = (y[r, c] -
+    /// bias[c]) / weight[c]` (bias 0 and weight 1 when absent), taken as 0 where `weight[c] ==
+    /// 0` (that column's xh is not recoverable from y); then, with `g = gradOutput * weight`,
+    /// `gradInput = rstd * (g - mean_c(g) - xh * mean_c(g * xh))` (RMSNorm: no `mean_c(g)`)
+    /// and the column sums `gradWeight[c] = sum_r gradOutput * xh`, `gradBias[c] = sum_r
+    /// gradOutput` (each written only when given, in a fixed order). Where every weight is
+    /// nonzero this is the exact backward up to rounding; a zero-weight column c gets
+    /// `gradWeight[c] = 0` and a gradInput without its `- rstd * xh[c] * mean_c(g * xh)`
+    /// term (other columns are unaffected: their sums never see it, since `g[c] = 0`).
+    /// A primitive.
+    case normBackwardFromOutput(output: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?,
+                                gradOutput: any BackendBuffer, rstd: any BackendBuffer, rows: Int, columns: Int,
+                                centered: Bool, gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?,
+                                gradBias: (any BackendBuffer)?)
+    /// Mesa's 8-bit storage of the contiguous float32 `input` [rows, columns] by groups along
+    /// each row (``GroupQuantization`` gives the layout and the rounding): writes every word
+    /// of `codes` (the int8 codes, padding bytes 0) and every float32 of `scales`. A primitive.
+    case groupQuantize(GroupQuantization, input: any BackendBuffer, codes: any BackendBuffer, scales: any BackendBuffer)
+    /// The inverse of ``groupQuantize(_:input:codes:scales:)``: `output[r, c] =
+    /// Float(code[r, c]) * scales[r * groupsPerRow + c / groupSize]`, contiguous float32. A primitive.
+    case groupDequantize(GroupQuantization, codes: any BackendBuffer, scales: any BackendBuffer, output: any BackendBuffer)
+
     /// `destination[destinationLayout(i)] = source[sourceLayout(i)]` for every index i of the
     /// two layouts' common shape, bit for bit, in elements of `dtype` (1, 2 or 4 bytes): a
     /// strided copy into a strided region of an existing buffer (concatenation, the gradient
@@ -225,6 +248,9 @@ public enum BackendOp: Sendable {
         case .layerNormBackward: return .layerNormBackward
         case .rmsNorm: return .rmsNorm
         case .rmsNormBackward: return .rmsNormBackward
+        case .normBackwardFromOutput: return .normBackwardFromOutput
+        case .groupQuantize: return .groupQuantize
+        case .groupDequantize: return .groupDequantize
         case .copyInto: return .copyInto
         case .attentionForward: return .attentionForward
         case .attentionBackward: return .attentionBackward
@@ -248,7 +274,8 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case sparseActiveCounts, sparseMatmul, outputSparseMatmul
     case cast, oneHot, deltaUpdate
     case adamUpdate
-    case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward
+    case layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, normBackwardFromOutput
+    case groupQuantize, groupDequantize
     case copyInto
     case attentionForward, attentionBackward
     case select, reduceIndex, topK, dropout

@@ -24,6 +24,12 @@ import TensorCore
 /// from the log-sum-exp, so autograd keeps only q, k, v, the output and the log-sum-exp
 /// (`retainedBytesByOp()` reports them under "scaledDotProductAttention").
 ///
+/// With `storage: .int8(groupSize:)` (Mesa's 8-bit storage, ``ActivationStorage``) autograd
+/// keeps only q, k and v as int8 codes and scales, in groups along the head dimension
+/// ("scaledDotProductAttention (int8)"); backward dequantises them, recomputes the output and
+/// log-sum-exp from the dequantised values with one more fused forward, and runs the exact
+/// backward there. The gradients are so exactly those of attention at the dequantised q, k, v.
+///
 /// ```swift
 /// let q = try Tensor.randn([2, 12, 128, 32], seed: 1, on: .cpu)
 /// let k = try Tensor.randn([2, 12, 128, 32], seed: 2, on: .cpu)
@@ -32,8 +38,10 @@ import TensorCore
 /// let y = try scaledDotProductAttention(query: q, key: k, value: v, mask: pad, causal: true)   // [2, 12, 128, 32]
 /// ```
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
-                                      causal: Bool = false, scale: Float? = nil) throws(TensorError) -> Tensor {
+                                      causal: Bool = false, scale: Float? = nil,
+                                      storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
     let op = "scaledDotProductAttention"
+    try storage.validate(op: op)
     try OpSupport.floats(op, query, key, value)
     try OpSupport.sameDevice(op, query, key)
     try OpSupport.sameDevice(op, query, value)
@@ -75,26 +83,52 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                      headDimension: headDim, valueDimension: valueDim, scale: factor, causal: causal)
     let q = try query.contiguous(), k = try key.contiguous(), v = try value.contiguous()
     let device = query.device
-    let out = try OpSupport.output([batch, heads, queryLength, valueDim], on: device)
-    let lse = try OpSupport.output([batch, heads, queryLength], on: device)
-    if lse.elementCount > 0 {
-        try device.backend.run(.attentionForward(geometry, query: q.storage, key: k.storage, value: v.storage,
-                                                 mask: attentionMask, output: out.storage, logSumExp: lse.storage))
+    let (out, lse) = try attentionForward(geometry, q, k, v, mask: attentionMask, on: device)
+    let maskView = attentionMask
+    if case let .int8(groupSize) = storage {
+        guard !GradMode.disabled, [query, key, value].contains(where: { $0.requiresGrad }) else { return out }
+        let saved = try [q, k, v].map { (t) throws(TensorError) in try QuantizedActivation.quantize(t, groupSize: groupSize) }
+        let retained = saved.flatMap { $0.retained(label: op + " (int8)") }
+        return Autograd.record(op, out, inputs: [q, k, v], retained: retained) { (gradient) throws(TensorError) in
+            let restored = try saved.map { (form) throws(TensorError) in try form.dequantized() }
+            let (output, logSumExp) = try attentionForward(geometry, restored[0], restored[1], restored[2], mask: maskView,
+                                                           on: device)
+            return try attentionGradients(geometry, restored[0], restored[1], restored[2], mask: maskView, output: output,
+                                          logSumExp: logSumExp, gradient: gradient)
+        }
     }
-    let output = out, maskView = attentionMask
+    let output = out
     let retained = [q, k, v, out, lse].map { RetainedStorage($0) }
     return Autograd.record(op, out, inputs: [q, k, v], retained: retained) { (gradient) throws(TensorError) in
-        let g = try gradient.contiguous()
-        let dQ = try OpSupport.output(q.shape, on: device)
-        let dK = try OpSupport.output(k.shape, on: device)
-        let dV = try OpSupport.output(v.shape, on: device)
-        if dQ.elementCount + dK.elementCount + dV.elementCount > 0 {
-            try device.backend.run(.attentionBackward(geometry, query: q.storage, key: k.storage, value: v.storage,
-                                                      mask: maskView, output: output.storage,
-                                                      logSumExp: lse.storage, gradOutput: g.storage,
-                                                      gradQuery: dQ.storage, gradKey: dK.storage,
-                                                      gradValue: dV.storage))
-        }
-        return [dQ, dK, dV]
+        try attentionGradients(geometry, q, k, v, mask: maskView, output: output, logSumExp: lse, gradient: gradient)
     }
+}
+
+/// The fused forward: the output [B, H, Lq, Dv] and each query's log-sum-exp [B, H, Lq].
+private func attentionForward(_ geometry: AttentionGeometry, _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask?,
+                              on device: Device) throws(TensorError) -> (output: Tensor, logSumExp: Tensor) {
+    let out = try OpSupport.output([geometry.batch, geometry.heads, geometry.queryLength, geometry.valueDimension], on: device)
+    let lse = try OpSupport.output([geometry.batch, geometry.heads, geometry.queryLength], on: device)
+    if lse.elementCount > 0 {
+        try device.backend.run(.attentionForward(geometry, query: q.storage, key: k.storage, value: v.storage,
+                                                 mask: mask, output: out.storage, logSumExp: lse.storage))
+    }
+    return (out, lse)
+}
+
+/// dQ, dK, dV from the forward's output and log-sum-exp (contiguous q, k, v).
+private func attentionGradients(_ geometry: AttentionGeometry, _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask?,
+                                output: Tensor, logSumExp: Tensor, gradient: Tensor) throws(TensorError) -> [Tensor?] {
+    let device = q.device
+    let g = try gradient.contiguous()
+    let dQ = try OpSupport.output(q.shape, on: device)
+    let dK = try OpSupport.output(k.shape, on: device)
+    let dV = try OpSupport.output(v.shape, on: device)
+    if dQ.elementCount + dK.elementCount + dV.elementCount > 0 {
+        try device.backend.run(.attentionBackward(geometry, query: q.storage, key: k.storage, value: v.storage,
+                                                  mask: mask, output: output.storage, logSumExp: logSumExp.storage,
+                                                  gradOutput: g.storage, gradQuery: dQ.storage, gradKey: dK.storage,
+                                                  gradValue: dV.storage))
+    }
+    return [dQ, dK, dV]
 }

@@ -3,14 +3,35 @@ import TensorCore
 
 /// Per-tensor autograd state: present exactly when the tensor requires grad.
 ///
-/// `@unchecked Sendable`: `accumulatedGrad` is the only mutable field and every access
-/// holds `lock`; `node` is immutable.
+/// `@unchecked Sendable`: `accumulatedGrad` and `quantizedForms` are the only mutable fields
+/// and every access holds `lock`; `node` is immutable.
 final class GradState: @unchecked Sendable {
     let node: GradNode?
     private let lock = NSLock()
     private var accumulatedGrad: Tensor?
+    /// This tensor's 8-bit form by group size, shared by every op that keeps it in 8 bits
+    /// (only for tensors produced by an op: their values never change).
+    private var quantizedForms: [Int: QuantizedActivation] = [:]
 
     init(node: GradNode?) { self.node = node }
+
+    /// The 8-bit form in groups of `groupSize`: made by `make` the first time, the same object after.
+    func quantized(groupSize: Int,
+                   make: () throws(TensorError) -> QuantizedActivation) throws(TensorError) -> QuantizedActivation {
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = quantizedForms[groupSize] { return existing }
+        let made = try make()
+        quantizedForms[groupSize] = made
+        return made
+    }
+
+    /// Records `form` as this tensor's 8-bit form (an op that keeps its own output in 8 bits).
+    func storeQuantized(_ form: QuantizedActivation) {
+        lock.lock()
+        quantizedForms[form.layout.groupSize] = form
+        lock.unlock()
+    }
 
     var grad: Tensor? {
         lock.lock()

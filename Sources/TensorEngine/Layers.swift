@@ -21,10 +21,13 @@ extension Layer {
 /// A fully connected layer `activation(x * weight + bias)`, one fused kernel per call.
 ///
 /// Weights start He/Glorot-style scaled normal (std = sqrt(2 / (in + out))), biases at zero.
+/// For backward the layer keeps its input as ``inputStorage`` says (float32, or Mesa's
+/// 8-bit codes) and its activation's state as ``memory`` says.
 ///
 /// ```swift
 /// let layer = try Linear(784, 256, activation: .gelu, seed: 1, on: .cpu)
 /// let h = try layer(x)          // [batch, 256]
+/// let small = try Linear(784, 256, activation: .gelu, memory: .fewBit(bits: 3), inputStorage: .mesa, on: .cpu)
 /// ```
 public struct Linear: Layer {
     public let weight: Tensor
@@ -32,11 +35,14 @@ public struct Linear: Layer {
     public let activation: Activation
     /// What the activation keeps for backward (``ActivationMemory``).
     public let memory: ActivationMemory
+    /// How the input is kept for the weight's gradient (``ActivationStorage``).
+    public let inputStorage: ActivationStorage
     /// TEAL-style input sparsity at inference (off until a threshold is set).
     public let inputSparsity = InputSparsity()
 
     public init(_ inputs: Int, _ outputs: Int, activation: Activation = .identity, bias: Bool = true,
-                memory: ActivationMemory = .exact, seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
+                memory: ActivationMemory = .exact, inputStorage: ActivationStorage = .float32, seed: UInt64 = 0,
+                on device: Device = .default) throws(TensorError) {
         guard inputs > 0, outputs > 0 else {
             throw .invalidArgument(op: "Linear", reason: "features must be positive, got \(inputs) -> \(outputs)")
         }
@@ -45,15 +51,20 @@ public struct Linear: Layer {
         self.bias = bias ? try Tensor.zeros([outputs], on: device).requiringGrad() : nil
         self.activation = activation
         self.memory = memory
+        self.inputStorage = inputStorage
         _ = try memory.table(for: activation, op: "Linear")
+        try inputStorage.validate(op: "Linear")
     }
 
-    /// A layer around existing tensors (weight [in, out], bias [out]).
-    public init(weight: Tensor, bias: Tensor?, activation: Activation = .identity, memory: ActivationMemory = .exact) {
+    /// A layer around existing tensors (weight [in, out], bias [out]); a bad `inputStorage`
+    /// (an int8 group size below 1) throws at the first call.
+    public init(weight: Tensor, bias: Tensor?, activation: Activation = .identity, memory: ActivationMemory = .exact,
+                inputStorage: ActivationStorage = .float32) {
         self.weight = weight
         self.bias = bias
         self.activation = activation
         self.memory = memory
+        self.inputStorage = inputStorage
     }
 
     public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
@@ -79,7 +90,8 @@ public struct Linear: Layer {
             if activation != .identity { output = try activate(output, activation) }
             return try output.reshaped(Array(input.shape.dropLast()) + [weight.shape[1]])
         }
-        return try linear(input, weight: weight, bias: bias, activation: activation, memory: memory)
+        return try linear(input, weight: weight, bias: bias, activation: activation, memory: memory,
+                          inputStorage: inputStorage)
     }
 
     public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }

@@ -2,21 +2,30 @@ import TensorCore
 
 /// Softmax over the last axis (log-softmax with `logarithm: true`), numerically stable.
 ///
+/// Backward keeps only the output y ("softmax" / "logSoftmax" in `retainedBytesByOp()`),
+/// stored as `storage` says: float32, or Mesa's 8-bit codes and scales along the last axis
+/// ("softmax (int8)"), in which case the backward is the exact one at the dequantised y~:
+/// `y~ * (g - sum(g * y~))` (log-softmax: `g - exp(y~) * sum(g)`).
+///
 /// ```swift
 /// let probabilities = try softmax(logits)            // rows sum to 1
 /// let logProbabilities = try softmax(logits, logarithm: true)
+/// let small = try softmax(scores, storage: .mesa)    // backward from 8-bit probabilities
 /// ```
-public func softmax(_ x: Tensor, logarithm: Bool = false) throws(TensorError) -> Tensor {
+public func softmax(_ x: Tensor, logarithm: Bool = false, storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
     try OpSupport.floats("softmax", x)
+    try storage.validate(op: "softmax")
     guard x.rank >= 1 else { throw .invalidShape(op: "softmax", shape: x.shape, reason: "needs at least one axis") }
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {
         // The view itself: a transposed input (softmax down a column) is read in place.
         try x.device.backend.run(.softmax(input: x.storage, layout: x.layout, logarithm: logarithm, output: out.storage))
     }
-    let result = out
-    return Autograd.record(logarithm ? "logSoftmax" : "softmax", out, inputs: [x], retained: [RetainedStorage(result)]) { (g) throws(TensorError) in
-        let y = result.detached()
+    let name = logarithm ? "logSoftmax" : "softmax"
+    guard !GradMode.disabled, x.requiresGrad else { return out }
+    let saved = try SavedTensor.save(out, storage)
+    return Autograd.record(name, out, inputs: [x], retained: saved.retained(label: name)) { (g) throws(TensorError) in
+        let y = try saved.value()
         if logarithm {
             // d logsoftmax: g - softmax * sum(g), softmax = exp(logsoftmax): only the output is kept.
             let p = try y.exp()

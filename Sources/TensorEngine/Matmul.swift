@@ -46,11 +46,20 @@ extension Tensor {
 /// On every backend the bias and activation run in the matmul's epilogue (the CPU
 /// backend: sgemm, then one fused pass over the output).
 ///
+/// For backward it keeps its input as `inputStorage` says (``ActivationStorage``: float32, or
+/// Mesa's 8-bit codes, from which the weight's gradient is computed; the input's gradient
+/// never needs it) and the activation's state as `memory` says (``ActivationMemory``).
+/// `retainedBytesByOp()` reports them as "linear input" (or "linear input (int8)"), "linear
+/// weight" and the activation's line.
+///
 /// ```swift
 /// let h = try linear(x, weight: w, bias: b, activation: .gelu)
+/// let small = try linear(x, weight: w, bias: b, activation: .gelu, memory: .fewBit(bits: 3), inputStorage: .mesa)
 /// ```
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                   activation: Activation = .identity, memory: ActivationMemory = .exact) throws(TensorError) -> Tensor {
+                   activation: Activation = .identity, memory: ActivationMemory = .exact,
+                   inputStorage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
+    try inputStorage.validate(op: "linear")
     let recording = !GradMode.disabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
     let table = recording ? try memory.table(for: activation, op: "linear") : nil
     let keepExact = recording && activation != .identity && table == nil
@@ -61,11 +70,13 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     let (out, preActivation) = try linearForward(x, weight: weight, bias: bias, activation: activation,
                                                  keepPreActivation: keepExact, fewBit: fewBit?.output)
     guard recording else { return out }
-    let input = x.detached(), w = weight.detached()
+    // The input serves only the weight's gradient: without one, nothing of it is kept.
+    let input = weight.requiresGrad ? try SavedTensor.save(x, inputStorage) : nil
+    let w = weight.detached()
     let saved = preActivation?.detached()
     // The activation's own state is reported apart from the linear's inputs.
     let activationName = "\(activation) activation (\(memory))"
-    var retained = [RetainedStorage(input, label: "linear input"), RetainedStorage(w, label: "linear weight")]
+    var retained = (input?.retained(label: "linear input") ?? []) + [RetainedStorage(w, label: "linear weight")]
     if let saved { retained.append(RetainedStorage(saved, label: activationName)) }
     if let fewBit { retained.append(RetainedStorage(buffer: fewBit.output.codes, bytes: fewBit.bytes, label: activationName)) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
@@ -78,19 +89,21 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
         } else {
             gz = g
         }
-        return try linearGradients(input: input, weight: w, gradPreActivation: gz, needInput: x.requiresGrad,
-                                   needWeight: weight.requiresGrad, needBias: bias?.requiresGrad ?? false)
+        return try linearGradients(input: input?.value(), inputShape: x.shape, weight: w, gradPreActivation: gz,
+                                   needInput: x.requiresGrad, needWeight: weight.requiresGrad,
+                                   needBias: bias?.requiresGrad ?? false)
     }
 }
 
-/// The gradients of `x * weight + bias` from the gradient at the pre-activation.
-func linearGradients(input: Tensor, weight: Tensor, gradPreActivation gz: Tensor, needInput: Bool,
+/// The gradients of `x * weight + bias` from the gradient at the pre-activation (`input` is
+/// needed only for the weight's).
+func linearGradients(input: Tensor?, inputShape: [Int], weight: Tensor, gradPreActivation gz: Tensor, needInput: Bool,
                      needWeight: Bool, needBias: Bool) throws(TensorError) -> [Tensor?] {
     let features = weight.shape[0], outputs = weight.shape[1]
-    let rows = input.elementCount / max(features, 1)
+    let rows = ShapeMath.elementCount(inputShape) / max(features, 1)
     let flatGrad = try gz.reshaped([rows, outputs])
-    let gx = needInput ? try matmul(flatGrad, try weight.transposed()).reshaped(input.shape) : nil
-    let gw = needWeight ? try matmul(try input.reshaped([rows, features]).transposed(), flatGrad) : nil
+    let gx = needInput ? try matmul(flatGrad, try weight.transposed()).reshaped(inputShape) : nil
+    let gw = needWeight ? try input.map { (x) throws(TensorError) in try matmul(try x.reshaped([rows, features]).transposed(), flatGrad) } : nil
     let gb = needBias ? try flatGrad.sum(axis: 0) : nil
     return [gx, gw, gb]
 }

@@ -8,17 +8,32 @@ import TensorCore
 /// One fused kernel per backend computes the row statistics (a corrected two-pass, so rows
 /// with a large mean lose no precision) and the output; backward is one fused kernel too,
 /// plus a fixed-order column sum for the weight's and bias's gradients (no float atomics:
-/// the same gradients every run). Backward keeps `x` and the per-row mean and 1/std. Any
-/// rank >= 1; a strided view is copied to contiguous first.
+/// the same gradients every run). Any rank >= 1; a strided view is copied to contiguous first.
+///
+/// What backward keeps (``NormalizationMemory`` and ``ActivationStorage``), as
+/// `retainedBytesByOp()` reports it:
+/// - `.input`, `.float32` (the default): x ("layerNorm input") and the per-row mean and 1/std
+///   ("layerNorm statistics"); the exact backward.
+/// - `.input`, `.int8`: x's 8-bit codes and scales only ("layerNorm input (int8)"); backward
+///   recomputes the statistics from the dequantised x~ and is the exact backward at x~.
+/// - `.output`, `.float32` (memory-sharing): y ("layerNorm output": the very buffer the next
+///   linear layer keeps as its input, counted once) and the per-row 1/std; backward recovers
+///   `x_hat = (y - bias) / weight` (0 where weight is 0: see ``NormalizationMemory``).
+/// - `.output`, `.int8`: y's 8-bit codes ("layerNorm output (int8)", the same codes a
+///   following linear layer with int8 input storage and the same group size keeps) and 1/std;
+///   the memory-sharing backward from the dequantised y~.
 ///
 /// ```swift
 /// let x = try Tensor.randn([2, 5, 384], seed: 1, on: .cpu)
 /// let g = try Tensor.ones([384], on: .cpu).requiringGrad()
 /// let b = try Tensor.zeros([384], on: .cpu).requiringGrad()
 /// let y = try layerNorm(x, weight: g, bias: b, epsilon: 1e-12)   // [2, 5, 384]
+/// let shared = try layerNorm(x, weight: g, bias: b, epsilon: 1e-12, memory: .output, storage: .mesa)
 /// ```
-public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) throws(TensorError) -> Tensor {
-    try Normalization.run("layerNorm", x, weight: weight, bias: bias, epsilon: epsilon, centered: true)
+public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, memory: NormalizationMemory = .input,
+                      storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
+    try Normalization.run("layerNorm", x, weight: weight, bias: bias, epsilon: epsilon, centered: true,
+                          memory: memory, storage: storage)
 }
 
 /// RMS normalisation over the last axis, as `torch.nn.functional.rms_norm` with
@@ -26,22 +41,28 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Floa
 /// with the optional `weight` of shape `[x.shape.last]` (1 when nil).
 ///
 /// One fused kernel forward and one backward (plus the weight gradient's fixed-order column
-/// sum) per backend; backward keeps `x` and the per-row 1/rms. Any rank >= 1; a strided
-/// view is copied to contiguous first.
+/// sum) per backend; backward keeps `x` and the per-row 1/rms, or as `memory` and `storage`
+/// say (the four modes of ``layerNorm(_:weight:bias:epsilon:memory:storage:)``, reported as
+/// "rmsNorm input", "rmsNorm output", "rmsNorm statistics", with " (int8)" for 8-bit codes).
+/// Any rank >= 1; a strided view is copied to contiguous first.
 ///
 /// ```swift
 /// let x = try Tensor.randn([8, 512], seed: 1, on: .cpu)
 /// let g = try Tensor.ones([512], on: .cpu).requiringGrad()
 /// let y = try rmsNorm(x, weight: g, epsilon: 1e-6)
+/// let shared = try rmsNorm(x, weight: g, epsilon: 1e-6, memory: .output)
 /// ```
-public func rmsNorm(_ x: Tensor, weight: Tensor?, epsilon: Float) throws(TensorError) -> Tensor {
-    try Normalization.run("rmsNorm", x, weight: weight, bias: nil, epsilon: epsilon, centered: false)
+public func rmsNorm(_ x: Tensor, weight: Tensor?, epsilon: Float, memory: NormalizationMemory = .input,
+                    storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
+    try Normalization.run("rmsNorm", x, weight: weight, bias: nil, epsilon: epsilon, centered: false,
+                          memory: memory, storage: storage)
 }
 
 enum Normalization {
-    static func run(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float,
-                    centered: Bool) throws(TensorError) -> Tensor {
+    static func run(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, centered: Bool,
+                    memory: NormalizationMemory, storage: ActivationStorage) throws(TensorError) -> Tensor {
         try OpSupport.floats(op, x)
+        try storage.validate(op: op)
         guard x.rank >= 1 else { throw .invalidShape(op: op, shape: x.shape, reason: "needs at least one axis") }
         guard epsilon.isFinite, epsilon >= 0 else {
             throw .invalidArgument(op: op, reason: "epsilon \(epsilon) must be finite and not negative")
@@ -71,22 +92,98 @@ enum Normalization {
             try x.device.backend.run(forward)
         }
         let parameters = [weight, bias].compactMap { $0 }
+        let recording = !GradMode.disabled && ([x] + parameters).contains { $0.requiresGrad }
+        guard recording else { return out }
         let wantsWeight = weight?.requiresGrad ?? false, wantsBias = bias?.requiresGrad ?? false
-        var retained = [RetainedStorage(input, label: op + " input"), RetainedStorage(rstd, label: op + " statistics")]
-        if let mean { retained.append(RetainedStorage(mean, label: op + " statistics")) }
-        return Autograd.record(op, out, inputs: [x] + parameters, retained: retained) { (g) throws(TensorError) in
-            let grads = try backward(input: input, weight: w, gradOutput: g, mean: mean, rstd: rstd,
-                                     rows: rows, columns: columns, gradWeight: wantsWeight, gradBias: wantsBias)
-            var result: [Tensor?] = [grads.input]
-            if weight != nil { result.append(grads.weight) }
-            if bias != nil { result.append(grads.bias) }
+        let shape = NormShape(rows: rows, columns: columns, epsilon: epsilon, centered: centered)
+        let (hasWeight, hasBias) = (weight != nil, bias != nil)
+        @Sendable func gradients(_ grads: (input: Tensor, weight: Tensor?, bias: Tensor?)) -> [Tensor?] {
+            [grads.input] + (hasWeight ? [grads.weight] : []) + (hasBias ? [grads.bias] : [])
+        }
+        switch (memory, storage) {
+        case (.input, .float32):
+            var retained = [RetainedStorage(input, label: op + " input"), RetainedStorage(rstd, label: op + " statistics")]
+            if let mean { retained.append(RetainedStorage(mean, label: op + " statistics")) }
+            return Autograd.record(op, out, inputs: [x] + parameters, retained: retained) { (g) throws(TensorError) in
+                gradients(try backward(input: input, weight: w, gradOutput: g, mean: mean, rstd: rstd, shape: shape,
+                                       gradWeight: wantsWeight, gradBias: wantsBias))
+            }
+        case (.input, .int8):
+            let saved = try SavedTensor.save(x, storage)
+            return Autograd.record(op, out, inputs: [x] + parameters, retained: saved.retained(label: op + " input")) { (g) throws(TensorError) in
+                // The exact backward at the dequantised input, statistics recomputed from it.
+                let restored = try saved.value()
+                let statistics = try forward(restored, weight: w, bias: b, shape: shape)
+                return gradients(try backward(input: restored, weight: w, gradOutput: g, mean: statistics.mean,
+                                              rstd: statistics.rstd, shape: shape, gradWeight: wantsWeight,
+                                              gradBias: wantsBias))
+            }
+        case (.output, _):
+            let saved: SavedTensor
+            if case let .int8(groupSize) = storage {
+                saved = .int8(try QuantizedActivation.quantize(out, groupSize: groupSize))
+            } else {
+                saved = .float32(out)
+            }
+            let retained = saved.retained(label: op + " output") + [RetainedStorage(rstd, label: op + " statistics")]
+            let result = Autograd.record(op, out, inputs: [x] + parameters, retained: retained) { (g) throws(TensorError) in
+                gradients(try backwardFromOutput(output: try saved.value(), weight: w, bias: b, gradOutput: g, rstd: rstd,
+                                                 shape: shape, gradWeight: wantsWeight, gradBias: wantsBias))
+            }
+            // A following op that keeps this output in 8 bits keeps these very codes.
+            if case let .int8(form) = saved { result.gradState?.storeQuantized(form) }
             return result
         }
     }
 
+    /// Rows, columns and the flavour of one normalisation call.
+    struct NormShape {
+        let rows: Int
+        let columns: Int
+        let epsilon: Float
+        let centered: Bool
+    }
+
+    /// The forward's statistics of `input` (LayerNorm: mean and rstd; RMSNorm: rstd), its output dropped.
+    static func forward(_ input: Tensor, weight: Tensor?, bias: Tensor?,
+                        shape: NormShape) throws(TensorError) -> (mean: Tensor?, rstd: Tensor) {
+        let device = input.device
+        let out = try OpSupport.output(input.shape, on: device)
+        let mean = shape.centered ? try OpSupport.output([shape.rows], on: device) : nil
+        let rstd = try OpSupport.output([shape.rows], on: device)
+        if out.elementCount > 0 {
+            try device.backend.run(shape.centered
+                ? .layerNorm(input: input.storage, weight: weight?.storage, bias: bias?.storage, rows: shape.rows,
+                             columns: shape.columns, epsilon: shape.epsilon, output: out.storage, mean: mean!.storage,
+                             rstd: rstd.storage)
+                : .rmsNorm(input: input.storage, weight: weight?.storage, rows: shape.rows, columns: shape.columns,
+                           epsilon: shape.epsilon, output: out.storage, rstd: rstd.storage))
+        }
+        return (mean, rstd)
+    }
+
+    /// The memory-sharing backward from the forward's output (``BackendOp/normBackwardFromOutput``).
+    static func backwardFromOutput(output: Tensor, weight: Tensor?, bias: Tensor?, gradOutput: Tensor, rstd: Tensor,
+                                   shape: NormShape, gradWeight: Bool,
+                                   gradBias: Bool) throws(TensorError) -> (input: Tensor, weight: Tensor?, bias: Tensor?) {
+        let device = output.device
+        let dy = try gradOutput.contiguous()
+        let dx = try OpSupport.output(output.shape, on: device)
+        let dw = gradWeight ? try OpSupport.output([shape.columns], on: device) : nil
+        let db = gradBias ? try OpSupport.output([shape.columns], on: device) : nil
+        if shape.columns > 0 {
+            try device.backend.run(.normBackwardFromOutput(
+                output: output.storage, weight: weight?.storage, bias: bias?.storage, gradOutput: dy.storage,
+                rstd: rstd.storage, rows: shape.rows, columns: shape.columns, centered: shape.centered,
+                gradInput: dx.storage, gradWeight: dw?.storage, gradBias: db?.storage))
+        }
+        return (dx, dw, db)
+    }
+
     static func backward(input: Tensor, weight: Tensor?, gradOutput: Tensor, mean: Tensor?, rstd: Tensor,
-                         rows: Int, columns: Int, gradWeight: Bool,
+                         shape: NormShape, gradWeight: Bool,
                          gradBias: Bool) throws(TensorError) -> (input: Tensor, weight: Tensor?, bias: Tensor?) {
+        let (rows, columns) = (shape.rows, shape.columns)
         let device = input.device
         let dy = try gradOutput.contiguous()
         let dx = try OpSupport.output(input.shape, on: device)

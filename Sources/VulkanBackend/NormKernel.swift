@@ -59,6 +59,23 @@ extension VulkanDevice {
                          rows: rows, columns: columns, gradInput: gradInput, gradWeight: gradWeight, gradBias: nil)
     }
 
+    /// LayerNorm's (`centered`) or RMSNorm's backward from the forward's output
+    /// (Shaders/layer_norm_backward.comp with FROM_OUTPUT; the rules of
+    /// ``BackendOp/normBackwardFromOutput(output:weight:bias:gradOutput:rstd:rows:columns:centered:gradInput:gradWeight:gradBias:)``).
+    ///
+    /// ```swift
+    /// try gpu.normBackwardFromOutput(y, weight: g, bias: b, gradOutput: dy, rstd: rstd, rows: 4096, columns: 384,
+    ///                                centered: true, into: dx, gradWeight: dg, gradBias: db)
+    /// ```
+    public func normBackwardFromOutput(_ output: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?,
+                                       gradOutput: any BackendBuffer, rstd: any BackendBuffer, rows: Int, columns: Int,
+                                       centered: Bool, into gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?,
+                                       gradBias: (any BackendBuffer)?) throws(TensorError) {
+        try normBackward("normBackwardFromOutput", output, weight: weight, gradOutput: gradOutput, mean: nil, rstd: rstd,
+                         rows: rows, columns: columns, gradInput: gradInput, gradWeight: gradWeight, gradBias: gradBias,
+                         fromOutput: (bias: bias, centered: centered))
+    }
+
     /// Lanes per row: about four columns each, a power of two from 32 to 256.
     static func normRowLanes(_ columns: Int) -> Int {
         var lanes = 32
@@ -110,13 +127,16 @@ extension VulkanDevice {
     private func normBackward(_ op: String, _ input: any BackendBuffer, weight: (any BackendBuffer)?,
                               gradOutput: any BackendBuffer, mean: (any BackendBuffer)?, rstd: any BackendBuffer,
                               rows: Int, columns: Int, gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?,
-                              gradBias: (any BackendBuffer)?) throws(TensorError) {
+                              gradBias: (any BackendBuffer)?,
+                              fromOutput: (bias: (any BackendBuffer)?, centered: Bool)? = nil) throws(TensorError) {
         let count = try normExtent(op, rows, columns)
         let x = try normBuffer(input, holds: count, op, "input")!
         let dy = try normBuffer(gradOutput, holds: count, op, "gradOutput")!
         let dx = try normBuffer(gradInput, holds: count, op, "gradInput")!
         let w = try normBuffer(weight, holds: columns, op, "weight")
         let m = try normBuffer(mean, holds: rows, op, "mean"), r = try normBuffer(rstd, holds: rows, op, "rstd")!
+        let outputBias = try normBuffer(fromOutput?.bias, holds: columns, op, "bias")
+        let centered = fromOutput?.centered ?? (m != nil)
         let dw = try normBuffer(gradWeight, holds: columns, op, "gradWeight")
         let db = try normBuffer(gradBias, holds: columns, op, "gradBias")
         guard columns > 0 else { return }
@@ -127,14 +147,16 @@ extension VulkanDevice {
         // Each row's shift c (see the shader) for the weight's column sums, when both run.
         let shift = m != nil && dw != nil && rows > 0 ? try buffer(makeBuffer(elementCount: rows), op) : nil
         func constants(pass: UInt32) -> SpecConstants {
-            SpecConstants([0: m == nil ? 0 : 1, 1: w == nil ? 0 : 1, 2: UInt32(lanes), 3: pass,
-                           4: dw == nil ? 0 : 1, 5: db == nil ? 0 : 1, 6: shift == nil ? 0 : 1])
+            SpecConstants([0: centered ? 1 : 0, 1: w == nil ? 0 : 1, 2: UInt32(lanes), 3: pass,
+                           4: dw == nil ? 0 : 1, 5: db == nil ? 0 : 1, 6: shift == nil ? 0 : 1,
+                           7: fromOutput == nil ? 0 : 1, 8: outputBias == nil ? 0 : 1])
         }
         // Absent operands bind a placeholder the shader never touches under its flags: for a
         // slot the shader declares writable, a buffer the dispatch writes anyway (the
         // validation layer counts every writable binding as a write).
         let weightBinding = w.map { ($0, Access.read) } ?? (x, .unused)
-        let meanBinding = m.map { ($0, Access.read) } ?? (x, .unused)
+        // Binding 3: the mean, or (from the output) the bias.
+        let meanBinding = (m ?? outputBias).map { ($0, Access.read) } ?? (x, .unused)
         if rows > 0 {
             try dispatch(.layerNormBackward, constants: constants(pass: 0),
                          buffers: [(x, .read), weightBinding, (dy, .read), meanBinding, (r, .read), (dx, .write),
@@ -143,7 +165,8 @@ extension VulkanDevice {
         }
         guard let sums = dw ?? db else { return }
         try dispatch(.layerNormBackward, constants: constants(pass: 1),
-                     buffers: [(x, .read), (x, .unused), (dy, .read), meanBinding, (r, .read), (sums, .unused),
+                     buffers: [(x, .read), fromOutput == nil ? (x, .unused) : weightBinding, (dy, .read), meanBinding,
+                               (r, .read), (sums, .unused),
                                dw.map { ($0, .write) } ?? (sums, .unused), db.map { ($0, .write) } ?? (sums, .unused),
                                shift.map { ($0, .read) } ?? (sums, .unused)],
                      push: push, groups: (min((columns + 31) / 32, maxGroupCount.x), 1, 1))

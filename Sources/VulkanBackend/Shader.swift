@@ -15,6 +15,7 @@ enum Shader: Int, CaseIterable, Sendable {
     case attentionForward, attentionBackwardQueries, attentionBackwardKeys
     case select, reduceIndex, topK, dropout
     case gatherRows, scatterAddRows
+    case groupQuantize
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -50,6 +51,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .dropout: return SPIRV.dropout
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
+        case .groupQuantize: return SPIRV.groupQuantize
         }
     }
 
@@ -66,6 +68,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .dropout: return 2
         case .gatherRows: return 3
         case .scatterAddRows: return 4
+        // Input, codes and scales written, codes and scales read, output.
+        case .groupQuantize: return 6
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec: return 7

@@ -59,6 +59,15 @@ extension VulkanDevice {
         case let .rmsNormBackward(input, weight, gradOutput, rstd, rows, columns, gradInput, gradWeight):
             try rmsNormBackward(input, weight: weight, gradOutput: gradOutput, rstd: rstd, rows: rows, columns: columns,
                                 into: gradInput, gradWeight: gradWeight)
+        case let .normBackwardFromOutput(output, weight, bias, gradOutput, rstd, rows, columns, centered, gradInput,
+                                         gradWeight, gradBias):
+            try normBackwardFromOutput(output, weight: weight, bias: bias, gradOutput: gradOutput, rstd: rstd, rows: rows,
+                                       columns: columns, centered: centered, into: gradInput, gradWeight: gradWeight,
+                                       gradBias: gradBias)
+        case let .groupQuantize(layout, input, codes, scales):
+            try groupQuantize(input, layout: layout, codes: codes, scales: scales)
+        case let .groupDequantize(layout, codes, scales, output):
+            try groupDequantize(codes: codes, scales: scales, layout: layout, into: output)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
         case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):

@@ -66,7 +66,8 @@ import VulkanBackend
             "sparse_matmul": [.sparseMatmul, .sparseActiveCounts],
             "unary": [.unary],
             "layer_norm": [.layerNorm, .rmsNorm],
-            "layer_norm_backward": [.layerNormBackward, .rmsNormBackward],
+            "layer_norm_backward": [.layerNormBackward, .rmsNormBackward, .normBackwardFromOutput],
+            "group_quantize": [.groupQuantize, .groupDequantize],
         ]
         let shaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Shaders").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: shaders.path).filter { $0.hasSuffix(".comp") }

@@ -8,26 +8,37 @@ import TensorCore
 /// Dropout on the attention probabilities is not offered: the fused kernel never forms them
 /// (hidden-state dropout lives in ``TransformerEncoderLayer``).
 ///
+/// What backward keeps: the four projections keep their inputs as `inputStorage` says (the
+/// query, key and value projections share one input, kept once, also in 8 bits), and the
+/// fused attention keeps q, k, v, its output and log-sum-exp in float32, or only q, k, v in
+/// 8 bits (`attentionStorage`; see ``scaledDotProductAttention(query:key:value:mask:causal:scale:storage:)``).
+///
 /// ```swift
 /// let attention = try MultiHeadAttention(features: 384, heads: 12, seed: 1, on: .cpu)
 /// let mask = try MultiHeadAttention.additiveMask(attentionMask)   // [B, L] of 1/0 -> [B, 1, 1, L]
 /// let y = try attention(x, mask: mask)                            // x [B, L, 384]
+/// let small = try MultiHeadAttention(features: 384, heads: 12, inputStorage: .mesa, attentionStorage: .mesa, on: .cpu)
 /// ```
 public struct MultiHeadAttention: Module {
     public let query: Linear, key: Linear, value: Linear, output: Linear
     public let heads: Int
+    /// How the fused attention keeps q, k and v for backward (``ActivationStorage``).
+    public let attentionStorage: ActivationStorage
 
-    public init(features: Int, heads: Int, bias: Bool = true, seed: UInt64 = 0,
+    public init(features: Int, heads: Int, bias: Bool = true, inputStorage: ActivationStorage = .float32,
+                attentionStorage: ActivationStorage = .float32, seed: UInt64 = 0,
                 on device: Device = .default) throws(TensorError) {
         guard features > 0, heads > 0, features % heads == 0 else {
             throw .invalidArgument(op: "MultiHeadAttention",
                                    reason: "features (\(features)) must be a positive multiple of heads (\(heads))")
         }
-        query = try Linear(features, features, bias: bias, seed: seed, on: device)
-        key = try Linear(features, features, bias: bias, seed: seed &+ 1, on: device)
-        value = try Linear(features, features, bias: bias, seed: seed &+ 2, on: device)
-        output = try Linear(features, features, bias: bias, seed: seed &+ 3, on: device)
+        try attentionStorage.validate(op: "MultiHeadAttention")
+        query = try Linear(features, features, bias: bias, inputStorage: inputStorage, seed: seed, on: device)
+        key = try Linear(features, features, bias: bias, inputStorage: inputStorage, seed: seed &+ 1, on: device)
+        value = try Linear(features, features, bias: bias, inputStorage: inputStorage, seed: seed &+ 2, on: device)
+        output = try Linear(features, features, bias: bias, inputStorage: inputStorage, seed: seed &+ 3, on: device)
         self.heads = heads
+        self.attentionStorage = attentionStorage
     }
 
     /// Self-attention of `x` [batch, length, features]; `mask` is additive and broadcastable to
@@ -43,7 +54,7 @@ public struct MultiHeadAttention: Module {
             try projected.reshaped([batch, length, heads, headSize]).permuted([0, 2, 1, 3])
         }
         let attended = try scaledDotProductAttention(query: split(query(x)), key: split(key(x)), value: split(value(x)),
-                                                     mask: mask, causal: causal)
+                                                     mask: mask, causal: causal, storage: attentionStorage)
         let merged = try attended.permuted([0, 2, 1, 3]).reshaped([batch, length, features])
         return try output(merged)
     }

@@ -32,16 +32,20 @@ public struct TransformerEncoder: Module {
         positionEmbedding = try Embedding(c.maxLength, c.features, std: c.initStd, seed: seed &+ 1, on: device)
         tokenTypeEmbedding = c.tokenTypes > 0
             ? try Embedding(c.tokenTypes, c.features, std: c.initStd, seed: seed &+ 2, on: device) : nil
-        embeddingNorm = c.normPlacement == .post ? try LayerNorm(c.features, epsilon: c.epsilon, on: device) : nil
+        embeddingNorm = c.normPlacement == .post
+            ? try LayerNorm(c.features, epsilon: c.epsilon, memory: c.saved.normalization,
+                            storage: c.saved.normalizationStorage, on: device) : nil
         var stack: [TransformerEncoderLayer] = []
         for index in 0..<c.layers {
             stack.append(try TransformerEncoderLayer(
                 features: c.features, heads: c.heads, feedForward: c.feedForward, activation: c.activation,
                 normPlacement: c.normPlacement, epsilon: c.epsilon, dropout: c.dropout, memory: c.memory,
-                seed: seed &+ 100 &* UInt64(index + 1), on: device))
+                saved: c.saved, seed: seed &+ 100 &* UInt64(index + 1), on: device))
         }
         layers = stack
-        finalNorm = c.normPlacement == .pre ? try LayerNorm(c.features, epsilon: c.epsilon, on: device) : nil
+        finalNorm = c.normPlacement == .pre
+            ? try LayerNorm(c.features, epsilon: c.epsilon, memory: c.saved.normalization,
+                            storage: c.saved.normalizationStorage, on: device) : nil
         embeddingDropout = try Dropout(probability: c.dropout, seed: seed &+ 3)
         self.configuration = configuration
     }
@@ -92,12 +96,19 @@ public struct TransformerEncoder: Module {
     }
 }
 
-/// The shape of a ``TransformerEncoder``.
+/// The shape of a ``TransformerEncoder``, and what its training keeps for backward: `memory`
+/// for the feed-forward activation (``ActivationMemory``: exact or few-bit codes), `saved` for
+/// the linear layers' inputs, the normalisations and the attention (``SavedActivations``:
+/// exact, Mesa's 8 bits, memory-sharing normalisation, or a mix per kind of op; the heads of
+/// ``CausalLanguageModel`` and ``SequenceClassifier`` keep their inputs as `saved.linearInputs` too).
 ///
 /// ```swift
 /// let bertMini = TransformerConfiguration(vocabulary: 30522, features: 384, heads: 12, layers: 6,
 ///                                         feedForward: 1536, maxLength: 512, tokenTypes: 2,
 ///                                         normPlacement: .post, epsilon: 1e-12)
+/// var small = bertMini
+/// small.saved = .memorySharingMesa(groupSize: 64)
+/// small.memory = .fewBit(bits: 2)
 /// ```
 public struct TransformerConfiguration: Sendable, Equatable {
     public var vocabulary: Int
@@ -113,11 +124,13 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var dropout: Float
     public var initStd: Float
     public var memory: ActivationMemory
+    /// What linear layers, normalisations and attention keep for backward.
+    public var saved: SavedActivations
 
     public init(vocabulary: Int, features: Int, heads: Int, layers: Int, feedForward: Int, maxLength: Int,
                 tokenTypes: Int = 0, normPlacement: NormPlacement = .post, epsilon: Float = 1e-5,
                 activation: Activation = .gelu, dropout: Float = 0.1, initStd: Float = 0.02,
-                memory: ActivationMemory = .exact) {
+                memory: ActivationMemory = .exact, saved: SavedActivations = .exact) {
         self.vocabulary = vocabulary
         self.features = features
         self.heads = heads
@@ -131,5 +144,6 @@ public struct TransformerConfiguration: Sendable, Equatable {
         self.dropout = dropout
         self.initStd = initStd
         self.memory = memory
+        self.saved = saved
     }
 }

@@ -16,7 +16,8 @@ public enum NormPlacement: Sendable, Equatable {
 /// "feedForwardDown.*", "feedForwardNorm.*".
 ///
 /// `memory` is the feed-forward activation's backward memory (``ActivationMemory``: exact or
-/// few-bit codes).
+/// few-bit codes); `saved` what the linear layers, normalisations and attention keep
+/// (``SavedActivations``: float32, Mesa's 8 bits, memory-sharing normalisation).
 ///
 /// ```swift
 /// let layer = try TransformerEncoderLayer(features: 384, heads: 12, feedForward: 1536,
@@ -34,12 +35,17 @@ public struct TransformerEncoderLayer: Module {
 
     public init(features: Int, heads: Int, feedForward: Int, activation: Activation = .gelu,
                 normPlacement: NormPlacement = .post, epsilon: Float = 1e-5, dropout probability: Float = 0.1,
-                memory: ActivationMemory = .exact, seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
-        attention = try MultiHeadAttention(features: features, heads: heads, seed: seed, on: device)
-        attentionNorm = try LayerNorm(features, epsilon: epsilon, on: device)
-        feedForwardUp = try Linear(features, feedForward, activation: activation, memory: memory, seed: seed &+ 4, on: device)
-        feedForwardDown = try Linear(feedForward, features, seed: seed &+ 5, on: device)
-        feedForwardNorm = try LayerNorm(features, epsilon: epsilon, on: device)
+                memory: ActivationMemory = .exact, saved: SavedActivations = .exact, seed: UInt64 = 0,
+                on device: Device = .default) throws(TensorError) {
+        attention = try MultiHeadAttention(features: features, heads: heads, inputStorage: saved.linearInputs,
+                                           attentionStorage: saved.attention, seed: seed, on: device)
+        attentionNorm = try LayerNorm(features, epsilon: epsilon, memory: saved.normalization,
+                                      storage: saved.normalizationStorage, on: device)
+        feedForwardUp = try Linear(features, feedForward, activation: activation, memory: memory,
+                                   inputStorage: saved.linearInputs, seed: seed &+ 4, on: device)
+        feedForwardDown = try Linear(feedForward, features, inputStorage: saved.linearInputs, seed: seed &+ 5, on: device)
+        feedForwardNorm = try LayerNorm(features, epsilon: epsilon, memory: saved.normalization,
+                                        storage: saved.normalizationStorage, on: device)
         dropout = try Dropout(probability: probability, seed: seed &+ 6)
         self.normPlacement = normPlacement
     }

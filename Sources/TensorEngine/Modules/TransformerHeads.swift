@@ -16,7 +16,8 @@ public struct CausalLanguageModel: Module {
 
     public init(_ configuration: TransformerConfiguration, seed: UInt64 = 0, on device: Device = .default) throws(TensorError) {
         body = try TransformerEncoder(configuration, seed: seed, on: device)
-        head = try Linear(configuration.features, configuration.vocabulary, seed: seed &+ 7, on: device)
+        head = try Linear(configuration.features, configuration.vocabulary, inputStorage: configuration.saved.linearInputs,
+                          seed: seed &+ 7, on: device)
     }
 
     /// Next-token logits [batch, length, vocabulary] of int32 `ids` [batch, length].
@@ -54,7 +55,8 @@ public struct SequenceClassifier: Module {
     public init(_ configuration: TransformerConfiguration, classes: Int, seed: UInt64 = 0,
                 on device: Device = .default) throws(TensorError) {
         body = try TransformerEncoder(configuration, seed: seed, on: device)
-        head = try Linear(configuration.features, classes, seed: seed &+ 7, on: device)
+        head = try Linear(configuration.features, classes, inputStorage: configuration.saved.linearInputs,
+                          seed: seed &+ 7, on: device)
     }
 
     /// Class logits [batch, classes] of int32 `ids` [batch, length] with `attentionMask`
