@@ -1,20 +1,18 @@
 import CPUKernels
 import TensorCore
 
-/// Activation loops: the AVX2 + FMA C kernels (CPUKernels) where the CPU has them, else
-/// 16 lanes at a time through a ``VectorActivation``, the tail through a zero-padded
-/// vector, so every element sees the same code.
+/// Activation loops: the C kernels (CPUKernels) of the path `isa` (default ``CPUISA/active``:
+/// AVX-512 or AVX2 + FMA where the CPU has them), else 16 lanes at a time through a
+/// ``VectorActivation``, the tail through a zero-padded vector, so every element sees the
+/// same code. Tests pass each path the CPU runs.
 enum ActivationKernels {
     static let lanes = V.scalarCount
 
-    /// Whether the C kernels run here (AVX2 + FMA on x86-64); checked once.
-    static let native = te_activation_kernels_available() != 0
-
     static func forward(_ activation: Activation, _ x: UnsafePointer<Float>,
-                        _ y: UnsafeMutablePointer<Float>, range: Range<Int>) {
+                        _ y: UnsafeMutablePointer<Float>, range: Range<Int>, isa: CPUISA = .active) {
         let p = activation.parameter
-        if native, activation != .identity, range.count > 0,
-           te_activation_forward(activation.kernelCode, p, x + range.lowerBound, y + range.lowerBound,
+        if isa != .portable, activation != .identity, range.count > 0,
+           te_activation_forward(isa.rawValue, activation.kernelCode, p, x + range.lowerBound, y + range.lowerBound,
                                  range.count) != 0 { return }
         switch activation {
         case .identity:
@@ -33,10 +31,10 @@ enum ActivationKernels {
     }
 
     static func backward(_ activation: Activation, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-                         _ out: UnsafeMutablePointer<Float>, range: Range<Int>) {
+                         _ out: UnsafeMutablePointer<Float>, range: Range<Int>, isa: CPUISA = .active) {
         let p = activation.parameter
-        if native, activation != .identity, range.count > 0,
-           te_activation_backward(activation.kernelCode, p, x + range.lowerBound, g + range.lowerBound,
+        if isa != .portable, activation != .identity, range.count > 0,
+           te_activation_backward(isa.rawValue, activation.kernelCode, p, x + range.lowerBound, g + range.lowerBound,
                                   out + range.lowerBound, range.count) != 0 { return }
         switch activation {
         case .identity:
@@ -56,9 +54,11 @@ enum ActivationKernels {
 
     /// One row of the matmul epilogue: `v = row + bias`, `pre = v`, `row = f(v)`.
     static func epilogueRow(_ activation: Activation, bias: UnsafePointer<Float>?,
-                            pre: UnsafeMutablePointer<Float>?, row: UnsafeMutablePointer<Float>, count: Int) {
+                            pre: UnsafeMutablePointer<Float>?, row: UnsafeMutablePointer<Float>, count: Int,
+                            isa: CPUISA = .active) {
         let p = activation.parameter
-        if native, count > 0, te_activation_epilogue(activation.kernelCode, p, bias, pre, row, count) != 0 { return }
+        if isa != .portable, count > 0,
+           te_activation_epilogue(isa.rawValue, activation.kernelCode, p, bias, pre, row, count) != 0 { return }
         switch activation {
         case .identity: epilogue(IdentityKernel.self, bias, pre, row, count, p)
         case .relu: epilogue(ReLUKernel.self, bias, pre, row, count, p)

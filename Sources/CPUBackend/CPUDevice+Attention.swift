@@ -39,7 +39,7 @@ extension CPUDevice {
             defer { scratch.deallocate() }
             var problem = Self.attentionProblem(g, operands)
             for task in range {
-                if vectorKernels, te_attention_forward_block(&problem, task / blocks, task % blocks * Self.attentionQueryBlock, out, lse,
+                if vectorKernels, CPUISA.active != .portable, te_attention_forward_block(&problem, task / blocks, task % blocks * Self.attentionQueryBlock, out, lse,
                                               scratch) != 0 { continue }
                 Self.attentionForwardBlock(g, operands, head: task / blocks,
                                            firstQuery: task % blocks * Self.attentionQueryBlock,
@@ -253,7 +253,7 @@ extension CPUDevice {
             }
         }
         var problem = attentionProblem(g, x)
-        if vectorKernels, te_attention_backward_head(&problem, head, y.logSumExp, y.gradOutput, delta, inverseNorm, y.gradQuery,
+        if vectorKernels, CPUISA.active != .portable, te_attention_backward_head(&problem, head, y.logSumExp, y.gradOutput, delta, inverseNorm, y.gradQuery,
                                       y.gradKey, y.gradValue, scratch) != 0 { return }
         var firstQuery = 0
         while firstQuery < g.queryLength {

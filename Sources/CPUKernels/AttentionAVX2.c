@@ -350,11 +350,11 @@ static void backward_head(const te_attention_problem *p, long head, const float 
     }
 }
 
-int te_attention_kernels_available(void) { return te_activation_kernels_available(); }
+int te_attention_kernels_available(void) { return te_cpu_isa_supported(TE_ISA_AVX2); }
 
 int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
                                float *scratch) {
-    if (!te_activation_kernels_available()) return 0;
+    if (!te_cpu_isa_supported(TE_ISA_AVX2)) return 0;
     forward_block(p, head, first_query, out, lse, scratch);
     return 1;
 }
@@ -362,7 +362,7 @@ int te_attention_forward_block(const te_attention_problem *p, long head, long fi
 int te_attention_backward_head(const te_attention_problem *p, long head, const float *lse, const float *grad_out,
                                const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
                                float *grad_v, float *scratch) {
-    if (!te_activation_kernels_available()) return 0;
+    if (!te_cpu_isa_supported(TE_ISA_AVX2)) return 0;
     backward_head(p, head, lse, grad_out, delta, inverse_norm, grad_q, grad_k, grad_v, scratch);
     return 1;
 }
