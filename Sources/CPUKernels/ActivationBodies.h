@@ -16,38 +16,47 @@ static const float ln2Lo = -2.1219444e-4f;
 static const float shifter = 12582912.0f;   // 1.5 * 2^23
 static const int shifterBits = 0x4B400000;
 
-/// e^r on |r| <= ln2 / 2 (Cephes expf minimax).
+/// e^r on |r| <= ln2 / 2: 1 + r + r^2 q(r), q of degree 4 fitted for the least relative error
+/// (3.1e-9, below float32's rounding: evaluated in float32 it is as accurate as Cephes' degree-7 fit).
 KERNEL vf exp_poly(vf r) {
-    vf p = C(1.98756915e-4f);
-    p = fmadd(p, r, C(1.39819995e-3f));
-    p = fmadd(p, r, C(8.3334519e-3f));
-    p = fmadd(p, r, C(4.1665796e-2f));
-    p = fmadd(p, r, C(1.66666555e-1f));
-    p = fmadd(p, r, C(5.00000012e-1f));
+    vf p = C(1.38145406e-3f);
+    p = fmadd(p, r, C(8.36874545e-3f));
+    p = fmadd(p, r, C(4.16683890e-2f));
+    p = fmadd(p, r, C(1.66665211e-1f));
+    p = fmadd(p, r, C(4.99999940e-1f));
     return add(fmadd(p, mul(r, r), r), C(1));
 }
 
-/// exp(hi + lo) = *m * *s (scale last, so tiny results round once). Arguments below 88;
-/// below -104 the result is exactly 0; NaN propagates.
+/// exp(hi + lo) = scale(*m, *s) (the scale applied last, so tiny results round once).
+/// Arguments below 88; below -104 the result is exactly 0; NaN propagates. AVX2: *m = p 2^n1,
+/// *s = 2^(n - n1); AVX-512: *m = p, *s = n, applied by scalef (exact exponent arithmetic).
 KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
     vf x = add(hi, lo);
     vf clamped = vmax(C(-104), x);                     // NaN stays NaN (second operand)
     vf shifted = fmadd(clamped, C(log2e), C(shifter));
     vf nf = sub(shifted, C(shifter));
-    vi n = isub(bits(shifted), CI(shifterBits));
     vf r = add(fnma(nf, C(ln2Lo), fnma(nf, C(ln2Hi), hi)), lo);
     vf p = exp_poly(r);
+#if TE_VECTOR_BITS == 512
+    *m = drop(lt(x, C(-104)), p);
+    *s = nf;
+#else
+    vi n = isub(bits(shifted), CI(shifterBits));
     vi n1 = half(n);
     *m = drop(lt(x, C(-104)), mul(p, pow2i(n1)));
     *s = pow2i(isub(n, n1));
+#endif
 }
 
-KERNEL void exp_split1(vf x, vf *m, vf *s) { exp_split(x, C(0), m, s); }
+KERNEL void exp2_split(vf e, vf *m, vf *s);
+/// e^x = scale(*m, *s) through 2^(x log2 e): the product's rounding costs |x| eps / 2 relative,
+/// within what the activations' conditioning allows (|x f'(x) / f(x)| grows as fast).
+KERNEL void exp_split1(vf x, vf *m, vf *s) { exp2_split(mul(x, C(log2e)), m, s); }
 
 KERNEL vf vexp(vf x) {
     vf m, s;
     exp_split1(x, &m, &s);
-    return mul(m, s);
+    return scale(m, s);
 }
 
 /// e^x - 1 for x <= 0 (larger lanes clamped to 0), accurate near 0.
@@ -86,30 +95,66 @@ KERNEL vf log1p_unit(vf y) {
     return fmadd(e, C(ln2Hi), add(fmadd(e, C(ln2Lo), logM), correction));
 }
 
-/// g(t) = ln(Phi(-x) / t) + x^2 / 2 with t = 1 / (1 + 0.31 x), x in [0, 14.9]: a degree-7
-/// polynomial in t - 0.588983834, weighted minimax (error 3.1e-8 (1 + x^2)), by Estrin's
-/// scheme for short dependency chains. Cheaper than the portable path's degree-9 fit in
-/// erfc's variable, and as accurate where GELU is well conditioned.
-KERNEL vf normal_exponent(vf t) {
-    vf s = sub(t, C(0.588983834f));
-    vf s2 = mul(s, s), s4 = mul(s2, s2);
-    vf c01 = fmadd(C(1.52230263f), s, C(-1.34408808f));
-    vf c23 = fmadd(C(-0.366411597f), s, C(0.321025521f));
-    vf c45 = fmadd(C(0.244479507f), s, C(-0.23722285f));
-    vf c67 = fmadd(C(-0.198685229f), s, C(0.156689361f));
-    vf c03 = fmadd(c23, s2, c01);
-    vf c47 = fmadd(c67, s2, c45);
-    return fmadd(c47, s4, c03);
+/// 2^f for |f| <= 1/2: 1 + f q(f), q of degree 5 fitted for the least relative error (2e-9,
+/// below float32's rounding).
+KERNEL vf exp2_poly(vf f) {
+    vf p = C(1.53533096e-4f);
+    p = fmadd(p, f, C(1.33989390e-3f));
+    p = fmadd(p, f, C(9.61843785e-3f));
+    p = fmadd(p, f, C(5.55033237e-2f));
+    p = fmadd(p, f, C(2.40226477e-1f));
+    p = fmadd(p, f, C(6.93147182e-1f));
+    return fmadd(p, f, C(1));
 }
 
-/// The lower normal tail Phi(-|x|) = t exp(-x^2/2 + g(t)) = *m * *s.
-KERNEL void normal_tail(vf x, vf *m, vf *s) {
+/// 2^e = scale(*m, *s), exactly 0 below e = -151 (where 2^e rounds to 0 even times a large
+/// factor, e.g. x in x sigmoid(x)); NaN propagates. The
+/// reduction e = n + f is exact (n = round(e)), so the only errors are e's own and the
+/// polynomial's: a base-2 exponent computed by one fused multiply-add replaces exp's
+/// two-constant ln 2 reduction.
+KERNEL void exp2_split(vf e, vf *m, vf *s) {
+    vf clamped = vmax(C(-151), e);                     // NaN stays NaN (second operand)
+    vf shifted = add(clamped, C(shifter));
+    vf nf = sub(shifted, C(shifter));
+    vf p = drop(lt(e, C(-151)), exp2_poly(sub(clamped, nf)));
+#if TE_VECTOR_BITS == 512
+    *m = p;
+    *s = nf;
+#else
+    vi n = isub(bits(shifted), CI(shifterBits));
+    vi n1 = half(n);
+    *m = mul(p, pow2i(n1));
+    *s = pow2i(isub(n, n1));
+#endif
+}
+
+/// log2(Phi(-x) / t) + x^2 / (2 ln 2) with t = 1 / (1 + 0.31 x), x in [0, 14.9]: a degree-7
+/// polynomial in t - 0.588983834 (the natural-log fit g(t), weighted minimax with error
+/// 3.1e-8 (1 + x^2), times log2 e), by Horner's scheme (fewest multiplies; the lockstep
+/// registers hide the chain's latency).
+KERNEL vf normal_exponent2(vf t) {
+    vf s = sub(t, C(0.588983834f));
+    vf p = C(-0.286642194f);
+    p = fmadd(p, s, C(0.226054966f));
+    p = fmadd(p, s, C(0.352709383f));
+    p = fmadd(p, s, C(-0.342240244f));
+    p = fmadd(p, s, C(-0.528620183f));
+    p = fmadd(p, s, C(0.463141918f));
+    p = fmadd(p, s, C(2.19621849f));
+    return fmadd(p, s, C(-1.93910921f));
+}
+
+static const float halfLog2e = -0.721347511f;   // -log2(e) / 2
+
+/// The lower normal tail Phi(-|x|) = t 2^(-x^2 log2(e) / 2 + g2(t)) = scale(*m, *s), 0 beyond
+/// |x| = 14.9 (far below the smallest float; the fit ends there). `far` marks those lanes.
+KERNEL void normal_tail(vf x, vf *m, vf *s, vm *far) {
     vf a = vabs(x);
     vf t = dvd(C(1), fmadd(C(0.31f), a, C(1)));
-    vf em;
-    exp_split(mul(C(-0.5), mul(x, x)), normal_exponent(t), &em, s);
-    // Beyond 14.9 the tail is far below the smallest float (and the fit ends).
-    *m = drop(gt(a, C(14.9f)), mul(t, em));
+    vf p;
+    exp2_split(fmadd(mul(x, x), C(halfLog2e), normal_exponent2(t)), &p, s);
+    *far = gt(a, C(14.9f));
+    *m = drop(*far, mul(t, p));
 }
 
 // ---- kernels: forward f(x), gradient g f'(x) ----
@@ -123,22 +168,23 @@ KERNEL vf leaky_g(vf x, vf g, vf p) { return sel(gt(x, C(0)), g, mul(p, g)); }
 KERNEL vf gelu_f(vf x, vf p) {
     (void)p;
     vf m, s;
-    normal_tail(x, &m, &s);
+    vm far;
+    normal_tail(x, &m, &s, &far);
     // Masked beyond the fit like m, so x = +-inf gives inf and 0, not inf * 0 = NaN.
-    vf xTail = drop(gt(vabs(x), C(14.9f)), mul(mul(x, m), s));
+    vf xTail = drop(far, scale(mul(x, m), s));
     return sel(lt(x, C(0)), xTail, sub(x, xTail));
 }
 
 KERNEL vf gelu_g(vf x, vf g, vf p) {
     (void)p;
     vf m, s;
-    normal_tail(x, &m, &s);
-    vm far = gt(vabs(x), C(14.9f));
-    vf tail = drop(far, mul(m, s));
+    vm far;
+    normal_tail(x, &m, &s, &far);
+    vf tail = drop(far, scale(m, s));
     vf phi = sel(lt(x, C(0)), tail, sub(C(1), tail));
     vf pm, ps;
-    exp_split1(mul(C(-0.5), mul(x, x)), &pm, &ps);
-    vf xPdf = drop(far, mul(mul(mul(x, C(0.39894228f)), pm), ps));
+    exp2_split(mul(mul(x, x), C(halfLog2e)), &pm, &ps);
+    vf xPdf = drop(far, scale(mul(mul(x, C(0.39894228f)), pm), ps));
     return mul(g, add(phi, xPdf));
 }
 
@@ -150,21 +196,23 @@ KERNEL vf gelu_tanh_f(vf x, vf p) {
     vf u = mul(mul(C(geluK), x), fmadd(C(geluC), mul(x, x), C(1)));
     vf em, es;
     exp_split1(mul(C(-2), vabs(u)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(u, C(0)), mul(mul(mul(x, em), r), es), mul(x, r));
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(u, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
 }
 
+/// (The precise two-constant exp: through 2^(x log2 e) the derivative's worst error measured
+/// 8.2 conditioned roundoffs, above the 8 the tests allow.)
 KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
     (void)p;
     vf x2 = mul(x, x);
     vf u = mul(mul(C(geluK), x), fmadd(C(geluC), x2, C(1)));
     vf du = mul(C(geluK), fmadd(C(3 * geluC), x2, C(1)));
     vf em, es;
-    exp_split1(mul(C(-2), vabs(u)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
+    exp_split(mul(C(-2), vabs(u)), C(0), &em, &es);
+    vf r = recip(exp_plus1(em, es));
     vf slope = mul(mul(mul(mul(C(2), x), du), em), mul(r, r));
-    vf positive = fmadd(g, r, mul(mul(g, slope), es));
-    vf negative = mul(mul(g, fmadd(em, r, slope)), es);
+    vf positive = fmadd(g, r, scale(mul(g, slope), es));
+    vf negative = scale(mul(g, fmadd(em, r, slope)), es);
     return sel(lt(u, C(0)), negative, positive);
 }
 
@@ -172,18 +220,18 @@ KERNEL vf silu_f(vf x, vf p) {
     (void)p;
     vf em, es;
     exp_split1(or_(x, C(-0.0f)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, C(0)), mul(mul(mul(x, em), r), es), mul(x, r));
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
 }
 
 KERNEL vf silu_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
     exp_split1(or_(x, C(-0.0f)), &em, &es);
-    vf e = mul(em, es);
-    vf r = dvd(C(1), add(C(1), e));
+    vf e = scale(em, es);
+    vf r = recip(add(C(1), e));
     vf positive = mul(g, mul(r, fmadd(x, mul(e, r), C(1))));
-    vf negative = mul(mul(g, mul(mul(em, r), fmadd(x, r, C(1)))), es);
+    vf negative = scale(mul(g, mul(mul(em, r), fmadd(x, r, C(1)))), es);
     return sel(lt(x, C(0)), negative, positive);
 }
 
@@ -191,25 +239,25 @@ KERNEL vf mish_f(vf x, vf p) {
     (void)p;
     vf em, es;
     exp_split1(vmin(C(20), x), &em, &es);
-    vf e = mul(em, es);
+    vf e = scale(em, es);
     vf e2 = add(e, C(2));
     vf n = mul(e, e2);
     vf tm = dvd(mul(em, e2), add(n, C(2)));
-    return mul(mul(x, tm), es);
+    return scale(mul(x, tm), es);
 }
 
 KERNEL vf mish_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
     exp_split1(vmin(C(20), x), &em, &es);
-    vf e = mul(em, es);
+    vf e = scale(em, es);
     vf e2 = add(e, C(2));
     vf n = mul(e, e2);
-    vf inverse = dvd(C(1), add(n, C(2)));
+    vf inverse = recip(add(n, C(2)));
     vf tm = mul(mul(em, e2), inverse);
-    vf t = mul(tm, es);
+    vf t = scale(tm, es);
     vf rest = mul(mul(mul(x, mul(C(2), inverse)), add(C(1), t)), dvd(em, add(C(1), e)));
-    return mul(mul(g, add(tm, rest)), es);
+    return scale(mul(g, add(tm, rest)), es);
 }
 
 KERNEL vf tanh_f(vf x, vf p) {
@@ -223,24 +271,24 @@ KERNEL vf tanh_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
     exp_split1(mul(C(-2), vabs(x)), &em, &es);
-    vf d = fmadd(em, es, C(1));
-    return mul(mul(g, dvd(mul(C(4), em), mul(d, d))), es);
+    vf d = exp_plus1(em, es);
+    return scale(mul(g, dvd(mul(C(4), em), mul(d, d))), es);
 }
 
 KERNEL vf sigmoid_f(vf x, vf p) {
     (void)p;
     vf em, es;
     exp_split1(or_(x, C(-0.0f)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, C(0)), mul(mul(em, r), es), r);
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(em, r), es), r);
 }
 
 KERNEL vf sigmoid_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
     exp_split1(or_(x, C(-0.0f)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return mul(mul(g, mul(mul(em, r), r)), es);
+    vf r = recip(exp_plus1(em, es));
+    return scale(mul(g, mul(mul(em, r), r)), es);
 }
 
 KERNEL vf softplus_f(vf x, vf p) {
@@ -253,8 +301,8 @@ KERNEL vf softplus_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
     exp_split1(or_(x, C(-0.0f)), &em, &es);
-    vf r = dvd(C(1), fmadd(em, es, C(1)));
-    return sel(lt(x, C(0)), mul(mul(mul(g, em), r), es), mul(g, r));
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(mul(g, em), r), es), mul(g, r));
 }
 
 KERNEL vf elu_f(vf x, vf p) {
@@ -265,7 +313,7 @@ KERNEL vf elu_g(vf x, vf g, vf p) {
     vm pos = gt(x, C(0));
     vf em, es;
     exp_split1(drop(pos, x), &em, &es);
-    return sel(pos, g, mul(mul(mul(g, p), em), es));
+    return sel(pos, g, scale(mul(mul(g, p), em), es));
 }
 
 KERNEL vf identity_f(vf x, vf p) { (void)p; return x; }

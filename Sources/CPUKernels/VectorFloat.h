@@ -16,7 +16,11 @@
 #include <immintrin.h>
 
 #ifndef TE_WIDTH
+#if TE_VECTOR_BITS == 512
+#define TE_WIDTH 4   // 32 registers: four chains in lockstep measured 10-20% faster than two
+#else
 #define TE_WIDTH 2
+#endif
 #endif
 
 #if TE_VECTOR_BITS == 512
@@ -73,6 +77,11 @@ KERNEL vi iadd(vi a, vi b) { EACH(vi, _mm512_add_epi32(a.v[k], b.v[k])); }
 KERNEL vi isub(vi a, vi b) { EACH(vi, _mm512_sub_epi32(a.v[k], b.v[k])); }
 KERNEL vi half(vi a) { EACH(vi, _mm512_srai_epi32(a.v[k], 1)); }
 KERNEL vi shift23(vi a) { EACH(vi, _mm512_slli_epi32(a.v[k], 23)); }
+/// a 2^s for an integer-valued s (exp_split's scale): scalef, exact exponent arithmetic with
+/// one rounding into the subnormals.
+KERNEL vf scale(vf a, vf s) { EACH(vf, _mm512_scalef_ps(a.v[k], s.v[k])); }
+/// 1 + m 2^s.
+KERNEL vf exp_plus1(vf m, vf s) { EACH(vf, _mm512_add_ps(_mm512_scalef_ps(m.v[k], s.v[k]), _mm512_set1_ps(1))); }
 /// 1 / a to about 1 ulp: the 14-bit estimate and one Newton step.
 KERNEL vf recip(vf a) {
     vf r; 
@@ -111,6 +120,10 @@ KERNEL vi iadd(vi a, vi b) { EACH(vi, _mm256_add_epi32(a.v[k], b.v[k])); }
 KERNEL vi isub(vi a, vi b) { EACH(vi, _mm256_sub_epi32(a.v[k], b.v[k])); }
 KERNEL vi half(vi a) { EACH(vi, _mm256_srai_epi32(a.v[k], 1)); }
 KERNEL vi shift23(vi a) { EACH(vi, _mm256_slli_epi32(a.v[k], 23)); }
+/// a s for exp_split's power-of-two factor s.
+KERNEL vf scale(vf a, vf s) { return mul(a, s); }
+/// 1 + m s.
+KERNEL vf exp_plus1(vf m, vf s) { return fmadd(m, s, splat(1)); }
 /// 1 / a (a division: AVX2's 12-bit estimate would need two Newton steps).
 KERNEL vf recip(vf a) { EACH(vf, _mm256_div_ps(_mm256_set1_ps(1), a.v[k])); }
 
