@@ -59,6 +59,10 @@ enum ActivationsBench {
         print(table.render())
         print("ratio = our Gelem/s / peer Gelem/s at the min time (> 1: we are faster)")
         Peers.printReasons(report.records[firstRecord...])
+        if !options.noPeers {
+            print(OpenBLASEnvironment.description)
+            print(Peers.blasReport(threads: threads))
+        }
         if let peak { print(peak.description) }
     }
 

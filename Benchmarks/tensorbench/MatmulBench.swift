@@ -57,6 +57,10 @@ enum MatmulBench {
         print(table.render())
         print("ratio = our GFLOP/s / peer GFLOP/s at the min time (> 1: we are faster)")
         Peers.printReasons(report.records[firstRecord...])
+        if !options.noPeers {
+            print(OpenBLASEnvironment.description)
+            print(Peers.blasReport(threads: threads))
+        }
         if vulkan == nil, let peak = report.peak { print(peak.description) }
     }
 }

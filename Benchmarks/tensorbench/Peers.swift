@@ -26,6 +26,7 @@ enum Peers {
         var activation: String?
         var extra: [String: Double]?
         var series: [Double]?
+        var info: String?
 
         var name: String? { peer ?? library }
         var resolvedLabel: String? {
@@ -57,39 +58,68 @@ enum Peers {
         return roots.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    /// Runs `script` with `arguments`; figures keyed by peer name then label. A peer that
-    /// cannot run appears with `why` set.
-    static func run(_ scriptName: String, _ arguments: [String], threads: Int) -> [String: [String: PeerFigure]] {
-        guard let path = script(scriptName) else {
-            return ["numpy": ["*": PeerFigure(why: "peer script \(scriptName) not found")]]
+    /// The environment of a peer process: ours, with the thread variables set to `threads` and
+    /// the OpenBLAS variables exactly as the engine runs under (OPENBLAS_CORETYPE as the user set
+    /// it or as the engine chose it before loading OpenBLAS, OPENBLAS_L2_SIZE as set or unset),
+    /// so numpy's OpenBLAS gets the same core selection as ours; ``OpenBLASEnvironment`` says which.
+    static func environment(threads: Int) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "\(threads)" }
+        for key in OpenBLASEnvironment.keys {
+            environment[key] = OpenBLASEnvironment.current(key)
         }
+        return environment
+    }
+
+    /// Runs `script` with `arguments` and returns its output lines (nil and a reason when it
+    /// cannot start or prints nothing).
+    static func lines(_ scriptName: String, _ arguments: [String], threads: Int) -> (lines: [Line], why: String?) {
+        guard let path = script(scriptName) else { return ([], "peer script \(scriptName) not found") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "\(threads)" }
-        environment.removeValue(forKey: "OPENBLAS_CORETYPE")
-        process.environment = environment
+        process.environment = environment(threads: threads)
         let output = Pipe()
         process.standardOutput = output
         do {
             try process.run()
         } catch {
-            return ["numpy": ["*": PeerFigure(why: "cannot start \(python): \(error)")]]
+            return ([], "cannot start \(python): \(error)")
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let parsed = String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
+        if parsed.isEmpty { return ([], "\(python) \(scriptName) exited \(process.terminationStatus) with no output") }
+        return (parsed, nil)
+    }
+
+    /// Runs `script` with `arguments`; figures keyed by peer name then label. A peer that
+    /// cannot run appears with `why` set.
+    static func run(_ scriptName: String, _ arguments: [String], threads: Int) -> [String: [String: PeerFigure]] {
+        let (parsed, why) = lines(scriptName, arguments, threads: threads)
+        if let why { return ["numpy": ["*": PeerFigure(why: why)]] }
         var figures: [String: [String: PeerFigure]] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            guard let parsed = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), let name = parsed.name else { continue }
-            figures[name, default: [:]][parsed.resolvedLabel ?? "*"] =
-                PeerFigure(min: parsed.min ?? parsed.min_s, median: parsed.median ?? parsed.median_s,
-                           version: parsed.version, why: parsed.why, extra: parsed.extra, series: parsed.series)
+        for line in parsed {
+            guard let name = line.name else { continue }
+            figures[name, default: [:]][line.resolvedLabel ?? "*"] =
+                PeerFigure(min: line.min ?? line.min_s, median: line.median ?? line.median_s,
+                           version: line.version, why: line.why, extra: line.extra, series: line.series)
         }
         if figures.isEmpty {
-            figures["numpy"] = ["*": PeerFigure(why: "\(python) \(scriptName) exited \(process.terminationStatus) with no figures")]
+            figures["numpy"] = ["*": PeerFigure(why: "\(python) \(scriptName) printed no figures")]
         }
         return figures
+    }
+
+    /// The peers' BLAS as they load it under the same environment (Benchmarks/peers/blas_info.py:
+    /// threadpoolctl's run-time core where installed, else the build records), one line.
+    static func blasReport(threads: Int) -> String {
+        let (parsed, why) = lines("blas_info.py", [], threads: threads)
+        if let why { return "peers' BLAS: unknown (\(why))" }
+        let parts = parsed.compactMap { line in line.info.map { "\(line.library ?? "?"): \($0)" } }
+        return "peers' BLAS: " + parts.joined(separator: "; ")
     }
 
     /// Writes `tensors` as DIR/NAME.npy in a fresh temporary directory, so a peer script

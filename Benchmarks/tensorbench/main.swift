@@ -33,6 +33,7 @@ func printUsage() {
 }
 
 func runMain() -> Int32 {
+    OpenBLASEnvironment.captureUser()   // before the CPU device sets OPENBLAS_CORETYPE
     var arguments = Array(CommandLine.arguments.dropFirst())
     let subcommand = arguments.first.flatMap { $0.hasPrefix("-") ? nil : $0 } ?? "tour"
     if subcommand != "tour" { arguments.removeFirst() }

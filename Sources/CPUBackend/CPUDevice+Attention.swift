@@ -13,15 +13,16 @@ extension CPUDevice {
     static let attentionKeyBlock = 64
 
     /// Forward attention: `output` and the per-query log-sum-exp (see ``BackendOp/attentionForward``).
-    /// `vectorKernels: false` runs the portable Swift loops even where the AVX2 + FMA kernels
-    /// (AttentionAVX2.c) would run, for tests that compare the two.
+    /// `isa` picks the kernels (default ``CPUISA/active``): `.avx512` the 16-lane forward
+    /// (AttentionAVX512.c), `.avx2` the 8-lane one (AttentionAVX2.c), `.portable` the Swift
+    /// loops; tests pass each to compare them.
     ///
     /// ```swift
     /// try cpu.attentionForward(geometry, query: q, key: k, value: v, mask: nil, output: o, logSumExp: lse)
     /// ```
     public func attentionForward(_ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer,
                                  value: any BackendBuffer, mask: AttentionMask?, output: any BackendBuffer,
-                                 logSumExp: any BackendBuffer, vectorKernels: Bool = true) throws(TensorError) {
+                                 logSumExp: any BackendBuffer, isa: CPUISA = .active) throws(TensorError) {
         let op = "attentionForward"
         let operands = try attentionOperands(g, query: query, key: key, value: value, mask: mask, op: op)
         let ob = try cpuBuffer(output, op: op), lb = try cpuBuffer(logSumExp, op: op)
@@ -39,7 +40,7 @@ extension CPUDevice {
             defer { scratch.deallocate() }
             var problem = Self.attentionProblem(g, operands)
             for task in range {
-                if vectorKernels, te_attention_forward_block(&problem, task / blocks, task % blocks * Self.attentionQueryBlock, out, lse,
+                if te_attention_forward_block(isa.rawValue, &problem, task / blocks, task % blocks * Self.attentionQueryBlock, out, lse,
                                               scratch) != 0 { continue }
                 Self.attentionForwardBlock(g, operands, head: task / blocks,
                                            firstQuery: task % blocks * Self.attentionQueryBlock,
@@ -49,7 +50,8 @@ extension CPUDevice {
     }
 
     /// Backward attention from the forward's output and log-sum-exp (see ``BackendOp/attentionBackward``);
-    /// `vectorKernels` as in ``attentionForward(_:query:key:value:mask:output:logSumExp:vectorKernels:)``.
+    /// `isa` as in ``attentionForward(_:query:key:value:mask:output:logSumExp:isa:)`` (the backward
+    /// has AVX2 kernels only, which `.avx512` runs).
     ///
     /// ```swift
     /// try cpu.attentionBackward(geometry, query: q, key: k, value: v, mask: nil, output: o, logSumExp: lse,
@@ -59,7 +61,7 @@ extension CPUDevice {
                                   value: any BackendBuffer, mask: AttentionMask?, output: any BackendBuffer,
                                   logSumExp: any BackendBuffer, gradOutput: any BackendBuffer,
                                   gradQuery: any BackendBuffer, gradKey: any BackendBuffer,
-                                  gradValue: any BackendBuffer, vectorKernels: Bool = true) throws(TensorError) {
+                                  gradValue: any BackendBuffer, isa: CPUISA = .active) throws(TensorError) {
         let op = "attentionBackward"
         let operands = try attentionOperands(g, query: query, key: key, value: value, mask: mask, op: op)
         let o = try cpuBuffer(output, op: op), l = try cpuBuffer(logSumExp, op: op), dO = try cpuBuffer(gradOutput, op: op)
@@ -85,7 +87,7 @@ extension CPUDevice {
                                                                    + 2 * Self.attentionQueryBlock * kb + 2 * g.queryLength)
             defer { scratch.deallocate() }
             for head in range {
-                Self.attentionBackwardHead(g, operands, grads, head: head, scratch: scratch, vectorKernels: vectorKernels)
+                Self.attentionBackwardHead(g, operands, grads, head: head, scratch: scratch, isa: isa)
             }
         }
     }
@@ -225,7 +227,7 @@ extension CPUDevice {
     }
 
     static func attentionBackwardHead(_ g: AttentionGeometry, _ x: AttentionOperands, _ y: AttentionGradients,
-                                      head: Int, scratch: UnsafeMutablePointer<Float>, vectorKernels: Bool) {
+                                      head: Int, scratch: UnsafeMutablePointer<Float>, isa: CPUISA) {
         let kb = attentionKeyBlock, dh = g.headDimension, dv = g.valueDimension
         // [Dh, 64] keys, [Dv, 64] values, then two 32 x 64 tiles (C) or p and dP rows (Swift), D, 1 / row sums.
         let kt = scratch, vt = kt + dh * kb, p = vt + dv * kb, dp = p + kb
@@ -253,7 +255,7 @@ extension CPUDevice {
             }
         }
         var problem = attentionProblem(g, x)
-        if vectorKernels, te_attention_backward_head(&problem, head, y.logSumExp, y.gradOutput, delta, inverseNorm, y.gradQuery,
+        if isa != .portable, te_attention_backward_head(&problem, head, y.logSumExp, y.gradOutput, delta, inverseNorm, y.gradQuery,
                                       y.gradKey, y.gradValue, scratch) != 0 { return }
         var firstQuery = 0
         while firstQuery < g.queryLength {

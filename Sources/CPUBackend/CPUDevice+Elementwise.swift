@@ -141,7 +141,7 @@ extension CPUDevice {
         let y = ob.base
         if layout.isContiguous {
             let x = UnsafePointer(ib.base + layout.offset)
-            parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain) { range in
+            parallelFor(count: count, threads: threads, grain: ActivationKernels.grain(activation, backward: false)) { range in
                 ActivationKernels.forward(activation, x, y, range: range)
             }
             return
@@ -168,7 +168,7 @@ extension CPUDevice {
         try require(gb, holds: count, op: op, role: "gradOutput")
         try require(ob, holds: count, op: op, role: "gradInput")
         let x = UnsafePointer(ib.base), g = UnsafePointer(gb.base), y = ob.base
-        parallelFor(count: count, threads: threads, grain: Self.elementwiseGrain) { range in
+        parallelFor(count: count, threads: threads, grain: ActivationKernels.grain(activation, backward: true)) { range in
             ActivationKernels.backward(activation, x, g, y, range: range)
         }
     }

@@ -1,4 +1,3 @@
-import CPUKernels
 import TensorCore
 
 extension CPUDevice {
@@ -37,7 +36,7 @@ extension CPUDevice {
     ///
     /// `.perRow` compacts each row's surviving channels and accumulates its own weight rows;
     /// `.unionOverBatch` compacts the union once and applies each weight row to the whole batch
-    /// (a small GEMM over the listed rows, `te_gathered_gemm`, on AVX2 CPUs; elsewhere a loop
+    /// (a small GEMM over the listed rows, `te_gathered_gemm`, on AVX-512 / AVX2 CPUs; elsewhere a loop
     /// that skips rows whose four inputs in a group are all zero); `.dense` thresholds x and
     /// runs the dense product. Columns are split across cores above ``sparseParallelWork``.
     ///
@@ -151,12 +150,8 @@ extension CPUDevice {
         }
         let work = union * columns * max(1, rows / 4)
         parallelFor(count: columns, threads: work >= Self.sparseParallelWork ? threads : 1, grain: 64) { range in
-            // A batch of rows is a small GEMM over the listed weight rows (AVX2 + FMA); one row,
-            // or a CPU without AVX2, takes the row-streaming loop, which also skips zero inputs.
-            if rows > 1, te_gathered_gemm(w, columns, indices, union, xs, union, rows, y, columns,
-                                          range.lowerBound, range.upperBound) != 0 { return }
-            SparseKernels.gatherAccumulate(w: w, ldw: columns, indices: indices, count: union, xs: xs, ldx: union,
-                                           batch: rows, y: y, ldy: columns, columns: range)
+            SparseKernels.gatheredProduct(w: w, ldw: columns, indices: indices, count: union, xs: xs, ldx: union,
+                                          batch: rows, y: y, ldy: columns, columns: range)
         }
     }
 

@@ -24,23 +24,24 @@ import Glibc
 /// - `OPENBLAS_CORETYPE`: when set, used as is.
 /// - `OPENBLAS_THREAD_TIMEOUT` (or `GOTO_THREAD_TIMEOUT`): when set, used as is.
 /// - `TENSOR_CPU_THREADS`: the initial thread count (default: the number of cores).
+/// - `TENSOR_CPU_ISA`: `avx512`, `avx2` or `portable` forces the C kernels' path (``CPUISA``).
 ///
 /// ```swift
 /// let cpu = CPUDevice.shared
-/// print(cpu.details)   // "CPU: OpenBLAS 0.3.21 ..., core Zen (chosen from CPU flags ...), 2 threads"
+/// print(cpu.details)   // "CPU: OpenBLAS 0.3.21 ..., core Zen (chosen from CPU flags ...); kernels avx2 (best on this CPU); 2 threads"
 /// cpu.threads = 1      // single-threaded from now on
 /// ```
 public final class CPUDevice: Backend {
     /// The process-wide CPU device (the frontend's `Device.cpu`).
     public static let shared = CPUDevice()
 
-    /// Whether this CPU runs the AVX2 + FMA C kernels (activations, the sparse union product);
-    /// elsewhere portable Swift loops run instead.
+    /// Whether the C kernels (AVX-512 or AVX2 + FMA: activations, the sparse union product)
+    /// run here (``CPUISA/active`` is not `.portable`); elsewhere portable Swift loops run instead.
     ///
     /// ```swift
     /// let model: SparseCostModel = CPUDevice.hasVectorKernels ? .cpu : .cpuPortable
     /// ```
-    public static var hasVectorKernels: Bool { ActivationKernels.native }
+    public static var hasVectorKernels: Bool { CPUISA.active != .portable }
 
     public let name: String
     public var kind: DeviceKind { .cpu }
@@ -126,9 +127,9 @@ public final class CPUDevice: Backend {
         }
     }
 
-    /// One line: the library, its core and how it was chosen, and the thread count.
+    /// One line: the library, its core and how it was chosen, the C kernels' path, and the thread count.
     public var details: String {
-        let threadText = "\(threads) thread\(threads == 1 ? "" : "s")"
+        let threadText = "kernels \(CPUISA.active) (\(CPUISA.selection)); \(threads) thread\(threads == 1 ? "" : "s")"
         guard let core = openBLASCore, let config = openBLASConfig, let source = openBLASCoreSource else {
             return "CPU: OpenBLAS unavailable: \(openBLASUnavailableReason ?? "unknown"); "
                 + "using the built-in Swift matmul; \(threadText)"

@@ -43,12 +43,13 @@ enum FewBitKernels {
     }
 
     /// The codes of `z[i] = x[i] + bias[(column + i) % columns]` (no bias: `x[i]`) for `i < count`,
-    /// from element `start` (a multiple of 32) on: the AVX2 + FMA kernel where the CPU has one,
-    /// else ``encode(count:start:borders:bits:words:value:)``.
+    /// from element `start` (a multiple of 32) on: the C kernel of `isa` (AVX-512 or AVX2) where
+    /// the CPU runs it, else ``encode(count:start:borders:bits:words:value:)``.
     static func encode(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, columns: Int, column: Int, count: Int,
-                       start: Int, borders: UnsafeBufferPointer<Float>, bits: Int, words: UnsafeMutablePointer<UInt32>) {
+                       start: Int, borders: UnsafeBufferPointer<Float>, bits: Int, words: UnsafeMutablePointer<UInt32>,
+                       isa: CPUISA = .active) {
         if let base = borders.baseAddress,
-           te_fewbit_encode(x, bias, columns, column, base, Int32(borders.count), Int32(bits), words, start, count) != 0 {
+           te_fewbit_encode(isa.rawValue, x, bias, columns, column, base, Int32(borders.count), Int32(bits), words, start, count) != 0 {
             return
         }
         guard let bias else {
@@ -65,11 +66,12 @@ enum FewBitKernels {
     }
 
     /// `gradIn[i] = gradOut[i] * levels[code_i]` for elements `range` (range.lowerBound a multiple
-    /// of 32): the AVX2 + FMA kernel where the CPU has one, else one code at a time.
+    /// of 32): the C kernel of `isa` (AVX-512 or AVX2) where the CPU runs it, else one code at a time.
     static func decode(range: Range<Int>, levels: UnsafeBufferPointer<Float>, bits: Int,
-                       words: UnsafePointer<UInt32>, gradOut: UnsafePointer<Float>, gradIn: UnsafeMutablePointer<Float>) {
+                       words: UnsafePointer<UInt32>, gradOut: UnsafePointer<Float>, gradIn: UnsafeMutablePointer<Float>,
+                       isa: CPUISA = .active) {
         if let base = levels.baseAddress, levels.count == 1 << bits,
-           te_fewbit_decode(base, Int32(bits), words, range.lowerBound, gradOut + range.lowerBound,
+           te_fewbit_decode(isa.rawValue, base, Int32(bits), words, range.lowerBound, gradOut + range.lowerBound,
                             gradIn + range.lowerBound, range.count) != 0 {
             return
         }

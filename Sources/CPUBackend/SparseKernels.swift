@@ -94,13 +94,26 @@ enum SparseKernels {
     }
 
     /// `y[columns] = sum over i < count of values[i] * w[indices[i], columns]`: one input row's
-    /// product, by the AVX2 + FMA kernel where the CPU has one (`te_gather_rows`), else by
-    /// ``gatherAccumulate(w:ldw:indices:count:xs:ldx:batch:y:ldy:columns:)``.
+    /// product, by the C kernel of `isa` (`te_gather_rows`, AVX-512 or AVX2) where the CPU runs
+    /// it, else by ``gatherAccumulate(w:ldw:indices:count:xs:ldx:batch:y:ldy:columns:)``.
     static func gatherRow(w: UnsafePointer<Float>, ldw: Int, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
-                          count: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>) {
-        if te_gather_rows(w, ldw, indices, values, count, y, columns.lowerBound, columns.upperBound) != 0 { return }
+                          count: Int, y: UnsafeMutablePointer<Float>, columns: Range<Int>, isa: CPUISA = .active) {
+        if te_gather_rows(isa.rawValue, w, ldw, indices, values, count, y, columns.lowerBound, columns.upperBound) != 0 { return }
         gatherAccumulate(w: w, ldw: ldw, indices: indices, count: count, xs: values, ldx: 0, batch: 1,
                          y: y, ldy: ldw, columns: columns)
+    }
+
+    /// `y[b, columns] = sum over i < count of xs[b * ldx + i] * w[indices[i], columns]` for `batch`
+    /// rows: a small GEMM over the listed weight rows (`te_gathered_gemm`, the C kernel of `isa`)
+    /// for more than one row where the CPU runs it; one row, or no C kernel, takes
+    /// ``gatherAccumulate(w:ldw:indices:count:xs:ldx:batch:y:ldy:columns:)``, which also skips zero inputs.
+    static func gatheredProduct(w: UnsafePointer<Float>, ldw: Int, indices: UnsafePointer<Int32>, count: Int,
+                                xs: UnsafePointer<Float>, ldx: Int, batch: Int, y: UnsafeMutablePointer<Float>,
+                                ldy: Int, columns: Range<Int>, isa: CPUISA = .active) {
+        if batch > 1, te_gathered_gemm(isa.rawValue, w, ldw, indices, count, xs, ldx, batch, y, ldy,
+                                       columns.lowerBound, columns.upperBound) != 0 { return }
+        gatherAccumulate(w: w, ldw: ldw, indices: indices, count: count, xs: xs, ldx: ldx, batch: batch,
+                         y: y, ldy: ldy, columns: columns)
     }
 
     /// `y[b, columns] = sum over i < count of xs[b * ldx + i] * w[indices[i], columns]` for each

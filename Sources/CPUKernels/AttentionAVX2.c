@@ -12,7 +12,7 @@
 // into 32 x 64 tiles and accumulates dQ_i += sum_j dS_ij k_j in registers; phase 2 walks the
 // keys two at a time, dV_j += sum_i p_ij dO_i and dK_j += sum_i dS_ij q_i, again in registers.
 
-#include "CPUKernels.h"
+#include "ISAKernels.h"
 
 #if defined(__x86_64__)
 
@@ -350,12 +350,15 @@ static void backward_head(const te_attention_problem *p, long head, const float 
     }
 }
 
-int te_attention_kernels_available(void) { return te_activation_kernels_available(); }
+int te_attention_kernels_available(void) { return te_cpu_isa_supported(TE_ISA_AVX2); }
 
-int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
-                               float *scratch) {
-    if (te_attention_forward_block_avx512(p, head, first_query, out, lse, scratch)) return 1;
-    if (!te_activation_kernels_available()) return 0;
+int te_attention_forward_block(int isa, const te_attention_problem *p, long head, long first_query, float *out,
+                               float *lse, float *scratch) {
+    if (isa >= TE_ISA_AVX512 && te_cpu_isa_supported(TE_ISA_AVX512)) {
+        te_attention_forward_block_avx512(p, head, first_query, out, lse, scratch);
+        return 1;
+    }
+    if (isa < TE_ISA_AVX2 || !te_cpu_isa_supported(TE_ISA_AVX2)) return 0;
     forward_block(p, head, first_query, out, lse, scratch);
     return 1;
 }
@@ -363,7 +366,7 @@ int te_attention_forward_block(const te_attention_problem *p, long head, long fi
 int te_attention_backward_head(const te_attention_problem *p, long head, const float *lse, const float *grad_out,
                                const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
                                float *grad_v, float *scratch) {
-    if (!te_activation_kernels_available()) return 0;
+    if (!te_cpu_isa_supported(TE_ISA_AVX2)) return 0;
     backward_head(p, head, lse, grad_out, delta, inverse_norm, grad_q, grad_k, grad_v, scratch);
     return 1;
 }
@@ -371,8 +374,8 @@ int te_attention_backward_head(const te_attention_problem *p, long head, const f
 #else
 
 int te_attention_kernels_available(void) { return 0; }
-int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
-                               float *scratch) { (void)p; (void)head; (void)first_query; (void)out; (void)lse; (void)scratch; return 0; }
+int te_attention_forward_block(int isa, const te_attention_problem *p, long head, long first_query, float *out,
+                               float *lse, float *scratch) { (void)isa; (void)p; (void)head; (void)first_query; (void)out; (void)lse; (void)scratch; return 0; }
 int te_attention_backward_head(const te_attention_problem *p, long head, const float *lse, const float *grad_out,
                                const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
                                float *grad_v, float *scratch) {

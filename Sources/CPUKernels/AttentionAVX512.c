@@ -8,13 +8,12 @@
 // each output row while it is loaded into registers and adds p_j v_j for the block's keys.
 // Scores are scaled after the dot product (q . k) * scale.
 
-#include "CPUKernels.h"
+#include "ISAKernels.h"
 
 #if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define KB 64   // keys per block (CPUDevice.attentionKeyBlock)
@@ -218,35 +217,9 @@ static void forward_block512(const te_attention_problem *p, long head, long firs
     }
 }
 
-int te_attention_avx512_available(void) {
-    static int cached = -1;   // benign race: every thread computes the same value
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v < 0) {
-        __builtin_cpu_init();
-        const char *isa = getenv("TENSOR_CPU_ISA");
-        int allowed = !isa || !*isa || strcmp(isa, "avx512") == 0;
-        v = (allowed && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
-                ? 1 : 0;
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-    }
-    return v;
-}
-
-int te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
-                                      float *lse, float *scratch) {
-    if (!te_attention_avx512_available()) return 0;
+void te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
+                                       float *lse, float *scratch) {
     forward_block512(p, head, first_query, out, lse, scratch);
-    return 1;
-}
-
-#else
-
-int te_attention_avx512_available(void) { return 0; }
-int te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
-                                      float *lse, float *scratch) {
-    (void)p; (void)head; (void)first_query; (void)out; (void)lse; (void)scratch;
-    return 0;
 }
 
 #endif

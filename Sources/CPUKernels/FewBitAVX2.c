@@ -9,9 +9,9 @@
 // of a run sit in one register; each lane picks its word and the next with a permute and
 // shifts its code out (codes that straddle two words included), then the level comes
 // from a permute (b <= 4) or a gather. Only these functions are compiled for AVX2 + FMA
-// (target attributes); the entry points check the CPU and return 0 elsewhere.
+// (target attributes); KernelDispatch.c checks the CPU and the arguments.
 
-#include "CPUKernels.h"
+#include "ISAKernels.h"
 
 #if defined(__x86_64__)
 
@@ -156,34 +156,14 @@ static void decode(const float *levels, int bits, const uint32_t *words, long st
     }
 }
 
-int te_fewbit_encode(const float *x, const float *bias, long columns, long column, const float *borders,
-                     int borderCount, int bits, unsigned int *words, long start, long count) {
-    if (!te_activation_kernels_available() || bits < 1 || bits > 8 || borderCount < 0 || borderCount >= (1 << bits)
-        || start % RUN != 0 || (bias && (columns <= 0 || column < 0 || column >= columns))) return 0;
-    if (count > 0) encode(x, bias, columns, column, borders, borderCount, bits, words, start, count);
-    return 1;
+void te_fewbit_encode_avx2(const float *x, const float *bias, long columns, long column, const float *borders,
+                           int count, int bits, unsigned int *words, long start, long n) {
+    encode(x, bias, columns, column, borders, count, bits, words, start, n);
 }
 
-int te_fewbit_decode(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
-                     float *gradIn, long count) {
-    if (!te_activation_kernels_available() || bits < 1 || bits > 8 || start % RUN != 0) return 0;
-    if (count > 0) decode(levels, bits, words, start, gradOut, gradIn, count);
-    return 1;
-}
-
-#else
-
-int te_fewbit_encode(const float *x, const float *bias, long columns, long column, const float *borders,
-                     int borderCount, int bits, unsigned int *words, long start, long count) {
-    (void)x; (void)bias; (void)columns; (void)column; (void)borders; (void)borderCount; (void)bits;
-    (void)words; (void)start; (void)count;
-    return 0;
-}
-
-int te_fewbit_decode(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
-                     float *gradIn, long count) {
-    (void)levels; (void)bits; (void)words; (void)start; (void)gradOut; (void)gradIn; (void)count;
-    return 0;
+void te_fewbit_decode_avx2(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
+                           float *gradIn, long n) {
+    decode(levels, bits, words, start, gradOut, gradIn, n);
 }
 
 #endif

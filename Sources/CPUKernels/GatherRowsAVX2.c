@@ -5,10 +5,10 @@
 // per eight weight rows while the eight rows stream from memory as long sequential runs (whole
 // rows: the hardware prefetchers follow eight streams well; a software prefetch or shorter
 // column chunks measured slower). Two accumulator chains per 16 columns keep the FMA latency
-// hidden. Only these functions are compiled for AVX2 + FMA (target attributes); the entry
-// point checks the CPU and returns 0 elsewhere.
+// hidden. Only these functions are compiled for AVX2 + FMA (target attributes);
+// KernelDispatch.c checks the CPU.
 
-#include "CPUKernels.h"
+#include "ISAKernels.h"
 
 #if defined(__x86_64__)
 
@@ -67,19 +67,9 @@ static void gather_rows(const float *w, long ldw, const int *indices, const floa
     for (; i < count; i++) rows1(y, w + (long)indices[i] * ldw, values[i], c0, c1);
 }
 
-int te_gather_rows(const float *w, long ldw, const int *indices, const float *values, long count,
-                   float *y, long c0, long c1) {
-    if (!te_activation_kernels_available()) return 0;
-    if (c1 > c0) gather_rows(w, ldw, indices, values, count < 0 ? 0 : count, y, c0, c1);
-    return 1;
-}
-
-#else
-
-int te_gather_rows(const float *w, long ldw, const int *indices, const float *values, long count,
-                   float *y, long c0, long c1) {
-    (void)w; (void)ldw; (void)indices; (void)values; (void)count; (void)y; (void)c0; (void)c1;
-    return 0;
+void te_gather_rows_avx2(const float *w, long ldw, const int *indices, const float *values, long count,
+                         float *y, long c0, long c1) {
+    gather_rows(w, ldw, indices, values, count, y, c0, c1);
 }
 
 #endif

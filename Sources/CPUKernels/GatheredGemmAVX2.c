@@ -7,9 +7,9 @@
 // prefetch a few rows ahead), which then stays in the L2 cache while every batch row uses it
 // (each 16-column slice of it in L1 across the batch tiles); a 6 x 16 register tile of y accumulates over the chunk with two loads, six broadcasts and
 // twelve fused multiply-adds per listed row. Only these functions are compiled for AVX2 +
-// FMA (target attributes); the entry point checks the CPU and returns 0 elsewhere.
+// FMA (target attributes); KernelDispatch.c checks the CPU.
 
-#include "CPUKernels.h"
+#include "ISAKernels.h"
 
 #if defined(__x86_64__)
 
@@ -98,14 +98,8 @@ static void pack(const float *w, long ldw, const int *indices, long depth, long 
     }
 }
 
-int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
-                     long batch, float *y, long ldy, long c0, long c1) {
-    if (!te_activation_kernels_available()) return 0;
-    if (c1 <= c0 || batch <= 0) return 1;
-    if (count <= 0) {
-        for (long b = 0; b < batch; b++) memset(y + b * ldy + c0, 0, (size_t)(c1 - c0) * sizeof(float));
-        return 1;
-    }
+int te_gathered_gemm_avx2(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
+                          long batch, float *y, long ldy, long c0, long c1) {
     float *panel = aligned_alloc(64, (size_t)KC * NC * sizeof(float));
     if (!panel) return 0;
     for (long n0 = c0; n0 < c1; n0 += NC) {
@@ -127,15 +121,6 @@ int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, c
     }
     free(panel);
     return 1;
-}
-
-#else
-
-int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
-                     long batch, float *y, long ldy, long c0, long c1) {
-    (void)w; (void)ldw; (void)indices; (void)count; (void)xs; (void)ldx;
-    (void)batch; (void)y; (void)ldy; (void)c0; (void)c1;
-    return 0;
 }
 
 #endif

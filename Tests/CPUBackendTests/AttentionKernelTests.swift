@@ -2,7 +2,8 @@ import Testing
 @testable import CPUBackend
 import TensorCore
 
-/// The AVX2 + FMA attention kernels (AttentionAVX2.c) against the portable Swift loops on the
+/// The AVX2 + FMA and AVX-512 attention kernels (AttentionAVX2.c, AttentionAVX512.c), each path
+/// this CPU runs, against the portable Swift loops on the
 /// same inputs: forward output and log-sum-exp, backward gradients, with a broadcast padding
 /// mask, causal masking and a row fully masked with -3.4e38. (Each is checked against float64
 /// by the conformance table and AttentionTests; this keeps the path not taken here honest.)
@@ -21,23 +22,30 @@ import TensorCore
             let mask = AttentionMask(buffer: try upload(padding, on: cpu),
                                      layout: StridedLayout(shape: [b, h, lq, lk], strides: [lk, 0, 0, 1]))
             var results: [[Float]] = []
-            for vector in [true, false] {
+            // The portable loops first: the reference each vector path is compared with.
+            let paths = [CPUISA.portable] + CPUISA.allCases.filter { $0 != .portable && $0.isSupported }
+            for isa in CPUISA.allCases where !isa.isSupported {
+                print("AttentionKernelTests: \(isa) not run: \(isa.unsupportedReason ?? "unsupported")")
+            }
+            for isa in paths {
                 let o = try cpu.makeBuffer(elementCount: b * h * lq * dv), lse = try cpu.makeBuffer(elementCount: b * h * lq)
                 let dQ = try cpu.makeBuffer(elementCount: b * h * lq * dh), dK = try cpu.makeBuffer(elementCount: b * h * lk * dh)
                 let dV = try cpu.makeBuffer(elementCount: b * h * lk * dv)
                 try cpu.attentionForward(g, query: q, key: k, value: v, mask: mask, output: o, logSumExp: lse,
-                                         vectorKernels: vector)
+                                         isa: isa)
                 try cpu.attentionBackward(g, query: q, key: k, value: v, mask: mask, output: o, logSumExp: lse,
-                                          gradOutput: dO, gradQuery: dQ, gradKey: dK, gradValue: dV, vectorKernels: vector)
+                                          gradOutput: dO, gradQuery: dQ, gradKey: dK, gradValue: dV, isa: isa)
                 let counts = [b * h * lq * dv, b * h * lq, b * h * lq * dh, b * h * lk * dh, b * h * lk * dv]
                 results.append(try zip([o, lse, dQ, dK, dV], counts).flatMap { try download($0, count: $1, on: cpu) })
             }
-            #expect(results[0].count == results[1].count)
-            var worst: Float = 0
-            for (x, y) in zip(results[0], results[1]) {
-                worst = max(worst, abs(x - y) / max(1, abs(y)))
+            for (isa, result) in zip(paths, results).dropFirst() {
+                #expect(result.count == results[0].count)
+                var worst: Float = 0
+                for (x, y) in zip(result, results[0]) {
+                    worst = max(worst, abs(x - y) / max(1, abs(y)))
+                }
+                #expect(worst < 1e-4, "\(isa), causal \(causal): largest relative difference \(worst)")
             }
-            #expect(worst < 1e-4, "causal \(causal): largest relative difference \(worst)")
         }
     }
 }

@@ -1,51 +1,60 @@
 #ifndef TENSORENGINE_CPUKERNELS_H
 #define TENSORENGINE_CPUKERNELS_H
 
-/// Activation loops and the gather kernels of the sparse product, compiled for AVX2 + FMA
-/// (per-function target attributes), chosen at run time. Each entry point returns 1 when it did the work, 0 when the CPU (or the
-/// architecture) has no such kernels and the caller must run its portable loop.
+/// Activation loops, few-bit codes and the gather kernels of the sparse product, in C, in two
+/// x86-64 variants compiled by per-function target attributes (no -march flags): AVX2 + FMA
+/// and AVX-512 (F, BW, VL, DQ). The caller names the variant (`isa`, one of TE_ISA_*; Swift's
+/// `CPUISA` picks one at run time, TENSOR_CPU_ISA may force it). Each entry point returns 1
+/// when it did the work, 0 when `isa` is TE_ISA_PORTABLE, the CPU (or the architecture) cannot
+/// run `isa`, or the arguments are outside its rules: the caller then runs its portable loop.
 /// `code` is `Activation.kernelCode`; `p` its parameter (slope or alpha).
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/// 1 if the AVX2 + FMA kernels run on this CPU.
-int te_activation_kernels_available(void);
+/// The kernel variants, in increasing order of capability.
+enum {
+    TE_ISA_PORTABLE = 0,   ///< no C kernel: the caller's portable Swift loops
+    TE_ISA_AVX2 = 1,       ///< AVX2 + FMA, 256-bit registers
+    TE_ISA_AVX512 = 2,     ///< AVX-512 F + BW + VL + DQ (and BMI2), 512-bit registers
+};
+
+/// 1 if this CPU and OS run the kernels of `isa` (TE_ISA_PORTABLE: always), else 0. Checked once.
+int te_cpu_isa_supported(int isa);
 
 /// y[i] = f(x[i]) for i < n.
-int te_activation_forward(int code, float p, const float *x, float *y, long n);
+int te_activation_forward(int isa, int code, float p, const float *x, float *y, long n);
 
 /// out[i] = g[i] * f'(x[i]) for i < n.
-int te_activation_backward(int code, float p, const float *x, const float *g, float *out, long n);
+int te_activation_backward(int isa, int code, float p, const float *x, const float *g, float *out, long n);
 
 /// One matmul epilogue row: v = row + bias (bias may be NULL), pre = v (pre may be NULL), row = f(v).
-int te_activation_epilogue(int code, float p, const float *bias, float *pre, float *row, long n);
+int te_activation_epilogue(int isa, int code, float p, const float *bias, float *pre, float *row, long n);
 
-/// The union-over-batch sparse product (GatheredGemmAVX2.c): for b < batch and c0 <= c < c1,
+/// The union-over-batch sparse product (GatheredGemm*.c): for b < batch and c0 <= c < c1,
 /// y[b * ldy + c] = sum over i < count of xs[b * ldx + i] * w[indices[i] * ldw + c].
-/// Returns 0 (y untouched) when the CPU has no AVX2 + FMA or the panel cannot be allocated.
-int te_gathered_gemm(const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
+/// Returns 0 (y untouched) when `isa` cannot run or the panel cannot be allocated.
+int te_gathered_gemm(int isa, const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
                      long batch, float *y, long ldy, long c0, long c1);
 
-/// The per-row sparse product (GatherRowsAVX2.c): for c0 <= c < c1,
+/// The per-row sparse product (GatherRows*.c): for c0 <= c < c1,
 /// y[c] = sum over i < count of values[i] * w[indices[i] * ldw + c] (y overwritten there).
-/// Returns 0 (y untouched) when the CPU has no AVX2 + FMA.
-int te_gather_rows(const float *w, long ldw, const int *indices, const float *values, long count,
+int te_gather_rows(int isa, const float *w, long ldw, const int *indices, const float *values, long count,
                    float *y, long c0, long c1);
 
-/// Few-bit codes (FewBitAVX2.c; layout as TensorCore's FewBitCodes): for i < count, the code of
+/// Few-bit codes (FewBit*.c; layout as TensorCore's FewBitCodes): for i < count, the code of
 /// z = x[i] + (bias ? bias[(column + i) % columns] : 0), the number of the `borderCount` ascending
 /// borders below z (NaN: 0), goes to stream position start + i of `words` (start a multiple of 32;
 /// every word from start / 32 * bits on that the codes touch is overwritten).
-/// Returns 0 (nothing written) without AVX2 + FMA or for arguments outside those rules.
-int te_fewbit_encode(const float *x, const float *bias, long columns, long column, const float *borders,
+/// Returns 0 (nothing written) for arguments outside those rules.
+int te_fewbit_encode(int isa, const float *x, const float *bias, long columns, long column, const float *borders,
                      int borderCount, int bits, unsigned int *words, long start, long count);
 
 /// gradIn[i] = gradOut[i] * levels[code at stream position start + i] for i < count (start a
-/// multiple of 32; `levels` holds 2^bits values). Returns 0 (nothing written) without AVX2 + FMA.
-int te_fewbit_decode(const float *levels, int bits, const unsigned int *words, long start, const float *gradOut,
-                     float *gradIn, long count);
+/// multiple of 32; `levels` holds 2^bits values).
+int te_fewbit_decode(int isa, const float *levels, int bits, const unsigned int *words, long start,
+                     const float *gradOut, float *gradIn, long count);
 
 /// One fused attention problem (AttentionAVX2.c; the rules of BackendOp.attentionForward): q
 /// [BH, Lq, Dh], k [BH, Lk, Dh], v [BH, Lk, Dv] contiguous; mask NULL or its element (0, 0, 0, 0)
@@ -65,17 +74,11 @@ typedef struct te_attention_problem {
 int te_attention_kernels_available(void);
 
 /// Forward of queries first_query..<first_query+32 of head `head`: out [BH, Lq, Dv] and lse
-/// [BH, Lq] rows written; scratch holds Dh*64 + 128 + 32*Dv + 64 floats. Returns 0 without AVX2 + FMA.
-int te_attention_forward_block(const te_attention_problem *p, long head, long first_query, float *out, float *lse,
-                               float *scratch);
-
-/// 1 if the AVX-512 (F, BW, VL, DQ) attention forward runs on this CPU and TENSOR_CPU_ISA
-/// (avx512|avx2|portable) does not rule it out; te_attention_forward_block then uses it.
-int te_attention_avx512_available(void);
-
-/// te_attention_forward_block on 16 lanes (AttentionAVX512.c); 0 where it cannot run.
-int te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
-                                      float *lse, float *scratch);
+/// [BH, Lq] rows written; scratch holds Dh*64 + 128 + 32*Dv + 64 floats. `isa` TE_ISA_AVX512
+/// runs the 16-lane kernel (AttentionAVX512.c), TE_ISA_AVX2 the 8-lane one, each where the CPU
+/// has it (else the next one down). Returns 0 for TE_ISA_PORTABLE or without AVX2 + FMA.
+int te_attention_forward_block(int isa, const te_attention_problem *p, long head, long first_query, float *out,
+                               float *lse, float *scratch);
 
 /// Backward of head `head`, accumulating into grad_q/k/v (zeroed by the caller; full [BH, ...]
 /// arrays), from lse and grad_out (full arrays), delta and inverse_norm (this head's Lq

@@ -1,0 +1,447 @@
+// The activation kernels (forward f(x), gradient g f'(x), matmul epilogue) written once over
+// VectorFloat.h's `vf`, and the per-ISA entry points TE_ENTRY(te_activation_forward) etc.
+// Included by ActivationsAVX2.c and ActivationsAVX512.c after VectorFloat.h (internal).
+// The formulas are the portable Swift loops' (VectorActivations.swift / VectorMath.swift).
+
+#ifndef TE_ENTRY
+#error "define TE_ENTRY(name) before including ActivationBodies.h"
+#endif
+
+#include <string.h>
+#include "../../Shaders/common/tensor_codes.h"
+
+static const float log2e = 1.44269504f;
+static const float ln2Hi = 0.693359375f;
+static const float ln2Lo = -2.1219444e-4f;
+static const float shifter = 12582912.0f;   // 1.5 * 2^23
+static const int shifterBits = 0x4B400000;
+
+/// e^r on |r| <= ln2 / 2: 1 + r + r^2 q(r), q of degree 4 fitted for the least relative error
+/// (3.1e-9, below float32's rounding: evaluated in float32 it is as accurate as Cephes' degree-7 fit).
+KERNEL vf exp_poly(vf r) {
+    vf p = C(1.38145406e-3f);
+    p = fmadd(p, r, C(8.36874545e-3f));
+    p = fmadd(p, r, C(4.16683890e-2f));
+    p = fmadd(p, r, C(1.66665211e-1f));
+    p = fmadd(p, r, C(4.99999940e-1f));
+    return add(fmadd(p, mul(r, r), r), C(1));
+}
+
+/// exp(hi + lo) = scale(*m, *s) (the scale applied last, so tiny results round once).
+/// Arguments below 88; below -104 the result is exactly 0; NaN propagates. AVX2: *m = p 2^n1,
+/// *s = 2^(n - n1); AVX-512: *m = p, *s = n, applied by scalef (exact exponent arithmetic).
+KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
+    vf x = add(hi, lo);
+    vf clamped = vmax(C(-104), x);                     // NaN stays NaN (second operand)
+    vf shifted = fmadd(clamped, C(log2e), C(shifter));
+    vf nf = sub(shifted, C(shifter));
+    vf r = add(fnma(nf, C(ln2Lo), fnma(nf, C(ln2Hi), hi)), lo);
+    vf p = exp_poly(r);
+#if TE_VECTOR_BITS == 512
+    *m = drop(lt(x, C(-104)), p);
+    *s = nf;
+#else
+    vi n = isub(bits(shifted), CI(shifterBits));
+    vi n1 = half(n);
+    *m = drop(lt(x, C(-104)), mul(p, pow2i(n1)));
+    *s = pow2i(isub(n, n1));
+#endif
+}
+
+KERNEL void exp2_split(vf e, vf *m, vf *s);
+/// e^x = scale(*m, *s) through 2^(x log2 e): the product's rounding costs |x| eps / 2 relative,
+/// within what the activations' conditioning allows (|x f'(x) / f(x)| grows as fast).
+KERNEL void exp_split1(vf x, vf *m, vf *s) { exp2_split(mul(x, C(log2e)), m, s); }
+
+KERNEL vf vexp(vf x) {
+    vf m, s;
+    exp_split1(x, &m, &s);
+    return scale(m, s);
+}
+
+/// e^x - 1 for x <= 0 (larger lanes clamped to 0), accurate near 0.
+KERNEL vf expm1_negative(vf xin) {
+    vf x = drop(gt(xin, C(0)), xin);
+    vf p = C(1.0 / 362880);
+    p = fmadd(p, x, C(1.0 / 40320));
+    p = fmadd(p, x, C(1.0 / 5040));
+    p = fmadd(p, x, C(1.0 / 720));
+    p = fmadd(p, x, C(1.0 / 120));
+    p = fmadd(p, x, C(1.0 / 24));
+    p = fmadd(p, x, C(1.0 / 6));
+    p = fmadd(p, x, C(0.5));
+    vf series = fmadd(p, mul(x, x), x);
+    vf direct = sub(vexp(x), C(1));
+    return sel(lt(x, C(-0.35)), direct, series);
+}
+
+/// log(1 + y) for y in [0, 1].
+KERNEL vf log1p_unit(vf y) {
+    vf u = add(C(1), y);
+    vf correction = dvd(sub(y, sub(u, C(1))), u);
+    vm big = gt(u, C(1.4142135f));
+    vf m = sel(big, mul(u, C(0.5)), u);
+    vf e = keep(big, C(1));
+    vf f = sub(m, C(1));
+    vf s = dvd(f, add(C(2), f));
+    vf z = mul(s, s);
+    vf q = C(2.0 / 13);
+    q = fmadd(q, z, C(2.0 / 11));
+    q = fmadd(q, z, C(2.0 / 9));
+    q = fmadd(q, z, C(2.0 / 7));
+    q = fmadd(q, z, C(2.0 / 5));
+    q = fmadd(q, z, C(2.0 / 3));
+    vf logM = fmadd(s, mul(q, z), mul(C(2), s));
+    return fmadd(e, C(ln2Hi), add(fmadd(e, C(ln2Lo), logM), correction));
+}
+
+/// 2^f for |f| <= 1/2: 1 + f q(f), q of degree 5 fitted for the least relative error (2e-9,
+/// below float32's rounding).
+KERNEL vf exp2_poly(vf f) {
+    vf p = C(1.53533096e-4f);
+    p = fmadd(p, f, C(1.33989390e-3f));
+    p = fmadd(p, f, C(9.61843785e-3f));
+    p = fmadd(p, f, C(5.55033237e-2f));
+    p = fmadd(p, f, C(2.40226477e-1f));
+    p = fmadd(p, f, C(6.93147182e-1f));
+    return fmadd(p, f, C(1));
+}
+
+/// 2^e = scale(*m, *s), exactly 0 below e = -151 (where 2^e rounds to 0 even times a large
+/// factor, e.g. x in x sigmoid(x)); NaN propagates. The
+/// reduction e = n + f is exact (n = round(e)), so the only errors are e's own and the
+/// polynomial's: a base-2 exponent computed by one fused multiply-add replaces exp's
+/// two-constant ln 2 reduction.
+KERNEL void exp2_split(vf e, vf *m, vf *s) {
+    vf clamped = vmax(C(-151), e);                     // NaN stays NaN (second operand)
+    vf shifted = add(clamped, C(shifter));
+    vf nf = sub(shifted, C(shifter));
+    vf p = drop(lt(e, C(-151)), exp2_poly(sub(clamped, nf)));
+#if TE_VECTOR_BITS == 512
+    *m = p;
+    *s = nf;
+#else
+    vi n = isub(bits(shifted), CI(shifterBits));
+    vi n1 = half(n);
+    *m = mul(p, pow2i(n1));
+    *s = pow2i(isub(n, n1));
+#endif
+}
+
+/// log2(Phi(-x) / t) + x^2 / (2 ln 2) with t = 1 / (1 + 0.31 x), x in [0, 14.9]: a degree-7
+/// polynomial in t - 0.588983834 (the natural-log fit g(t), weighted minimax with error
+/// 3.1e-8 (1 + x^2), times log2 e), by Horner's scheme (fewest multiplies; the lockstep
+/// registers hide the chain's latency).
+KERNEL vf normal_exponent2(vf t) {
+    vf s = sub(t, C(0.588983834f));
+    vf p = C(-0.286642194f);
+    p = fmadd(p, s, C(0.226054966f));
+    p = fmadd(p, s, C(0.352709383f));
+    p = fmadd(p, s, C(-0.342240244f));
+    p = fmadd(p, s, C(-0.528620183f));
+    p = fmadd(p, s, C(0.463141918f));
+    p = fmadd(p, s, C(2.19621849f));
+    return fmadd(p, s, C(-1.93910921f));
+}
+
+static const float halfLog2e = -0.721347511f;   // -log2(e) / 2
+
+/// The lower normal tail Phi(-|x|) = t 2^(-x^2 log2(e) / 2 + g2(t)) = scale(*m, *s), 0 beyond
+/// |x| = 14.9 (far below the smallest float; the fit ends there). `far` marks those lanes.
+KERNEL void normal_tail(vf x, vf *m, vf *s, vm *far) {
+    vf a = vabs(x);
+    vf t = dvd(C(1), fmadd(C(0.31f), a, C(1)));
+    vf p;
+    exp2_split(fmadd(mul(x, x), C(halfLog2e), normal_exponent2(t)), &p, s);
+    *far = gt(a, C(14.9f));
+    *m = drop(*far, mul(t, p));
+}
+
+// ---- kernels: forward f(x), gradient g f'(x) ----
+
+KERNEL vf relu_f(vf x, vf p) { (void)p; return drop(le(x, C(0)), x); }
+KERNEL vf relu_g(vf x, vf g, vf p) { (void)p; return keep(gt(x, C(0)), g); }
+
+KERNEL vf leaky_f(vf x, vf p) { return sel(gt(x, C(0)), x, mul(p, x)); }
+KERNEL vf leaky_g(vf x, vf g, vf p) { return sel(gt(x, C(0)), g, mul(p, g)); }
+
+KERNEL vf gelu_f(vf x, vf p) {
+    (void)p;
+    vf m, s;
+    vm far;
+    normal_tail(x, &m, &s, &far);
+    // Masked beyond the fit like m, so x = +-inf gives inf and 0, not inf * 0 = NaN.
+    vf xTail = drop(far, scale(mul(x, m), s));
+    return sel(lt(x, C(0)), xTail, sub(x, xTail));
+}
+
+KERNEL vf gelu_g(vf x, vf g, vf p) {
+    (void)p;
+    vf m, s;
+    vm far;
+    normal_tail(x, &m, &s, &far);
+    vf tail = drop(far, scale(m, s));
+    vf phi = sel(lt(x, C(0)), tail, sub(C(1), tail));
+    vf pm, ps;
+    exp2_split(mul(mul(x, x), C(halfLog2e)), &pm, &ps);
+    vf xPdf = drop(far, scale(mul(mul(x, C(0.39894228f)), pm), ps));
+    return mul(g, add(phi, xPdf));
+}
+
+static const float geluK = 0.7978846f;
+static const float geluC = 0.044715f;
+
+KERNEL vf gelu_tanh_f(vf x, vf p) {
+    (void)p;
+    vf u = mul(mul(C(geluK), x), fmadd(C(geluC), mul(x, x), C(1)));
+    vf em, es;
+    exp_split1(mul(C(-2), vabs(u)), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(u, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
+}
+
+/// (The precise two-constant exp: through 2^(x log2 e) the derivative's worst error measured
+/// 8.2 conditioned roundoffs, above the 8 the tests allow.)
+KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
+    (void)p;
+    vf x2 = mul(x, x);
+    vf u = mul(mul(C(geluK), x), fmadd(C(geluC), x2, C(1)));
+    vf du = mul(C(geluK), fmadd(C(3 * geluC), x2, C(1)));
+    vf em, es;
+    exp_split(mul(C(-2), vabs(u)), C(0), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    vf slope = mul(mul(mul(mul(C(2), x), du), em), mul(r, r));
+    vf positive = fmadd(g, r, scale(mul(g, slope), es));
+    vf negative = scale(mul(g, fmadd(em, r, slope)), es);
+    return sel(lt(u, C(0)), negative, positive);
+}
+
+KERNEL vf silu_f(vf x, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
+}
+
+KERNEL vf silu_g(vf x, vf g, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    vf e = scale(em, es);
+    vf r = recip(add(C(1), e));
+    vf positive = mul(g, mul(r, fmadd(x, mul(e, r), C(1))));
+    vf negative = scale(mul(g, mul(mul(em, r), fmadd(x, r, C(1)))), es);
+    return sel(lt(x, C(0)), negative, positive);
+}
+
+KERNEL vf mish_f(vf x, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(vmin(C(20), x), &em, &es);
+    vf e = scale(em, es);
+    vf e2 = add(e, C(2));
+    vf n = mul(e, e2);
+    vf tm = dvd(mul(em, e2), add(n, C(2)));
+    return scale(mul(x, tm), es);
+}
+
+KERNEL vf mish_g(vf x, vf g, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(vmin(C(20), x), &em, &es);
+    vf e = scale(em, es);
+    vf e2 = add(e, C(2));
+    vf n = mul(e, e2);
+    vf inverse = recip(add(n, C(2)));
+    vf tm = mul(mul(em, e2), inverse);
+    vf t = scale(tm, es);
+    vf rest = mul(mul(mul(x, mul(C(2), inverse)), add(C(1), t)), dvd(em, add(C(1), e)));
+    return scale(mul(g, add(tm, rest)), es);
+}
+
+KERNEL vf tanh_f(vf x, vf p) {
+    (void)p;
+    vf q = expm1_negative(mul(C(-2), vabs(x)));
+    vf t = dvd(sub(C(0), q), add(C(2), q));
+    return or_(t, and_(x, C(-0.0f)));
+}
+
+KERNEL vf tanh_g(vf x, vf g, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(mul(C(-2), vabs(x)), &em, &es);
+    vf d = exp_plus1(em, es);
+    return scale(mul(g, dvd(mul(C(4), em), mul(d, d))), es);
+}
+
+KERNEL vf sigmoid_f(vf x, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(em, r), es), r);
+}
+
+KERNEL vf sigmoid_g(vf x, vf g, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    return scale(mul(g, mul(mul(em, r), r)), es);
+}
+
+KERNEL vf softplus_f(vf x, vf p) {
+    (void)p;
+    vf e = vexp(or_(x, C(-0.0f)));
+    return add(drop(lt(x, C(0)), x), log1p_unit(e));
+}
+
+KERNEL vf softplus_g(vf x, vf g, vf p) {
+    (void)p;
+    vf em, es;
+    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    vf r = recip(exp_plus1(em, es));
+    return sel(lt(x, C(0)), scale(mul(mul(g, em), r), es), mul(g, r));
+}
+
+KERNEL vf elu_f(vf x, vf p) {
+    return sel(gt(x, C(0)), x, mul(p, expm1_negative(x)));
+}
+
+KERNEL vf elu_g(vf x, vf g, vf p) {
+    vm pos = gt(x, C(0));
+    vf em, es;
+    exp_split1(drop(pos, x), &em, &es);
+    return sel(pos, g, scale(mul(mul(g, p), em), es));
+}
+
+KERNEL vf identity_f(vf x, vf p) { (void)p; return x; }
+
+// ---- loops: LANES at a time, the tail through a zero-padded vector ----
+
+#define LOOPS(name, F, G)                                                                       \
+    static TGT void name##_forward(const float *x, float *y, long n, float param) {            \
+        vf p = splat(param);                                                                    \
+        long i = 0;                                                                             \
+        for (; i + LANES <= n; i += LANES) store(y + i, F(load(x + i), p));                     \
+        if (i < n) {                                                                            \
+            float bx[LANES] = {0};                                                              \
+            memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
+            store(bx, F(load(bx), p));                                                          \
+            memcpy(y + i, bx, (size_t)(n - i) * 4);                                             \
+        }                                                                                       \
+    }                                                                                           \
+    static TGT void name##_backward(const float *x, const float *g, float *o, long n,          \
+                                    float param) {                                              \
+        vf p = splat(param);                                                                    \
+        long i = 0;                                                                             \
+        for (; i + LANES <= n; i += LANES) store(o + i, G(load(x + i), load(g + i), p));        \
+        if (i < n) {                                                                            \
+            float bx[LANES] = {0}, bg[LANES] = {0};                                             \
+            memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
+            memcpy(bg, g + i, (size_t)(n - i) * 4);                                             \
+            store(bx, G(load(bx), load(bg), p));                                                \
+            memcpy(o + i, bx, (size_t)(n - i) * 4);                                             \
+        }                                                                                       \
+    }                                                                                           \
+    static TGT void name##_epilogue(const float *bias, float *pre, float *row, long n,         \
+                                    float param) {                                              \
+        vf p = splat(param);                                                                    \
+        long i = 0;                                                                             \
+        for (; i + LANES <= n; i += LANES) {                                                    \
+            vf v = load(row + i);                                                               \
+            if (bias) v = add(v, load(bias + i));                                               \
+            if (pre) store(pre + i, v);                                                         \
+            store(row + i, F(v, p));                                                            \
+        }                                                                                       \
+        if (i < n) {                                                                            \
+            float bv[LANES] = {0}, bb[LANES] = {0};                                             \
+            memcpy(bv, row + i, (size_t)(n - i) * 4);                                           \
+            vf v = load(bv);                                                                    \
+            if (bias) {                                                                         \
+                memcpy(bb, bias + i, (size_t)(n - i) * 4);                                      \
+                v = add(v, load(bb));                                                           \
+            }                                                                                   \
+            store(bv, v);                                                                       \
+            if (pre) memcpy(pre + i, bv, (size_t)(n - i) * 4);                                  \
+            store(bv, F(v, p));                                                                 \
+            memcpy(row + i, bv, (size_t)(n - i) * 4);                                           \
+        }                                                                                       \
+    }
+
+KERNEL vf identity_g(vf x, vf g, vf p) { (void)x; (void)p; return g; }
+
+LOOPS(identity, identity_f, identity_g)
+LOOPS(relu, relu_f, relu_g)
+LOOPS(leaky, leaky_f, leaky_g)
+LOOPS(gelu, gelu_f, gelu_g)
+LOOPS(gelu_tanh, gelu_tanh_f, gelu_tanh_g)
+LOOPS(silu, silu_f, silu_g)
+LOOPS(mish, mish_f, mish_g)
+LOOPS(tanh, tanh_f, tanh_g)
+LOOPS(sigmoid, sigmoid_f, sigmoid_g)
+LOOPS(softplus, softplus_f, softplus_g)
+LOOPS(elu, elu_f, elu_g)
+
+typedef void (*forward_fn)(const float *, float *, long, float);
+typedef void (*backward_fn)(const float *, const float *, float *, long, float);
+typedef void (*epilogue_fn)(const float *, float *, float *, long, float);
+
+// Indexed by Activation.kernelCode: the shared codes of Shaders/common/tensor_codes.h.
+static const forward_fn forwards[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_forward,
+    [TE_ACT_RELU] = relu_forward,
+    [TE_ACT_LEAKY_RELU] = leaky_forward,
+    [TE_ACT_GELU] = gelu_forward,
+    [TE_ACT_GELU_TANH] = gelu_tanh_forward,
+    [TE_ACT_SILU] = silu_forward,
+    [TE_ACT_MISH] = mish_forward,
+    [TE_ACT_TANH] = tanh_forward,
+    [TE_ACT_SIGMOID] = sigmoid_forward,
+    [TE_ACT_SOFTPLUS] = softplus_forward,
+    [TE_ACT_ELU] = elu_forward,
+};
+static const backward_fn backwards[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_backward,
+    [TE_ACT_RELU] = relu_backward,
+    [TE_ACT_LEAKY_RELU] = leaky_backward,
+    [TE_ACT_GELU] = gelu_backward,
+    [TE_ACT_GELU_TANH] = gelu_tanh_backward,
+    [TE_ACT_SILU] = silu_backward,
+    [TE_ACT_MISH] = mish_backward,
+    [TE_ACT_TANH] = tanh_backward,
+    [TE_ACT_SIGMOID] = sigmoid_backward,
+    [TE_ACT_SOFTPLUS] = softplus_backward,
+    [TE_ACT_ELU] = elu_backward,
+};
+static const epilogue_fn epilogues[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_epilogue,
+    [TE_ACT_RELU] = relu_epilogue,
+    [TE_ACT_LEAKY_RELU] = leaky_epilogue,
+    [TE_ACT_GELU] = gelu_epilogue,
+    [TE_ACT_GELU_TANH] = gelu_tanh_epilogue,
+    [TE_ACT_SILU] = silu_epilogue,
+    [TE_ACT_MISH] = mish_epilogue,
+    [TE_ACT_TANH] = tanh_epilogue,
+    [TE_ACT_SIGMOID] = sigmoid_epilogue,
+    [TE_ACT_SOFTPLUS] = softplus_epilogue,
+    [TE_ACT_ELU] = elu_epilogue,
+};
+int TE_ENTRY(te_activation_forward)(int code, float p, const float *x, float *y, long n) {
+    if (code < 0 || code >= TE_ACT_COUNT) return 0;
+    forwards[code](x, y, n, p);
+    return 1;
+}
+
+int TE_ENTRY(te_activation_backward)(int code, float p, const float *x, const float *g, float *out, long n) {
+    if (code < 0 || code >= TE_ACT_COUNT) return 0;
+    backwards[code](x, g, out, n, p);
+    return 1;
+}
+
+int TE_ENTRY(te_activation_epilogue)(int code, float p, const float *bias, float *pre, float *row, long n) {
+    if (code < 0 || code >= TE_ACT_COUNT) return 0;
+    epilogues[code](bias, pre, row, n, p);
+    return 1;
+}
