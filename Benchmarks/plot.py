@@ -7,6 +7,8 @@ Numbers section from the same report (so the figures there are never typed by ha
 Pictures (each made only when the report has the records):
   matmul.png    GFLOP/s vs size, ours and each peer, per device
   train.png     training loss per step, exact vs few-bit (and the peer's exact run)
+  finetune.png  fine-tuning loss per step, one line per memory mode and PyTorch's
+                (finetune-quick.png for a --quick run)
   sparse.png    speedup over dense vs sparsity, one line per batch size
 """
 import argparse, json, re, sys
@@ -68,6 +70,36 @@ def plot_train(report, plt, out):
         ax.legend()
     fig.tight_layout()
     path = out + "/train.png"
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_finetune(report, plt, out):
+    rows = [r for r in report["records"] if r["benchmark"].startswith("finetune") and r.get("series")]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+
+    def smooth(series, window=5):
+        return [sum(series[max(0, i - window + 1):i + 1]) / len(series[max(0, i - window + 1):i + 1])
+                for i in range(len(series))]
+
+    for r in rows:
+        accuracy = r.get("extra", {}).get("test_accuracy")
+        label = r["label"] + ("" if accuracy is None else " (test %.1f%%)" % (100 * accuracy))
+        ax.plot(range(1, len(r["series"]) + 1), smooth(r["series"]), label=label, linewidth=1.2)
+        for peer, figure in sorted(r.get("peers", {}).items()):
+            if figure.get("series"):  # the peer's run, stored once (on the exact row)
+                peer_accuracy = (figure.get("extra") or {}).get("test_accuracy")
+                peer_label = peer + " exact" + ("" if peer_accuracy is None else " (test %.1f%%)" % (100 * peer_accuracy))
+                ax.plot(range(1, len(figure["series"]) + 1), smooth(figure["series"]), "--", label=peer_label, linewidth=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (mean of the last 5 steps)")
+    ax.set_title("fine-tuning all-MiniLM-L6-v2 on fortune topics (" + rows[0]["device"] + ")")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = out + ("/finetune-quick.png" if "--quick" in report["command"].split() else "/finetune.png")
     fig.savefig(path, dpi=110)
     return path
 
@@ -154,7 +186,7 @@ def main():
     except Exception as e:
         sys.exit("plot.py: matplotlib is not importable (%s); run scripts/install-deps --peers" % e)
     pictures = [p for p in (plot_matmul(report, plt, args.out), plot_train(report, plt, args.out),
-                            plot_sparse(report, plt, args.out)) if p]
+                            plot_sparse(report, plt, args.out), plot_finetune(report, plt, args.out)) if p]
     for p in pictures:
         print("wrote", p)
     if args.readme:

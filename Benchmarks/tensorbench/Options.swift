@@ -14,6 +14,9 @@ struct Options {
     var noPeers = false
     var filter: String?
     var seed: UInt64?
+    var modes: String?
+    var steps: Int?
+    var worker: String?
     var rest: [String] = []
 
     static let usage = """
@@ -27,6 +30,8 @@ struct Options {
           --json FILE, --csv FILE        also write every figure to FILE
           --filter TEXT, --seed N        conformance: only ops containing TEXT (fewbit certify=: activations); base seed
           --sparsity A,B                 embed: TEAL sparsities (as sparsity=A,B)
+          --modes A,B                    finetune: memory modes (exact,fewbit3,regelu2,...; see finetune --help)
+          --steps N                      finetune: training steps instead of the default
           --help                         this text
         """
 
@@ -54,6 +59,11 @@ struct Options {
             case "--seed":
                 guard let n = UInt64(try value(argument)) else { throw UsageError("--seed needs a non-negative integer") }
                 seed = n
+            case "--modes": modes = try value(argument)
+            case "--steps":
+                guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--steps needs a positive integer") }
+                steps = n
+            case "--worker": worker = try value(argument)   // finetune: one mode in this process (internal)
             case "--quick": quick = true
             case "--no-peers": noPeers = true
             case "--json": jsonPath = try value(argument)

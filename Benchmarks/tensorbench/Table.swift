@@ -5,6 +5,8 @@ struct Table {
 
     init(_ headers: String...) { self.headers = headers }
 
+    init(headers: [String]) { self.headers = headers }
+
     mutating func add(_ cells: [String]) { rows.append(cells) }
 
     func render() -> String {

@@ -19,6 +19,7 @@ let commands: [(name: String, help: String)] = [
     ("transformer", TransformerBench.help),
     ("embed", EmbedBench.help),
     ("embedding", EmbeddingBench.help),
+    ("finetune", FinetuneBench.help),
 ]
 
 func printUsage() {
@@ -48,7 +49,9 @@ func runMain() -> Int32 {
             }
             return 0
         }
-        let device = try options.resolveDevice()
+        // finetune runs on the CPU unless --device says otherwise, and its workers must not
+        // bring up another device (its memory would count in their peak RSS).
+        let device = subcommand == "finetune" && options.device == nil ? Device.cpu : try options.resolveDevice()
         var report = Report(command: CommandLine.arguments.dropFirst().map { $0 }, device: device)
         switch subcommand {
         case "devices": try DevicesCommand.run(options)
@@ -64,6 +67,7 @@ func runMain() -> Int32 {
         case "transformer": try TransformerBench.run(options, report: &report)
         case "embed": try EmbedBench.run(options, report: &report)
         case "embedding": try EmbeddingBench.run(options, report: &report)
+        case "finetune": try FinetuneBench.run(options, report: &report)
         case "conformance":
             let passed = try ConformanceCommand.run(options, report: &report)
             try report.write(options: options)

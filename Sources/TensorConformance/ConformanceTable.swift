@@ -437,6 +437,7 @@ public enum ConformanceTable {
                 })
             }
         }
+        cases += reGELU2Cases()
         for (bits, activation) in [(1, Activation.relu), (3, .gelu), (5, .silu), (8, .tanh)] {
             cases.append(ConformanceCase(.matmul, "matmul+bias+\(activation) fused \(bits)-bit codes", shapeClass: "tile+1",
                                          shape: "[33, 17] x [17, 65]", values: "normal", bound: activationBound) { (h) throws(TensorError) in
@@ -454,6 +455,51 @@ public enum ConformanceTable {
                 reference = reference.enumerated().map { activation.forward($0.element + Double(bias[$0.offset % n])) }
                 // The codes must be those of the pre-activation values the kernel itself produced.
                 return .init(actual: try h.read(out) + decoded, reference: reference + z.map { Double(table.code(for: $0)) })
+            })
+        }
+        return cases
+    }
+
+    /// Approx-BP's ReGELU2 (``FewBitTable/reGELU2``) held to its published float64 definition:
+    /// forward GELU with code = #{i : x > c_i} (inputs on and next to the float32 borders),
+    /// backward gradOut * sum_i a_i [x > c_i], the a_i summed in float64.
+    static func reGELU2Cases() -> [ConformanceCase] {
+        let c: [Double] = [-3.1858810036855245, -0.001178821281161997, 3.190832613414926]
+        let a: [Double] = [-0.04922261145617846, 1.0979632065417297, -0.048740595085551286]
+        @Sendable func code(_ x: Float) -> Int { c.filter { Double(x) > Double(Float($0)) }.count }
+        @Sendable func level(_ x: Float) -> Double { zip(a, c).reduce(0) { $0 + (Double(x) > Double(Float($1.1)) ? $1.0 : 0) } }
+        @Sendable func inputs(_ h: Harness, _ count: Int) -> [Float] {
+            var x = h.values(count, "normal", scale: 3)
+            let borders = c.map { Float($0) }
+            for i in stride(from: 0, to: count, by: 4) {
+                let border = borders[(i / 4) % 3]
+                x[i] = [border, border.nextUp, border.nextDown][(i / 12) % 3]
+            }
+            return x
+        }
+        var cases: [ConformanceCase] = []
+        for (count, shapeClass) in [(1, "1"), (37, "prime"), (4099, "large")] {
+            cases.append(ConformanceCase(.activateFewBit, "activateFewBit gelu ReGELU2", shapeClass: shapeClass,
+                                         shape: "[\(count)]", values: "normal+borders", bound: activationBound) { (h) throws(TensorError) in
+                let x = inputs(h, count)
+                let out = try h.output(count)
+                let codes = try h.output(FewBitCodes.packedWordCount(count: count, bits: 2))
+                try h.run(.activateFewBit(.gelu, input: try h.input(x), count: count, output: out.buffer,
+                                          fewBit: FewBitOutput(codes: codes.buffer, table: .reGELU2)))
+                let decoded = FewBitCodes.unpack(try h.read(codes).map(\.bitPattern), count: count, bits: 2).map(Float.init)
+                return .init(actual: try h.read(out) + decoded,
+                             reference: x.map { Activation.gelu.forward(Double($0)) } + x.map { Double(code($0)) })
+            })
+            cases.append(ConformanceCase(.fewBitBackward, "fewBitBackward gelu ReGELU2", shapeClass: shapeClass,
+                                         shape: "[\(count)]", values: "normal+borders", bound: activationBound) { (h) throws(TensorError) in
+                let x = inputs(h, count)
+                let codes = x.map { UInt8(code($0)) }
+                let words = FewBitCodes.pack(codes, bits: 2).map { Float(bitPattern: $0) }
+                let g = h.values(count, "normal")
+                let out = try h.output(count)
+                try h.run(.fewBitBackward(FewBitOutput(codes: try h.input(words), table: .reGELU2), gradOutput: try h.input(g),
+                                          count: count, gradInput: out.buffer))
+                return .init(actual: try h.read(out), reference: x.indices.map { Double(g[$0]) * level(x[$0]) })
             })
         }
         return cases

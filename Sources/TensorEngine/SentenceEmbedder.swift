@@ -19,8 +19,20 @@ public final class SentenceEmbedder: Sendable {
 
     /// Loads the model in `directory` onto `device`; a missing or malformed file throws a
     /// TensorError naming it.
-    public init(directory: String, on device: Device = .default) throws(TensorError) {
-        let bert = try BertConfiguration(directory: directory)
+    ///
+    /// `configure` may set the training options of the encoder's configuration before it is
+    /// built (what its layers keep for backward: ``TransformerConfiguration/memory``); the
+    /// shapes come from `config.json`, and a changed shape throws when the weights load.
+    ///
+    /// ```swift
+    /// let model = try SentenceEmbedder(directory: ".cache/models/all-MiniLM-L6-v2", on: .cpu) {
+    ///     $0.memory = .fewBit(bits: 3)   // for fine-tuning: 3-bit GELU backward
+    /// }
+    /// ```
+    public init(directory: String, on device: Device = .default,
+                configure: (inout TransformerConfiguration) -> Void = { _ in }) throws(TensorError) {
+        var bert = try BertConfiguration(directory: directory)
+        configure(&bert.configuration)
         tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt", maxLength: bert.maxSequenceLength)
         guard tokenizer.vocabularySize == bert.configuration.vocabulary else {
             throw .invalidArgument(op: "SentenceEmbedder",
@@ -105,7 +117,7 @@ public final class SentenceEmbedder: Sendable {
 
 /// What ``SentenceEmbedder`` reads from a sentence-transformers directory's JSON files.
 struct BertConfiguration {
-    let configuration: TransformerConfiguration
+    var configuration: TransformerConfiguration
     let maxSequenceLength: Int
 
     init(directory: String) throws(TensorError) {

@@ -99,4 +99,62 @@ import TensorEngine
         #expect(exact > 0.8, "exact accuracy \(exact)")
         #expect(fewBit > exact - 0.03, "3-bit accuracy \(fewBit) vs exact \(exact)")
     }
+
+    /// ReGELU2's published definition (yyyyychen/LowMemoryBP): gradOut * sum_i a_i [x > c_i].
+    static func reGELU2(_ x: Float) -> Double {
+        let c: [Double] = [-3.1858810036855245, -0.001178821281161997, 3.190832613414926]
+        let a: [Double] = [-0.04922261145617846, 1.0979632065417297, -0.048740595085551286]
+        return zip(a, c).reduce(0) { $0 + (x > Float($1.1) ? $1.0 : 0) }
+    }
+
+    @Test(arguments: TestDevices.all)
+    func reGELU2ForwardIsExactAndBackwardIsItsDefinition(device: Device) throws {
+        var rng = SeededRandom(seed: 21)
+        var values = rng.normalFloats(997, std: 3)
+        for (i, border) in FewBitTable.reGELU2.borders.enumerated() { values[3 * i] = border; values[3 * i + 1] = border.nextUp }
+        let x = try Tensor(values, shape: [997], on: device).requiringGrad()
+        let y = try activate(x, .gelu, memory: .reGELU2)
+        #expect(try y.toArray() == activate(x.detached(), .gelu).toArray())
+        #expect(y.retainedBytesByOp()["activate gelu ReGELU2"] == FewBitCodes.packedWordCount(count: 997, bits: 2) * 4)
+        let g = rng.normalFloats(997)
+        try y.backward(Tensor(g, shape: [997], on: device))
+        #expect(nmse(try x.grad!.toArray(), values.indices.map { Double(g[$0]) * Self.reGELU2(values[$0]) }) < 1e-14)
+
+        // The fused linear path keeps the same codes.
+        let input = try Tensor.randn([16, 24], seed: 5, on: device).requiringGrad()
+        let w = try Tensor.randn([24, 40], std: 0.5, seed: 6, on: device).requiringGrad()
+        let out = try linear(input, weight: w, activation: .gelu, memory: .reGELU2)
+        #expect(out.retainedBytesByOp()["gelu activation (ReGELU2)"] == 16 * 40 * 2 / 8)
+        let gy = try Tensor.randn([16, 40], seed: 7, on: device)
+        try out.backward(gy)
+        let z = try withNoGrad { () throws(TensorError) in try linear(input, weight: w) }.toArray()
+        let gyv = try gy.toArray()
+        let gz = try Tensor(z.indices.map { Float(Double(gyv[$0]) * Self.reGELU2(z[$0])) }, shape: [16, 40], on: device)
+        let expectedGx = try matmul(gz, w.detached().transposed()).toArray()
+        #expect(nmse(try input.grad!.toArray(), doubles(expectedGx)) < 1e-12)
+
+        #expect(throws: TensorError.self) { try Linear(4, 4, activation: .silu, memory: .reGELU2, on: device) }
+        #expect(throws: TensorError.self) { try activate(x, .geluTanh, memory: .reGELU2) }
+    }
+
+    /// The documented distance of each table's backward from exact (ActivationMemory's
+    /// documentation): gradient NMSE against the float64 GELU' on standard normal inputs.
+    @Test(arguments: TestDevices.all)
+    func gradientErrorAgainstExactIsTheDocumentedOne(device: Device) throws {
+        let documented: [(ActivationMemory, Double)] = [
+            (.fewBit(bits: 1), 0.103), (.fewBit(bits: 2), 0.0198), (.fewBit(bits: 3), 0.0075), (.fewBit(bits: 4), 0.0018),
+            (.reGELU2, 0.128),
+        ]
+        var rng = SeededRandom(seed: 8)
+        let count = 200_000
+        let values = rng.normalFloats(count)
+        let exact = values.map { Reference.derivative(.gelu, Double($0)) }
+        for (memory, expected) in documented {
+            let x = try Tensor(values, shape: [count], on: device).requiringGrad()
+            try activate(x, .gelu, memory: memory).backward(Tensor.ones([count], on: device))
+            let error = nmse(try x.grad!.toArray(), exact)
+            print("gradient NMSE vs exact GELU', N(0, 1) inputs, \(memory): \(error)")
+            #expect(abs(error - expected) <= 0.02 * expected, "\(memory): \(error), documented \(expected)")
+        }
+    }
 }

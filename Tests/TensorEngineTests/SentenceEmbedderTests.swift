@@ -42,6 +42,38 @@ import TensorEngine
         print("SentenceEmbedder on \(device.identifier): lowest cosine to transformers \(lowest)")
     }
 
+    /// `configure` reaches every layer, leaves the forward alone and changes what the GELUs
+    /// keep; a classifier goes on the pretrained body.
+    @Test(arguments: TestDevices.all)
+    func configuredMemoryReachesEveryLayerAndKeepsTheForward(device: Device) throws {
+        _ = try ModelFiles.require("model.safetensors")
+        let exact = try SentenceEmbedder(directory: ModelFiles.directory, on: device)
+        let fewBit = try SentenceEmbedder(directory: ModelFiles.directory, on: device) { $0.memory = .fewBit(bits: 3) }
+        #expect(fewBit.encoder.configuration.memory == .fewBit(bits: 3))
+        #expect(fewBit.encoder.layers.allSatisfy { $0.feedForwardUp.memory == .fewBit(bits: 3) })
+        #expect(exact.encoder.layers.allSatisfy { $0.feedForwardUp.memory == .exact })
+        let batch = exact.tokenizer.encodeBatch(["A short text.", "Another, slightly longer, text to classify."])
+        let ids = try batch.ids(on: device), mask = try batch.attentionMask(on: device, dtype: .float32)
+        let labels = try Tensor(int32: [1, 0], shape: [2], on: device)
+        var losses: [Float] = [], retained: [[String: Int]] = []
+        for body in [exact.encoder, fewBit.encoder] {
+            let model = try SequenceClassifier(body: body, classes: 3, seed: 4)
+            #expect(model.head.weight.shape == [384, 3])
+            #expect(model.parameters.count == body.parameters.count + 2)
+            let loss = try model.loss(ids, attentionMask: mask, labels: labels)
+            losses.append(try loss.item())
+            retained.append(loss.retainedBytesByOp())
+        }
+        #expect(losses[0] == losses[1], "the forward does not depend on the memory mode")
+        let tokens = 2 * batch.length
+        #expect(retained[0]["gelu activation (exact)"] == 6 * tokens * 1536 * 4)
+        #expect(retained[1]["gelu activation (3-bit)"] == 6 * FewBitCodes.packedWordCount(count: tokens * 1536, bits: 3) * 4)
+        #expect(retained[1]["gelu activation (exact)"] == nil)
+        #expect(throws: TensorError.self) {
+            try SentenceEmbedder(directory: ModelFiles.directory, on: device) { $0.feedForward = 1024 }
+        }
+    }
+
     @Test func orderAndBatchingDoNotChangeEmbeddings() throws {
         _ = try ModelFiles.require("model.safetensors")
         let model = try SentenceEmbedder(directory: ModelFiles.directory, on: .cpu)

@@ -59,6 +59,18 @@ public struct SequenceClassifier: Module {
                           seed: seed &+ 7, on: device)
     }
 
+    /// A classifier on an existing (e.g. pretrained) `body`, with a new head on the body's
+    /// device (weights drawn from `seed`, bias zero).
+    ///
+    /// ```swift
+    /// let pretrained = try SentenceEmbedder(directory: ".cache/models/all-MiniLM-L6-v2", on: .cpu)
+    /// let model = try SequenceClassifier(body: pretrained.encoder, classes: 8, seed: 1)
+    /// ```
+    public init(body: TransformerEncoder, classes: Int, seed: UInt64 = 0) throws(TensorError) {
+        self.body = body
+        head = try Linear(body.configuration.features, classes, seed: seed &+ 7, on: body.tokenEmbedding.weight.device)
+    }
+
     /// Class logits [batch, classes] of int32 `ids` [batch, length] with `attentionMask`
     /// (1 real token, 0 padding).
     public func logits(_ ids: Tensor, attentionMask: Tensor) throws(TensorError) -> Tensor {
