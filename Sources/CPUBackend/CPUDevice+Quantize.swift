@@ -1,3 +1,4 @@
+import CPUKernels
 import TensorCore
 
 extension CPUDevice {
@@ -24,11 +25,8 @@ extension CPUDevice {
         let (columns, groupSize, groups) = (layout.columns, layout.groupSize, layout.groupsPerRow)
         parallelFor(count: layout.rows, threads: threads, grain: max(1, Self.elementwiseGrain / columns), alignment: 1) { range in
             for row in range {
-                for group in 0..<groups {
-                    let first = row * columns + group * groupSize
-                    let length = min(groupSize, columns - group * groupSize)
-                    s[row * groups + group] = Self.quantizeGroup(x + first, length, into: bytes + first)
-                }
+                te_group_quantize_row(CPUISA.active.rawValue, x + row * columns, columns, groupSize,
+                                      GroupQuantization.scaleFactor, bytes + row * columns, s + row * groups)
             }
         }
     }
@@ -59,43 +57,6 @@ extension CPUDevice {
                 }
             }
         }
-    }
-
-    /// One group: its scale `max|x| * (1/127)`, and `roundEven(x / scale)` clamped to
-    /// +-127 as int8 (0 for an all-zero group; a NaN quotient gives 0 rather than a trap),
-    /// 16 lanes at a time with a scalar tail (the same operations, so the same codes).
-    @inline(__always)
-    static func quantizeGroup(_ x: UnsafePointer<Float>, _ length: Int, into codes: UnsafeMutablePointer<Int8>) -> Float {
-        let vectorEnd = length & ~15
-        var lanes = V()
-        var j = 0
-        while j < vectorEnd {
-            let v = NormKernels.load(x + j)
-            lanes = pointwiseMax(lanes, v.replacing(with: -v, where: v .< 0))
-            j += 16
-        }
-        var largest = lanes.max()
-        while j < length {
-            if abs(x[j]) > largest { largest = abs(x[j]) }
-            j += 1
-        }
-        let scale = largest * GroupQuantization.scaleFactor
-        let limit = Float(GroupQuantization.maxCode)
-        let scales = V(repeating: scale), low = V(repeating: -limit), high = V(repeating: limit)
-        j = 0
-        while j < vectorEnd {
-            var q = scale > 0 ? (NormKernels.load(x + j) / scales).rounded(.toNearestOrEven) : V()
-            q = pointwiseMin(pointwiseMax(q.replacing(with: 0, where: .!(q .== q)), low), high)
-            let packed = SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(q, rounding: .towardZero))
-            UnsafeMutableRawPointer(codes + j).storeBytes(of: packed, as: SIMD16<Int8>.self)
-            j += 16
-        }
-        while j < length {
-            let q = scale > 0 ? (x[j] / scale).rounded(.toNearestOrEven) : 0
-            codes[j] = q.isNaN ? 0 : Int8(Swift.min(Swift.max(q, -limit), limit))
-            j += 1
-        }
-        return scale
     }
 
     /// One group: `code * scale`, 16 lanes at a time with a scalar tail.

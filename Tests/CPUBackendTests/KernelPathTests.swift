@@ -32,6 +32,37 @@ struct KernelPathTests {
     @Test("portable: gathers and few-bit codes")
     func gathersPortable() { Self.checkGathersAndCodes(isa: .portable) }
 
+    /// Mesa's 8-bit codes of one row on every path this CPU runs, against float64: the scale
+    /// is max|x| times the float32 nearest 1/127, each code roundEven(x / scale) clamped to
+    /// +-127 (either neighbour where the float64 quotient is within 1e-4 of a half-integer: the
+    /// kernel divides in float32), an all-zero group all zeros, a short last group.
+    @Test("every path: 8-bit group quantisation")
+    func groupQuantization() {
+        let (columns, groupSize) = (64 * 3 + 29, 64)
+        var rng = SplitMix(seed: 5)
+        var x = (0..<columns).map { _ in Float(rng.next() % 20001) / 1000 - 10 }
+        for j in 64..<128 { x[j] = 0 }                                  // an all-zero group
+        x[130] = 63.5; x[131] = -63.5; x[132] = 127                      // half-way and extreme codes
+        let groups = (columns + groupSize - 1) / groupSize
+        for isa in CPUISA.allCases where isa.isSupported {
+            var codes = [Int8](repeating: 99, count: columns), scales = [Float](repeating: -1, count: groups)
+            te_group_quantize_row(isa.rawValue, x, columns, groupSize, GroupQuantization.scaleFactor, &codes, &scales)
+            for g in 0..<groups {
+                let members = (g * groupSize)..<min(columns, (g + 1) * groupSize)
+                let largest = members.map { Swift.abs(Double(x[$0])) }.max() ?? 0
+                let scale = Double(Float(largest) * GroupQuantization.scaleFactor)
+                #expect(Double(scales[g]) == scale, "\(isa) group \(g): scale \(scales[g]), expected \(scale)")
+                for j in members {
+                    let quotient = scale > 0 ? Double(x[j]) / scale : 0
+                    let code = Swift.min(127, Swift.max(-127, quotient.rounded(.toNearestOrEven)))
+                    let nearTie = Swift.abs(Swift.abs(quotient - quotient.rounded(.down)) - 0.5) < 1e-4
+                    let accepted = nearTie ? [quotient.rounded(.down), quotient.rounded(.up)].map { Swift.min(127, Swift.max(-127, $0)) } : [code]
+                    #expect(accepted.contains(Double(codes[j])), "\(isa) x[\(j)] = \(x[j]): code \(codes[j]), expected \(accepted)")
+                }
+            }
+        }
+    }
+
     @Test("TENSOR_CPU_ISA values: the named path where supported, else the best one below it")
     func selection() {
         #expect(CPUISA.resolve(nil).isa == CPUISA.best)

@@ -56,6 +56,13 @@ int te_fewbit_encode(int isa, const float *x, const float *bias, long columns, l
 int te_fewbit_decode(int isa, const float *levels, int bits, const unsigned int *words, long start,
                      const float *gradOut, float *gradIn, long count);
 
+/// Mesa's 8-bit codes of one row of `columns` floats (GroupQuantize.c; TensorCore's
+/// GroupQuantization): per group of `group_size` (the last may be shorter), scales[g] =
+/// max|x| * factor and codes = roundEven(x / scale) clamped to +-127, 0 for an all-zero group
+/// or a NaN quotient. `isa` as for the other kernels; every path gives the same codes.
+void te_group_quantize_row(int isa, const float *x, long columns, long group_size, float factor, signed char *codes,
+                           float *scales);
+
 /// One fused attention problem (AttentionAVX2.c; the rules of BackendOp.attentionForward): q
 /// [BH, Lq, Dh], k [BH, Lk, Dh], v [BH, Lk, Dv] contiguous; mask NULL or its element (0, 0, 0, 0)
 /// with strides over [B, H, Lq, Lk] (0 along broadcast axes).
