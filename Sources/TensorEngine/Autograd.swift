@@ -56,11 +56,27 @@ final class GradState: @unchecked Sendable {
     }
 }
 
+/// One input of a recorded operation: its autograd state (nil when it does not require grad)
+/// and the identity of the storage it reads.
+///
+/// The graph holds inputs' states, not the input tensors: a tensor's values are freed once
+/// no one uses them, so what the graph keeps alive is exactly what each op's backward
+/// captured (its ``RetainedStorage``), which is what the memory modes shrink.
+struct GradEdge: Sendable {
+    let state: GradState?
+    let storage: ObjectIdentifier
+
+    init(_ tensor: Tensor) {
+        state = tensor.gradState
+        storage = ObjectIdentifier(tensor.storage)
+    }
+}
+
 /// One recorded operation: its differentiable inputs, what it keeps for backward, and the
 /// function from the output's gradient to each input's gradient.
 final class GradNode: Sendable {
     let op: String
-    let inputs: [Tensor]
+    let inputs: [GradEdge]
     /// Tensors (or packed codes) kept alive for backward, for memory accounting.
     let retained: [RetainedStorage]
     let backward: @Sendable (Tensor) throws(TensorError) -> [Tensor?]
@@ -68,7 +84,7 @@ final class GradNode: Sendable {
     init(op: String, inputs: [Tensor], retained: [RetainedStorage],
          backward: @escaping @Sendable (Tensor) throws(TensorError) -> [Tensor?]) {
         self.op = op
-        self.inputs = inputs
+        self.inputs = inputs.map(GradEdge.init)
         self.retained = retained
         self.backward = backward
     }
@@ -186,38 +202,39 @@ extension Tensor {
         }
         let order = topologicalOrder()
         try withNoGrad { () throws(TensorError) in
-            var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-            for tensor in order.reversed() {
-                guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(tensor)),
-                      let state = tensor.gradState else { continue }
+            var gradients: [ObjectIdentifier: Tensor] = [:]
+            if let root = gradState { gradients[ObjectIdentifier(root)] = seed }
+            for state in order.reversed() {
+                guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(state)) else { continue }
                 guard let node = state.node else {
                     try state.accumulate(gradient)
                     continue
                 }
                 let inputGradients = try node.backward(gradient)
                 for (input, inputGradient) in zip(node.inputs, inputGradients) {
-                    guard input.requiresGrad, let inputGradient else { continue }
-                    let key = ObjectIdentifier(input)
+                    guard let inputState = input.state, let inputGradient else { continue }
+                    let key = ObjectIdentifier(inputState)
                     gradients[key] = try gradients[key].map { (existing) throws(TensorError) in try existing + inputGradient } ?? inputGradient
                 }
             }
         }
     }
 
-    /// Tensors reachable from self through recorded operations, inputs before outputs.
-    func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
+    /// The autograd states reachable from self through recorded operations, inputs before outputs.
+    func topologicalOrder() -> [GradState] {
+        guard let root = gradState else { return [] }
+        var order: [GradState] = []
         var visited: Set<ObjectIdentifier> = []
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (tensor, expanded) = stack.popLast() {
+        var stack: [(GradState, Bool)] = [(root, false)]
+        while let (state, expanded) = stack.popLast() {
             if expanded {
-                order.append(tensor)
+                order.append(state)
                 continue
             }
-            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
-            stack.append((tensor, true))
-            for input in tensor.gradState?.node?.inputs ?? [] where input.requiresGrad {
-                stack.append((input, false))
+            guard visited.insert(ObjectIdentifier(state)).inserted else { continue }
+            stack.append((state, true))
+            for input in state.node?.inputs ?? [] {
+                if let inputState = input.state { stack.append((inputState, false)) }
             }
         }
         return order
@@ -234,8 +251,8 @@ extension Tensor {
     public func retainedBytesByOp() -> [String: Int] {
         var seen: Set<ObjectIdentifier> = []
         var result: [String: Int] = [:]
-        for tensor in topologicalOrder() {
-            guard let node = tensor.gradState?.node else { continue }
+        for state in topologicalOrder() {
+            guard let node = state.node else { continue }
             for item in node.retained where seen.insert(item.identity).inserted {
                 result[item.label ?? node.op, default: 0] += item.bytes
             }

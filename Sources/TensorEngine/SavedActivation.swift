@@ -71,7 +71,7 @@ enum SavedTensor: Sendable {
         case let .int8(groupSize):
             try OpSupport.floats("int8 storage", x)
             guard let state = x.gradState, let node = state.node,
-                  !node.inputs.contains(where: { $0.storage === x.storage }) else {
+                  !node.inputs.contains(where: { $0.storage == ObjectIdentifier(x.storage) }) else {
                 return .int8(try QuantizedActivation.quantize(x, groupSize: groupSize))
             }
             return .int8(try state.quantized(groupSize: groupSize) { () throws(TensorError) in
