@@ -83,15 +83,32 @@ public struct Linear: Layer {
         let recording = !GradMode.disabled && (input.requiresGrad || weight.requiresGrad)
         if !recording, calibrating { inputSparsity.record(try input.toArray()) }
         if !recording, let threshold, input.rank >= 1, input.shape.last == weight.shape[0] {
-            let features = weight.shape[0]
-            let rows = input.elementCount / Swift.max(features, 1)
-            var output = try sparseMatmul(try input.reshaped([rows, features]), weight, threshold: threshold)
-            if let bias { output = try output + bias }
-            if activation != .identity { output = try activate(output, activation) }
-            return try output.reshaped(Array(input.shape.dropLast()) + [weight.shape[1]])
+            return try sparseProduct(input, threshold: threshold)
         }
         return try linear(input, weight: weight, bias: bias, activation: activation, memory: memory,
                           inputStorage: inputStorage)
+    }
+
+    /// Inference with input sparsity (TEAL): inputs of magnitude at most `threshold` are
+    /// skipped. Where the dispatcher finds the dense product faster (many rows at once: a whole
+    /// sequence, a batch), the small inputs are zeroed in place of skipping and the fused dense
+    /// product runs, bias and activation in its epilogue, so a threshold costs one masking pass
+    /// where skipping cannot pay; otherwise `sparseMatmul` skips them in the mode it chose.
+    private func sparseProduct(_ input: Tensor, threshold: Float) throws(TensorError) -> Tensor {
+        let features = weight.shape[0]
+        let rows = input.elementCount / Swift.max(features, 1)
+        let flat = try input.reshaped([rows, features])
+        let mode = try sparseDecision(flat, weight, threshold: threshold).mode
+        var output: Tensor
+        if mode == .dense {
+            let kept = try flat * greater(flat.abs(), threshold)
+            output = try linear(kept, weight: weight, bias: bias, activation: activation)
+        } else {
+            output = try sparseMatmul(flat, weight, threshold: threshold, mode: mode)
+            if let bias { output = try output + bias }
+            if activation != .identity { output = try activate(output, activation) }
+        }
+        return try output.reshaped(Array(input.shape.dropLast()) + [weight.shape[1]])
     }
 
     public var parameters: [Tensor] { [weight] + (bias.map { [$0] } ?? []) }

@@ -110,4 +110,29 @@ import TensorEngine
             #expect(nmse(try dense.toArray(), doubles(try plain.toArray())) < 1e-12)
         }
     }
+
+    /// A Linear layer with an input threshold (TEAL) equals the float64 product of its masked
+    /// input, bias and activation, both where the dispatcher skips inputs (one row) and where
+    /// it runs the fused dense product on the masked input (many rows).
+    @Test(arguments: TestDevices.all)
+    func linearWithThresholdMatchesTheMaskedProduct(device: Device) throws {
+        let (inputs, outputs, threshold) = (96, 40, Float(0.6))
+        var rng = SystemRandomNumberGenerator()
+        let w = (0..<(inputs * outputs)).map { _ in Float.random(in: -0.3...0.3, using: &rng) }
+        let b = (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+        let layer = Linear(weight: try Tensor(w, shape: [inputs, outputs], on: device),
+                           bias: try Tensor(b, shape: [outputs], on: device), activation: .gelu)
+        layer.inputSparsity.threshold = threshold
+        for rows in [1, 256] {
+            let x = (0..<(rows * inputs)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let input = try Tensor(x, shape: [rows, inputs], on: device)
+            let mode = try sparseDecision(input, layer.weight, threshold: threshold).mode
+            #expect(mode == (rows == 1 ? .perRow : .dense), "\(rows) rows: \(mode)")
+            let y = try withNoGrad { () throws(TensorError) in try layer(input).toArray() }
+            let kept = x.map { abs($0) > threshold ? Double($0) : 0 }
+            let product = Reference.matmul(kept, doubles(w), m: rows, n: outputs, k: inputs)
+            let expected = product.enumerated().map { Reference.activation(.gelu, $0.element + Double(b[$0.offset % outputs])) }
+            #expect(nmse(y, expected) < 1e-10, "\(rows) rows (\(mode)) on \(device)")
+        }
+    }
 }
