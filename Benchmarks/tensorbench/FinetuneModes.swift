@@ -32,10 +32,21 @@ enum FinetuneModes {
         Family(usage: "regelu2        GELU backward from Approx-BP's ReGELU2 2-bit step derivative") { name in
             name == "regelu2" ? FinetuneMode(name: name, summary: "ReGELU2 GELU") { $0.memory = .reGELU2 } : nil
         },
+        Family(usage: "int8           Mesa: linear inputs, norm-kept tensors and attention q, k, v in 8 bits (groups of 64)") { name in
+            guard name == "int8" else { return nil }
+            return FinetuneMode(name: name, summary: "8-bit saved") { configuration in
+                configuration.saved.linearInputs = .mesa
+                configuration.saved.normalizationStorage = .mesa
+                configuration.saved.attention = .mesa
+            }
+        },
+        Family(usage: "msnorm         memory-sharing LayerNorm: backward from its output, shared with the next linear input") { name in
+            name == "msnorm" ? FinetuneMode(name: name, summary: "MS norms") { $0.saved.normalization = .output } : nil
+        },
     ]
 
-    static let quickDefault = "exact,fewbit3,regelu2"
-    static let fullDefault = "exact,fewbit1,fewbit2,fewbit3,fewbit4,regelu2"
+    static let quickDefault = "exact,fewbit3,regelu2,int8,msnorm,fewbit3+int8+msnorm"
+    static let fullDefault = "exact,fewbit1,fewbit2,fewbit3,fewbit4,regelu2,int8,msnorm,fewbit3+msnorm,fewbit3+int8+msnorm,regelu2+int8+msnorm"
 
     static var usage: String { families.map { "      " + $0.usage }.joined(separator: "\n") }
 
