@@ -229,6 +229,28 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
     /// Bytes of device memory the allocator holds (blocks, not live buffers).
     public var reservedMemoryBytes: Int { allocator.reservedBytes }
 
+    /// Bytes of live buffers, their peak since the last reset, and the free parts of the
+    /// allocator's blocks.
+    ///
+    /// ```swift
+    /// print(gpu.memoryStatistics()?.peakLiveBytes ?? 0)
+    /// ```
+    public func memoryStatistics() -> MemoryStatistics? { allocator.statistics }
+
+    /// Starts a new peak of live bytes.
+    ///
+    /// ```swift
+    /// gpu.resetPeakMemoryStatistics()
+    /// ```
+    public func resetPeakMemoryStatistics() { allocator.resetPeak() }
+
+    /// Frees the empty memory block the allocator keeps for reuse.
+    ///
+    /// ```swift
+    /// gpu.releaseCachedMemory()
+    /// ```
+    public func releaseCachedMemory() { allocator.releaseEmptyBlocks() }
+
     /// The validation messages recorded so far by this device's runtime (then cleared).
     public func drainValidationMessages() -> [VulkanValidationMessage] {
         runtime.drainValidationMessages()
