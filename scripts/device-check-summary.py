@@ -78,6 +78,11 @@ def fmt(x, digits=2):
     return "n/a" if x is None else ("%.*f" % (digits, x))
 
 
+def times(x):
+    """A ratio as '1.23x', or 'n/a'."""
+    return "n/a" if x is None else "%.2fx" % x
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
@@ -99,7 +104,6 @@ def main():
             stage["report"] = report
         elif name not in ("devices", "torch"):
             stage["report_missing"] = why
-        any_failed |= status != "ok"
         detail = ""
         if name == "devices":
             rows = [" ".join(l.split()) for l in stage["log_tail"].splitlines()
@@ -112,39 +116,45 @@ def main():
         elif name == "matmul-float32":
             rows = compare(report, torch, ["torch-fp32", "torch-tf32"])
             result["comparisons"][name] = rows
-            detail = ", ".join("%s: %s GFLOP/s, %sx torch fp32, %sx tf32" % (
-                r["label"], fmt(r["ours_gflops"], 0), fmt(r["ratio_vs_torch-fp32"]), fmt(r["ratio_vs_torch-tf32"]))
+            detail = ", ".join("%s: %s GFLOP/s, %s torch fp32, %s tf32" % (
+                r["label"], fmt(r["ours_gflops"], 0), times(r["ratio_vs_torch-fp32"]), times(r["ratio_vs_torch-tf32"]))
                 for r in rows)
         elif name == "matmul-float16":
             rows = compare(report, torch, ["torch-fp16"])
             result["comparisons"][name] = rows
             path = (report or {}).get("notes", {}).get("path", "")
-            detail = ", ".join("%s: %s GFLOP/s, %sx torch fp16" % (
-                r["label"], fmt(r["ours_gflops"], 0), fmt(r["ratio_vs_torch-fp16"])) for r in rows)
+            detail = ", ".join("%s: %s GFLOP/s, %s torch fp16" % (
+                r["label"], fmt(r["ours_gflops"], 0), times(r["ratio_vs_torch-fp16"])) for r in rows)
             detail += (" [%s]" % path) if path else ""
         elif name == "torch":
             figures = [f for f in torch.values() if f.get("min")]
             stage["figures"] = list(torch.values())
-            device = figures[0].get("device", "?") if figures else "none"
-            detail = "%d figures on %s (torch %s)" % (len(figures), device, figures[0].get("version") if figures else "-")
+            if figures:
+                detail = "%d figures on %s (torch %s)" % (len(figures), figures[0].get("device", "?"),
+                                                          figures[0].get("version"))
+            else:   # ran, but measured nothing: torch missing or failing
+                status = stage["status"] = "failed"
+                reasons = sorted({f.get("why", "") for f in torch.values()}) or ["no output"]
+                detail = "no figures: " + "; ".join(reasons)[:200]
         elif name == "linear-gelu":
             rows = [r for r in compare(report, torch, ["torch-linear-gelu"]) if r["label"].startswith("gelu")]
             result["comparisons"][name] = rows
-            detail = ", ".join("%s: %s GFLOP/s, %sx torch" % (r["label"], fmt(r["ours_gflops"], 0),
-                                                              fmt(r["ratio_vs_torch-linear-gelu"])) for r in rows)
+            detail = ", ".join("%s: %s GFLOP/s, %s torch" % (r["label"], fmt(r["ours_gflops"], 0),
+                                                             times(r["ratio_vs_torch-linear-gelu"])) for r in rows)
         elif name == "sparse" and report:
             rows = [{"label": r["label"], "sparse_min_s": r["ours"]["min"], "dense_min_s": r["extra"].get("dense_min_s"),
                      "speedup_vs_dense_min": r["extra"].get("speedup_min"),
                      "kernel_speedup_vs_dense_min": r["extra"].get("kernel_speedup_min")} for r in report["records"]]
             result["comparisons"][name] = rows
-            detail = ", ".join("%s: %sx dense" % (r["label"], fmt(r["speedup_vs_dense_min"])) for r in rows)
+            detail = ", ".join("%s: %s dense" % (r["label"], times(r["speedup_vs_dense_min"])) for r in rows)
         elif name == "fewbit" and report:
             records = report["records"]
             exact = next((r for r in records if r["label"] == "exact"), None)
             rows = [{"label": r["label"], "step_min_s": r["ours"]["min"], "step_median_s": r["ours"]["median"],
                      "vs_exact_min": r["ours"]["min"] / exact["ours"]["min"] if exact else None} for r in records]
             result["comparisons"][name] = rows
-            detail = ", ".join("%s %sx" % (r["label"], fmt(r["vs_exact_min"])) for r in rows)
+            detail = ", ".join("%s %s" % (r["label"], times(r["vs_exact_min"])) for r in rows)
+        any_failed |= status != "ok"
         result["stages"].append(stage)
         lines.append("%-15s %-8s %6.1f s  %s" % (name, status, float(seconds), detail))
     # The issue's targets (GPU only: on lavapipe against CPU torch they mean nothing).
