@@ -34,6 +34,8 @@ struct FenceTimeoutTests {
             // Calibration under the default timeout: seconds per group of `steps` iterations,
             // from a run long enough (>= 50 ms) that the pipeline's creation does not count.
             let steps = 65_535
+            try device.spin(data, groups: 1, steps: 1)   // creates the pipeline, outside the calibration
+            try device.synchronize()
             var groups = 1
             var perGroup = 0.0
             while true {
@@ -85,6 +87,17 @@ struct FenceTimeoutTests {
         #expect(messages.isEmpty, "validation:\n\(messages.map(\.description).joined(separator: "\n"))")
     }
 
+    /// TENSOR_VULKAN_FENCE_TIMEOUT_MS sets the default, read in a child process (tests never
+    /// set their own environment).
+    @Test func environmentSetsTheDefaultTimeout() throws {
+        guard TestDevices.vulkan != nil else { return }
+        let (status, output) = try runChildProcess(
+            environment: ["TENSOR_VULKAN_FENCE_TIMEOUT_MS": "1234", "TENSOR_RELIABILITY_CHILD": "fence-timeout"],
+            arguments: ["--testing-library", "swift-testing", "--filter", "FenceTimeoutChild"], timeLimit: 120)
+        #expect(status == 0, "child output:\n\(output)")
+        #expect(output.contains("fence-timeout child: 1234 ms"), "child output:\n\(output)")
+    }
+
     /// The reason of the `deviceFailure` that `body` throws; nil (and a recorded issue) otherwise.
     static func deviceFailure(_ body: () throws -> Void) -> String? {
         do {
@@ -111,5 +124,16 @@ struct FenceTimeoutTests {
                 #expect(Swift.abs(Double(c[i * n + j]) - reference) <= 1e-5 * Double(k))
             }
         }
+    }
+}
+
+/// Runs only as the child of ``FenceTimeoutTests/environmentSetsTheDefaultTimeout()``.
+@Suite struct FenceTimeoutChild {
+    @Test func defaultFromEnvironment() throws {
+        guard ProcessInfo.processInfo.environment["TENSOR_RELIABILITY_CHILD"] == "fence-timeout" else { return }
+        let runtime = try VulkanRuntime(options: .init())
+        let device = try runtime.openDevice(index: runtime.preferredDeviceIndex(allowCPU: true) ?? 0)
+        #expect(device.fenceTimeout == .milliseconds(1234))
+        print("fence-timeout child: \(device.fenceTimeout.components.seconds * 1000 + device.fenceTimeout.components.attoseconds / 1_000_000_000_000_000) ms")
     }
 }
