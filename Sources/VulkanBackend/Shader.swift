@@ -16,6 +16,8 @@ enum Shader: Int, CaseIterable, Sendable {
     case select, reduceIndex, topK, dropout
     case gatherRows, scatterAddRows
     case groupQuantize
+    /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
+    case spin
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -52,13 +54,14 @@ enum Shader: Int, CaseIterable, Sendable {
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
         case .groupQuantize: return SPIRV.groupQuantize
+        case .spin: return SPIRV.spin
         }
     }
 
     /// Number of storage-buffer bindings (0..<count) the shader declares.
     var bindingCount: Int {
         switch self {
-        case .fill: return 1
+        case .fill, .spin: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation: return 3
         case .deltaUpdate, .adamUpdate: return 4
