@@ -9,8 +9,9 @@ import Glibc
 ///
 /// Before it loads OpenBLAS, the device picks the library's kernel family
 /// (`OPENBLAS_CORETYPE`) from the CPU's features unless the user set that variable.
-/// Where OpenBLAS cannot be loaded, matrix products run on a built-in blocked Swift
-/// kernel and ``openBLASUnavailableReason`` says why.
+/// Where OpenBLAS cannot be loaded, matrix products run on the built-in packed C kernel
+/// (``PackedGemm``; the blocked Swift kernel on the portable path) and
+/// ``openBLASUnavailableReason`` says why.
 ///
 /// OpenBLAS's idle worker threads spin for 2^28 cycles (about 0.1 s) after each call by
 /// default; on a machine with few cores that spinning takes a core from the backend's own
