@@ -84,7 +84,7 @@ public final class CPUDevice: Backend {
     /// Creates a device, loading OpenBLAS from `openBLASPath` (default: `TENSOR_OPENBLAS_PATH`,
     /// then `libopenblas.so.0`) with `threads` threads (default: `TENSOR_CPU_THREADS`, then
     /// the number of cores). A path that cannot be loaded gives a working device that uses
-    /// the built-in Swift matmul.
+    /// the built-in matmul (``PackedGemm``).
     ///
     /// ```swift
     /// let fallback = CPUDevice(openBLASPath: "/nonexistent/libopenblas.so")
@@ -124,7 +124,7 @@ public final class CPUDevice: Backend {
             openBLASCore = nil
             openBLASConfig = nil
             openBLASCoreSource = nil
-            name = "CPU (Swift matmul)"
+            name = "CPU (built-in matmul)"
         }
     }
 
@@ -133,7 +133,7 @@ public final class CPUDevice: Backend {
         let threadText = "kernels \(CPUISA.active) (\(CPUISA.selection)); \(threads) thread\(threads == 1 ? "" : "s")"
         guard let core = openBLASCore, let config = openBLASConfig, let source = openBLASCoreSource else {
             return "CPU: OpenBLAS unavailable: \(openBLASUnavailableReason ?? "unknown"); "
-                + "using the built-in Swift matmul; \(threadText)"
+                + "using the built-in matmul (\(PackedGemm.kernelDescription(isa: CPUISA.active))); \(threadText)"
         }
         return "CPU: \(config); core \(core) \(source); \(threadText)"
     }

@@ -14,6 +14,11 @@ import CPUKernels
 ///                     c: c, threads: 2, isa: CPUISA.active)
 /// ```
 enum PackedGemm {
+    /// What runs the products on the `isa` path, for ``CPUDevice/details``.
+    static func kernelDescription(isa: CPUISA) -> String {
+        isa == .portable ? "Swift kernel, portable path" : "packed C kernel, \(isa)"
+    }
+
     /// Whether the packed kernel should replace OpenBLAS for this shape (today: never; see above).
     static func preferredOverOpenBLAS(m: Int, n: Int, k: Int) -> Bool { false }
 
