@@ -6,7 +6,7 @@ extension CPUDevice {
     ///
     /// Products run on OpenBLAS (`sgemv` when m or n is 1, `sgemm` otherwise; transposed
     /// operands are passed as flags, never copied) or, without OpenBLAS, on the built-in
-    /// Swift kernel. A batch stride of 0 broadcasts that operand over the batch.
+    /// packed C kernel (``PackedGemm``; the Swift kernel on the portable path). A batch stride of 0 broadcasts that operand over the batch.
     ///
     /// ```swift
     /// let g = MatmulGeometry(m: 64, n: 256, k: 784)
@@ -66,15 +66,11 @@ extension CPUDevice {
             let pa = UnsafePointer(a + batch * g.batchStrideA)
             let pb = UnsafePointer(b + batch * g.batchStrideB)
             let pc = c + batch * g.m * g.n
-            if let blas {
+            if let blas, !PackedGemm.preferredOverOpenBLAS(m: g.m, n: g.n, k: g.k) {
                 Self.blasProduct(blas, pa, pb, pc, g)
             } else {
-                let threads = self.threads
-                parallelFor(count: g.m, threads: threads, grain: max(4, 65536 / max(1, g.n * g.k / 64)),
-                            alignment: 4) { rows in
-                    SwiftGemm.multiply(m: g.m, n: g.n, k: g.k, a: pa, transposeA: g.transposeA,
-                                       b: pb, transposeB: g.transposeB, c: pc, rows: rows)
-                }
+                PackedGemm.multiply(m: g.m, n: g.n, k: g.k, a: pa, transposeA: g.transposeA,
+                                    b: pb, transposeB: g.transposeB, c: pc, threads: threads, isa: CPUISA.active)
             }
         }
     }

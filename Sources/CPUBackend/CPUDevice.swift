@@ -9,8 +9,9 @@ import Glibc
 ///
 /// Before it loads OpenBLAS, the device picks the library's kernel family
 /// (`OPENBLAS_CORETYPE`) from the CPU's features unless the user set that variable.
-/// Where OpenBLAS cannot be loaded, matrix products run on a built-in blocked Swift
-/// kernel and ``openBLASUnavailableReason`` says why.
+/// Where OpenBLAS cannot be loaded, matrix products run on the built-in packed C kernel
+/// (``PackedGemm``; the blocked Swift kernel on the portable path) and
+/// ``openBLASUnavailableReason`` says why.
 ///
 /// OpenBLAS's idle worker threads spin for 2^28 cycles (about 0.1 s) after each call by
 /// default; on a machine with few cores that spinning takes a core from the backend's own
@@ -85,7 +86,7 @@ public final class CPUDevice: Backend {
     /// Creates a device, loading OpenBLAS from `openBLASPath` (default: `TENSOR_OPENBLAS_PATH`,
     /// then `libopenblas.so.0`) with `threads` threads (default: `TENSOR_CPU_THREADS`, then
     /// the number of cores). A path that cannot be loaded gives a working device that uses
-    /// the built-in Swift matmul.
+    /// the built-in matmul (``PackedGemm``).
     ///
     /// ```swift
     /// let fallback = CPUDevice(openBLASPath: "/nonexistent/libopenblas.so")
@@ -125,7 +126,7 @@ public final class CPUDevice: Backend {
             openBLASCore = nil
             openBLASConfig = nil
             openBLASCoreSource = nil
-            name = "CPU (Swift matmul)"
+            name = "CPU (built-in matmul)"
         }
     }
 
@@ -134,7 +135,7 @@ public final class CPUDevice: Backend {
         let threadText = "kernels \(CPUISA.active) (\(CPUISA.selection)); \(threads) thread\(threads == 1 ? "" : "s")"
         guard let core = openBLASCore, let config = openBLASConfig, let source = openBLASCoreSource else {
             return "CPU: OpenBLAS unavailable: \(openBLASUnavailableReason ?? "unknown"); "
-                + "using the built-in Swift matmul; \(threadText)"
+                + "using the built-in matmul (\(PackedGemm.kernelDescription(isa: CPUISA.active))); \(threadText)"
         }
         return "CPU: \(config); core \(core) \(source); \(threadText)"
     }

@@ -1,4 +1,5 @@
-/// The built-in single-precision matrix product, used when OpenBLAS cannot be loaded.
+/// The portable single-precision matrix product: where OpenBLAS cannot be loaded and the CPU runs
+/// no C kernel path (``CPUISA/portable``), or the packed C kernel could not allocate its buffers.
 ///
 /// C[m, n] = op(A) op(B), row-major, with A read as [m, k] (or [k, m] when `transposeA`)
 /// and B as [k, n] (or [n, k]). Blocks of B are packed row-major so the inner loop streams

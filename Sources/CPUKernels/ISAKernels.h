@@ -22,7 +22,9 @@
     void te_gather_rows_##suffix(const float *w, long ldw, const int *indices, const float *values,         \
                                  long count, float *y, long c0, long c1);                                    \
     int te_gathered_gemm_##suffix(const float *w, long ldw, const int *indices, long count, const float *xs, \
-                                  long ldx, long batch, float *y, long ldy, long c0, long c1);
+                                  long ldx, long batch, float *y, long ldy, long c0, long c1);                 \
+    int te_sgemm_##suffix(int transA, int transB, long m, long n, long k, const float *a, long lda,          \
+                          const float *b, long ldb, float *c, long ldc, long row0, long row1);
 
 TE_DECLARE_ISA(avx2)
 TE_DECLARE_ISA(avx512)

@@ -75,6 +75,20 @@ int te_gathered_gemm(int isa, const float *w, long ldw, const int *indices, long
                               : te_gathered_gemm_avx2(w, ldw, indices, count, xs, ldx, batch, y, ldy, c0, c1);
 }
 
+int te_sgemm(int isa, int transA, int transB, long m, long n, long k, const float *a, long lda, const float *b,
+             long ldb, float *c, long ldc, long row0, long row1) {
+    const int v = variant(isa);
+    if (!v || m < 0 || n < 0 || k < 0 || row0 < 0 || row0 > row1 || row1 > m || ldc < n) return 0;
+    if (k > 0 && (!a || !b || lda < (transA ? m : k) || ldb < (transB ? k : n) || lda < 1 || ldb < 1)) return 0;
+    if (row1 == row0 || n == 0) return 1;
+    if (k == 0) {
+        for (long i = row0; i < row1; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return 1;
+    }
+    return v == TE_ISA_AVX512 ? te_sgemm_avx512(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, row0, row1)
+                              : te_sgemm_avx2(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, row0, row1);
+}
+
 int te_gather_rows(int isa, const float *w, long ldw, const int *indices, const float *values, long count,
                    float *y, long c0, long c1) {
     const int v = variant(isa);
@@ -132,6 +146,13 @@ int te_gathered_gemm(int isa, const float *w, long ldw, const int *indices, long
                      long batch, float *y, long ldy, long c0, long c1) {
     (void)isa; (void)w; (void)ldw; (void)indices; (void)count; (void)xs; (void)ldx;
     (void)batch; (void)y; (void)ldy; (void)c0; (void)c1;
+    return 0;
+}
+
+int te_sgemm(int isa, int transA, int transB, long m, long n, long k, const float *a, long lda, const float *b,
+             long ldb, float *c, long ldc, long row0, long row1) {
+    (void)isa; (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
+    (void)c; (void)ldc; (void)row0; (void)row1;
     return 0;
 }
 

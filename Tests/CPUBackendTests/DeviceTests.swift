@@ -25,12 +25,14 @@ struct DeviceTests {
         #expect(String(cString: raw) == CPUDevice.workerSpinExponent)
     }
 
-    @Test("a missing library gives a working device on the Swift matmul")
+    @Test("a missing library gives a working device on the built-in matmul")
     func fallback() throws {
         let device = Devices.swift
         #expect(device.openBLASUnavailableReason?.contains("/nonexistent/") == true)
         #expect(device.details.contains("OpenBLAS unavailable:"))
-        #expect(device.details.contains("using the built-in Swift matmul"))
+        #expect(device.details.contains("using the built-in matmul (\(PackedGemm.kernelDescription(isa: CPUISA.active)))"))
+        #expect(PackedGemm.kernelDescription(isa: .portable).contains("Swift"))
+        #expect(PackedGemm.kernelDescription(isa: .avx512).contains("packed C kernel, avx512"))
         let a = try upload([1, 2, 3, 4, 5, 6], on: device), b = try upload([1, 0, 0, 1, 1, 1], on: device)
         let c = try device.makeBuffer(elementCount: 4)
         try device.matmul(a, b, into: c, geometry: MatmulGeometry(m: 2, n: 2, k: 3), epilogue: .none)

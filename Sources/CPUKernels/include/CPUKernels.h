@@ -38,6 +38,16 @@ int te_activation_epilogue(int isa, int code, float p, const float *bias, float 
 int te_gathered_gemm(int isa, const float *w, long ldw, const int *indices, long count, const float *xs, long ldx,
                      long batch, float *y, long ldy, long c0, long c1);
 
+/// The packed dense product (GemmAVX512.c, GemmAVX2.c over GemmBody.h), rows row0..<row1 of
+/// C[m, n] = op(A) op(B), row-major: op(A)[i, p] is a[i * lda + p], or a[p * lda + i] when
+/// `transA`; op(B)[p, j] is b[p * ldb + j], or b[j * ldb + p] when `transB`; C rows are `ldc`
+/// floats apart and are overwritten (k = 0: zeros). Rows of C are independent, so threads may
+/// split row0..<row1 between them. Returns 0 (C untouched) when `isa` cannot run, for extents
+/// or leading dimensions outside those rules, or when the per-thread packing buffers (about
+/// 2.3 MiB, kept until the thread exits) cannot be allocated.
+int te_sgemm(int isa, int transA, int transB, long m, long n, long k, const float *a, long lda, const float *b,
+             long ldb, float *c, long ldc, long row0, long row1);
+
 /// The per-row sparse product (GatherRows*.c): for c0 <= c < c1,
 /// y[c] = sum over i < count of values[i] * w[indices[i] * ldw + c] (y overwritten there).
 int te_gather_rows(int isa, const float *w, long ldw, const int *indices, const float *values, long count,
