@@ -22,6 +22,42 @@ layout(constant_id = 19) const int ACT = 0;
 layout(std430, binding = 0) readonly buffer MatA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatB { float b[]; };
 layout(std430, binding = 2) writeonly buffer MatC { float c[]; };
+#ifdef TE_STORAGE16
+// The 16-bit storage variant (a kernel's `storage16` variant, compiled with TE_STORAGE16 and
+// GL_EXT_shader_16bit_storage, run only on devices with storageBuffer16BitAccess): A, B and C
+// each hold float32, float16 or bfloat16, as IO_TYPES says (MatmulElementTypes.kernelCode:
+// the DType codes of A in bits 0-7, B 8-15, C 16-23). A 16-bit operand is declared a second
+// time over the same binding as raw 16-bit words and converted on bits (float16 exactly,
+// bfloat16 by a shift); C is rounded to nearest even when stored. Arithmetic stays float32.
+#include "float16.glsl"
+#include "tensor_codes.h"
+layout(constant_id = 22) const uint IO_TYPES = 0u;
+const uint TE_TYPE_A = IO_TYPES & 0xFFu;
+const uint TE_TYPE_B = (IO_TYPES >> 8) & 0xFFu;
+const uint TE_TYPE_C = (IO_TYPES >> 16) & 0xFFu;
+layout(std430, binding = 0) readonly buffer MatA16 { uint16_t a16[]; };
+layout(std430, binding = 1) readonly buffer MatB16 { uint16_t b16[]; };
+layout(std430, binding = 2) writeonly buffer MatC16 { uint16_t c16[]; };
+
+float te_from_16(uint wide, uint type) {
+    return uintBitsToFloat(type == uint(TE_DTYPE_BFLOAT16) ? wide << 16 : te_bits_from_half(wide));
+}
+
+float te_load_a(uint i) { return TE_TYPE_A == uint(TE_DTYPE_FLOAT32) ? a[i] : te_from_16(uint(a16[i]), TE_TYPE_A); }
+float te_load_b(uint i) { return TE_TYPE_B == uint(TE_DTYPE_FLOAT32) ? b[i] : te_from_16(uint(b16[i]), TE_TYPE_B); }
+void te_write_c(uint i, float v) {
+    if (TE_TYPE_C == uint(TE_DTYPE_FLOAT32)) {
+        c[i] = v;
+    } else {
+        uint bits = floatBitsToUint(v);
+        c16[i] = uint16_t(TE_TYPE_C == uint(TE_DTYPE_BFLOAT16) ? te_bfloat_from_bits(bits) : te_half_from_bits(bits));
+    }
+}
+#else
+float te_load_a(uint i) { return a[i]; }
+float te_load_b(uint i) { return b[i]; }
+void te_write_c(uint i, float v) { c[i] = v; }
+#endif
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 // The optional outputs are declared always, at fixed bindings, so that every dispatch of a
 // kernel has the same layout; the host binds a buffer it already writes to a slot the
@@ -67,7 +103,7 @@ void te_store(uint index, uint col, float acc) {
     if (HAS_BIAS != 0) v += bias[col];
     if (HAS_PRE != 0u) pre[index] = v;
     if (FEWBIT_BITS != 0u) te_store_code(index, v);
-    c[index] = te_activate(ACT, v, p.actParam);
+    te_write_c(index, te_activate(ACT, v, p.actParam));
 }
 
 #endif

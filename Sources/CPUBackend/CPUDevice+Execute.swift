@@ -2,8 +2,13 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension CPUDevice {
-    /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift otherwise).
-    public func supports(_ op: BackendOp) -> Bool { true }
+    /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
+    /// otherwise) but a matmul on float16 / bfloat16 storage, which runs as its composite
+    /// (casts to float32 around sgemm).
+    public func supports(_ op: BackendOp) -> Bool {
+        if case let .matmul(_, _, _, geometry, _) = op { return geometry.types.isFloat32 }
+        return true
+    }
 
     /// Runs `op` on this backend's kernel for it (the per-op methods, public for the backend's own tests).
     public func execute(_ op: BackendOp) throws(TensorError) {

@@ -17,6 +17,9 @@ extension BackendOp {
         case let .scaleShift(input, layout, scale, offset, output):
             return try Self.scaleShiftComposite(input: input, layout: layout, scale: scale, offset: offset,
                                                 output: output, temporary: temporary)
+        case let .matmul(a, b, c, geometry, epilogue) where !geometry.types.isFloat32:
+            return try Self.storageComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
+                                             temporary: temporary)
         case let .matmul(a, b, c, geometry, epilogue) where !epilogue.isNone:
             return try Self.epilogueComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
                                               temporary: temporary)

@@ -3,6 +3,8 @@
 /// A is stored row-major as [m, k] per batch, or [k, m] when `transposeA`;
 /// B as [k, n], or [n, k] when `transposeB`. C is contiguous [batch, m, n].
 /// A batch stride of 0 reuses the same matrix for every batch (broadcast weights).
+/// `types` says what A, B and C hold in memory (float32 by default; float16 or bfloat16
+/// storage is read and written as such, with float32 arithmetic and accumulation).
 public struct MatmulGeometry: Sendable, Equatable {
     public var m: Int
     public var n: Int
@@ -12,10 +14,12 @@ public struct MatmulGeometry: Sendable, Equatable {
     public var transposeB: Bool
     public var batchStrideA: Int
     public var batchStrideB: Int
+    /// The storage types of A, B and C.
+    public var types: MatmulElementTypes
 
     public init(m: Int, n: Int, k: Int, batch: Int = 1,
                 transposeA: Bool = false, transposeB: Bool = false,
-                batchStrideA: Int? = nil, batchStrideB: Int? = nil) {
+                batchStrideA: Int? = nil, batchStrideB: Int? = nil, types: MatmulElementTypes = .float32) {
         self.m = m
         self.n = n
         self.k = k
@@ -24,7 +28,13 @@ public struct MatmulGeometry: Sendable, Equatable {
         self.transposeB = transposeB
         self.batchStrideA = batchStrideA ?? m * k
         self.batchStrideB = batchStrideB ?? k * n
+        self.types = types
     }
+
+    /// Elements of A the product reads: one matrix, or `batch` of them `batchStrideA` apart.
+    public var elementCountA: Int { batchStrideA == 0 || batch == 0 ? m * k : (batch - 1) * batchStrideA + m * k }
+    /// Elements of B the product reads.
+    public var elementCountB: Int { batchStrideB == 0 || batch == 0 ? k * n : (batch - 1) * batchStrideB + k * n }
 
     /// Row stride (leading dimension) of A as stored.
     public var leadingDimensionA: Int { transposeA ? m : k }
@@ -32,6 +42,41 @@ public struct MatmulGeometry: Sendable, Equatable {
     public var leadingDimensionB: Int { transposeB ? k : n }
     /// 2 m n k per batch.
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(batch) }
+}
+
+/// The storage types of a matrix product's A, B and C: each float32, float16 or bfloat16.
+///
+/// Whatever the storage, kernels multiply and accumulate in float32 and round once when
+/// they store C (to nearest even). The epilogue's bias and pre-activation stay float32.
+///
+/// ```swift
+/// let g = MatmulGeometry(m: 8, n: 4096, k: 4096, types: MatmulElementTypes(b: .float16))   // fp16 weights
+/// ```
+public struct MatmulElementTypes: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var a: DType
+    public var b: DType
+    public var c: DType
+
+    public init(a: DType = .float32, b: DType = .float32, c: DType = .float32) {
+        self.a = a
+        self.b = b
+        self.c = c
+    }
+
+    /// Every operand float32 (what every backend's matmul kernel takes).
+    public static let float32 = MatmulElementTypes()
+
+    public var isFloat32: Bool { self == .float32 }
+
+    /// Whether every operand is float32, float16 or bfloat16.
+    public var isValid: Bool { [a, b, c].allSatisfy(\.isFloatingPoint) }
+
+    /// One word for kernels: the three ``DType/kernelCode``s, A in bits 0-7, B 8-15, C 16-23.
+    public var kernelCode: UInt32 {
+        UInt32(a.kernelCode) | UInt32(b.kernelCode) << 8 | UInt32(c.kernelCode) << 16
+    }
+
+    public var description: String { "\(a) x \(b) -> \(c)" }
 }
 
 /// What happens to each output element of a matrix product before it is stored:

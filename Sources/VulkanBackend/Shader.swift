@@ -1,5 +1,5 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp), plus the
-/// subgroup variant of the row sum.
+/// subgroup variant of the row sum and the 16-bit storage variants of the matrix product.
 ///
 /// The matrix-product kernels are one module each: their epilogue outputs (pre-activation
 /// values, few-bit codes) are chosen by specialisation constants when a pipeline is made,
@@ -16,6 +16,9 @@ enum Shader: Int, CaseIterable, Sendable {
     case select, reduceIndex, topK, dropout
     case gatherRows, scatterAddRows
     case groupQuantize
+    /// The matrix-product kernels' 16-bit storage variants (float16 / bfloat16 operands as
+    /// specialisation constants; devices with storageBuffer16BitAccess only).
+    case matmulTiledStorage16, matvecStorage16
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -52,6 +55,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
         case .groupQuantize: return SPIRV.groupQuantize
+        case .matmulTiledStorage16: return SPIRV.matmulTiledStorage16
+        case .matvecStorage16: return SPIRV.matvecStorage16
         }
     }
 
@@ -72,7 +77,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .groupQuantize: return 6
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
-        case .matmulTiled, .matmulNaive, .matvec: return 7
+        case .matmulTiled, .matmulNaive, .matvec, .matmulTiledStorage16, .matvecStorage16: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
         case .layerNorm: return 6
         case .layerNormBackward: return 9

@@ -2,8 +2,15 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension VulkanDevice {
-    /// Every op has a compute shader here.
-    public func supports(_ op: BackendOp) -> Bool { true }
+    /// Every op has a compute shader here; a matmul on float16 / bfloat16 storage only where
+    /// the device has 16-bit storage buffers (elsewhere it runs as its composite: casts
+    /// around the float32 product).
+    public func supports(_ op: BackendOp) -> Bool {
+        if case let .matmul(_, _, _, geometry, _) = op, !geometry.types.isFloat32 {
+            return enabledFeatures.contains(.fp16Storage)
+        }
+        return true
+    }
 
     /// Runs `op` on this backend's kernel for it (the per-op methods, public for the backend's own tests).
     public func execute(_ op: BackendOp) throws(TensorError) {
