@@ -4,6 +4,7 @@
 // 16-bit values into 32-bit words itself) and the kernels' 16-bit storage variants.
 #ifndef TE_FLOAT16_GLSL
 #define TE_FLOAT16_GLSL
+#include "tensor_codes.h"
 
 // float16 bits (low 16 bits of h) -> float32 bits, exactly.
 uint te_bits_from_half(uint h) {
@@ -48,5 +49,31 @@ uint te_bfloat_from_bits(uint x) {
     if ((x & 0x7F800000u) == 0x7F800000u && (x & 0x7FFFFFu) != 0u) return (x >> 16) | 0x40u;
     return (x + 0x7FFFu + ((x >> 16) & 1u)) >> 16;
 }
+
+// A 16-bit element's value (its bits in the low half of `wide`) for storage type `type`
+// (TE_DTYPE_FLOAT16 or TE_DTYPE_BFLOAT16): exact.
+float te_from_16(uint wide, uint type) {
+    return uintBitsToFloat(type == uint(TE_DTYPE_BFLOAT16) ? wide << 16 : te_bits_from_half(wide));
+}
+
+// `v` rounded to nearest even in storage type `type`, as 16 bits in the low half.
+uint te_to_16(float v, uint type) {
+    uint bits = floatBitsToUint(v);
+    return type == uint(TE_DTYPE_BFLOAT16) ? te_bfloat_from_bits(bits) : te_half_from_bits(bits);
+}
+
+// The storage16 variants of the elementwise kernels: bindings 0, 1 (inputs) and 2 (output)
+// each hold float32, float16 or bfloat16, as the specialisation constant IO_TYPES says
+// (OperandTypes.kernelCode: the DType codes of binding 0 in bits 0-7, binding 1 in 8-15,
+// binding 2 in 16-23). A 16-bit operand is declared again over its binding as raw 16-bit
+// words. Needs GL_EXT_shader_16bit_storage (enabled by the including shader).
+#define TE_STORAGE16_BINDINGS(constantId) \
+    layout(constant_id = constantId) const uint IO_TYPES = 0u; \
+    const uint TE_TYPE_0 = IO_TYPES & 0xFFu; \
+    const uint TE_TYPE_1 = (IO_TYPES >> 8) & 0xFFu; \
+    const uint TE_TYPE_2 = (IO_TYPES >> 16) & 0xFFu; \
+    layout(std430, binding = 0) readonly buffer In0Storage16 { uint16_t in0_16[]; }; \
+    layout(std430, binding = 1) readonly buffer In1Storage16 { uint16_t in1_16[]; }; \
+    layout(std430, binding = 2) writeonly buffer OutStorage16 { uint16_t out_16[]; };
 
 #endif

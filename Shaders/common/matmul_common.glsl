@@ -30,7 +30,6 @@ layout(std430, binding = 2) writeonly buffer MatC { float c[]; };
 // time over the same binding as raw 16-bit words and converted on bits (float16 exactly,
 // bfloat16 by a shift); C is rounded to nearest even when stored. Arithmetic stays float32.
 #include "float16.glsl"
-#include "tensor_codes.h"
 layout(constant_id = 22) const uint IO_TYPES = 0u;
 const uint TE_TYPE_A = IO_TYPES & 0xFFu;
 const uint TE_TYPE_B = (IO_TYPES >> 8) & 0xFFu;
@@ -39,18 +38,13 @@ layout(std430, binding = 0) readonly buffer MatA16 { uint16_t a16[]; };
 layout(std430, binding = 1) readonly buffer MatB16 { uint16_t b16[]; };
 layout(std430, binding = 2) writeonly buffer MatC16 { uint16_t c16[]; };
 
-float te_from_16(uint wide, uint type) {
-    return uintBitsToFloat(type == uint(TE_DTYPE_BFLOAT16) ? wide << 16 : te_bits_from_half(wide));
-}
-
 float te_load_a(uint i) { return TE_TYPE_A == uint(TE_DTYPE_FLOAT32) ? a[i] : te_from_16(uint(a16[i]), TE_TYPE_A); }
 float te_load_b(uint i) { return TE_TYPE_B == uint(TE_DTYPE_FLOAT32) ? b[i] : te_from_16(uint(b16[i]), TE_TYPE_B); }
 void te_write_c(uint i, float v) {
     if (TE_TYPE_C == uint(TE_DTYPE_FLOAT32)) {
         c[i] = v;
     } else {
-        uint bits = floatBitsToUint(v);
-        c16[i] = uint16_t(TE_TYPE_C == uint(TE_DTYPE_BFLOAT16) ? te_bfloat_from_bits(bits) : te_half_from_bits(bits));
+        c16[i] = uint16_t(te_to_16(v, TE_TYPE_C));
     }
 }
 #else

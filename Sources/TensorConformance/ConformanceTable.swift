@@ -24,6 +24,7 @@ public enum ConformanceTable {
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
             dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
+            storageElementwiseCases(),
         ]
         return groups.flatMap { $0 }
     }
@@ -32,7 +33,7 @@ public enum ConformanceTable {
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
         (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases()
-         + storageMatmulCases())
+         + storageMatmulCases() + storageElementwiseCases())
             .map { $0.asComposite() }
     }
 

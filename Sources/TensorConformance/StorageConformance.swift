@@ -1,7 +1,7 @@
 import TensorCore
 
 /// Conformance of the matrix product and the fused linear epilogue on float16 and bfloat16
-/// storage (``MatmulElementTypes``): 16-bit kernels where a backend has them, the casts
+/// storage (``OperandTypes``): 16-bit kernels where a backend has them, the casts
 /// composite elsewhere (the CPU backend, Vulkan without 16-bit storage), and the composite on
 /// every backend.
 ///
@@ -16,13 +16,13 @@ import TensorCore
 /// float32).
 extension ConformanceTable {
     static func storageMatmulCases() -> [ConformanceCase] {
-        let typeSets: [MatmulElementTypes] = [
-            MatmulElementTypes(a: .float16, b: .float16, c: .float16),
-            MatmulElementTypes(a: .bfloat16, b: .bfloat16, c: .bfloat16),
-            MatmulElementTypes(a: .float32, b: .float16, c: .float32),
-            MatmulElementTypes(a: .float32, b: .bfloat16, c: .float32),
-            MatmulElementTypes(a: .float16, b: .float16, c: .float32),
-            MatmulElementTypes(a: .bfloat16, b: .float32, c: .bfloat16),
+        let typeSets: [OperandTypes] = [
+            OperandTypes(a: .float16, b: .float16, c: .float16),
+            OperandTypes(a: .bfloat16, b: .bfloat16, c: .bfloat16),
+            OperandTypes(a: .float32, b: .float16, c: .float32),
+            OperandTypes(a: .float32, b: .bfloat16, c: .float32),
+            OperandTypes(a: .float16, b: .float16, c: .float32),
+            OperandTypes(a: .bfloat16, b: .float32, c: .bfloat16),
         ]
         let geometries: [(String, MatmulGeometry)] = [
             ("tile+1", MatmulGeometry(m: 33, n: 65, k: 17)),
@@ -128,6 +128,86 @@ extension ConformanceTable {
     static func withinBounds(_ actual: [Double], _ reference: [Double], _ bounds: [Double]) -> [Float] {
         (0..<actual.count).map { i in
             abs(actual[i] - reference[i]) <= bounds[i] ? Float(actual[i]) : .nan
+        }
+    }
+}
+
+/// Binary ops and activations on float16 / bfloat16 storage, read through strided views: the
+/// same rounded inputs and per-element bounds as the products above, with the float32 error
+/// of one operation (2 eps32 of the result; an activation's own float32 error, 1e-5 of
+/// max(1, |f|), well under a 16-bit half-ulp at magnitudes near 1).
+extension ConformanceTable {
+    static func storageElementwiseCases() -> [ConformanceCase] {
+        let binaryTypes: [OperandTypes] = [
+            OperandTypes(a: .float16, b: .float16, c: .float16),
+            OperandTypes(a: .bfloat16, b: .bfloat16, c: .bfloat16),
+            OperandTypes(a: .float32, b: .float16, c: .float32),
+            OperandTypes(a: .bfloat16, b: .float32, c: .float32),
+        ]
+        var cases: [ConformanceCase] = []
+        for types in binaryTypes {
+            for op in [BinaryOp.add, .mul, .div, .maximum, .less] {
+                for view in ["broadcast", "transposed"] {
+                    cases.append(storageBinaryCase(op, types, view: view))
+                }
+            }
+        }
+        for types in [OperandTypes(a: .float16, c: .float16), OperandTypes(a: .bfloat16, c: .bfloat16),
+                      OperandTypes(a: .float32, c: .bfloat16)] {
+            for activation in Activation.allCases {
+                cases.append(storageActivationCase(activation, types, view: "transposed"))
+            }
+            cases.append(storageActivationCase(.gelu, types, view: "prime"))
+        }
+        return cases
+    }
+
+    /// A [31, 9] output: "broadcast" reads a contiguous and b as one row (strides [0, 1]);
+    /// "transposed" reads a as a transposed view at an offset and b contiguous.
+    static func storageBinaryCase(_ op: BinaryOp, _ types: OperandTypes, view: String) -> ConformanceCase {
+        let (rows, columns) = (31, 9)
+        let count = rows * columns
+        let aLayout = view == "transposed"
+            ? StridedLayout(shape: [rows, columns], strides: [1, rows], offset: 3)
+            : StridedLayout.contiguous([rows, columns])
+        let bLayout = view == "broadcast"
+            ? StridedLayout(shape: [rows, columns], strides: [0, 1])
+            : StridedLayout.contiguous([rows, columns])
+        return ConformanceCase(.binary, "\(op) \(types)", shapeClass: view, shape: "[\(rows), \(columns)]", values: "normal",
+                               bound: storageBound(types.c)) { (h) throws(TensorError) in
+            let (aBytes, a) = storageValues(h.values(count + 3, "normal"), types.a)
+            // Operands of b stay away from zero so quotients stay finite in every type.
+            let (bBytes, b) = storageValues(h.values(count, "normal").map { $0 < 0 ? $0 - 0.5 : $0 + 0.5 }, types.b)
+            let out = try h.outputBytes(count * types.c.byteSize)
+            try h.run(.binary(op, a: try h.inputBytes(aBytes), aLayout: aLayout, b: try h.inputBytes(bBytes),
+                              bLayout: bLayout, output: out.buffer, types: types))
+            let actual = decode(try h.readBytes(out, byteCount: count * types.c.byteSize), types.c, count: count)
+            let reference = (0..<count).map {
+                op.apply(Double(a[References.stridedOffset($0, aLayout)]), Double(b[References.stridedOffset($0, bLayout)]))
+            }
+            let bounds = reference.map { halfUlp(abs($0) * (1 + 0x1p-23), types.c) + 0x1p-23 * abs($0) }
+            return .init(actual: withinBounds(actual, reference, bounds), reference: reference)
+        }
+    }
+
+    /// "transposed": a [13, 23] view of a [23, 13] input; "prime": 257 contiguous elements.
+    static func storageActivationCase(_ activation: Activation, _ types: OperandTypes, view: String) -> ConformanceCase {
+        let layout = view == "transposed"
+            ? StridedLayout(shape: [13, 23], strides: [1, 13])
+            : StridedLayout.contiguous([257])
+        let count = layout.elementCount
+        return ConformanceCase(.activate, "activate \(activation) \(types.a) -> \(types.c)", shapeClass: view,
+                               shape: "\(layout.shape)", values: "normal", bound: storageBound(types.c)) { (h) throws(TensorError) in
+            let (bytes, x) = storageValues(activationInputs(h, count, "normal", avoidKinks: false), types.a)
+            let out = try h.outputBytes(count * types.c.byteSize)
+            try h.run(.activate(activation, input: try h.inputBytes(bytes), layout: layout, output: out.buffer, types: types))
+            let actual = decode(try h.readBytes(out, byteCount: count * types.c.byteSize), types.c, count: count)
+            let reference = (0..<count).map { activation.forward(Double(x[References.stridedOffset($0, layout)])) }
+            let bounds = reference.map {
+                let slack = 1e-5 * max(1, abs($0))
+                return halfUlp(abs($0) + slack, types.c) + slack
+            }
+            return .init(actual: withinBounds(actual, reference, bounds), reference: reference)
         }
     }
 }

@@ -31,3 +31,54 @@ extension BackendOp {
         return ops
     }
 }
+
+extension BackendOp {
+    /// A 16-bit operand read through `layout` as a contiguous float32 temporary (exact), or the
+    /// operand and its layout as they are when float32.
+    private static func widened(_ buffer: any BackendBuffer, _ layout: StridedLayout, _ type: DType,
+                                into ops: inout [BackendOp],
+                                temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> (any BackendBuffer, StridedLayout) {
+        guard type != .float32 else { return (buffer, layout) }
+        let wide = try temporary(layout.elementCount)
+        ops.append(.cast(source: buffer, sourceType: type, layout: layout, destination: wide, destinationType: .float32))
+        return (wide, .contiguous(layout.shape))
+    }
+
+    /// A float32 result in a temporary, then cast to `output`'s type (rounded once), or
+    /// `output` itself when it is float32.
+    private static func narrowed(_ output: any BackendBuffer, _ type: DType, count: Int,
+                                 temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> (target: any BackendBuffer, finish: [BackendOp]) {
+        guard type != .float32 else { return (output, []) }
+        let wide = try temporary(count)
+        return (wide, [.cast(source: wide, sourceType: .float32, layout: .contiguous([count]), destination: output,
+                             destinationType: type)])
+    }
+
+    /// A binary op on 16-bit storage as casts around the float32 op (what a backend without
+    /// 16-bit elementwise kernels computes).
+    static func binaryStorageComposite(
+        _ op: BinaryOp, a: any BackendBuffer, aLayout: StridedLayout, b: any BackendBuffer, bLayout: StridedLayout,
+        output: any BackendBuffer, types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (left, leftLayout) = try widened(a, aLayout, types.a, into: &ops, temporary: temporary)
+        let (right, rightLayout) = try widened(b, bLayout, types.b, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: aLayout.elementCount, temporary: temporary)
+        ops.append(.binary(op, a: left, aLayout: leftLayout, b: right, bLayout: rightLayout, output: target))
+        return ops + finish
+    }
+
+    /// An activation on 16-bit storage as casts around the float32 activation.
+    static func activateStorageComposite(
+        _ activation: Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.activate(activation, input: source, layout: sourceLayout, output: target))
+        return ops + finish
+    }
+}

@@ -15,11 +15,11 @@ public struct MatmulGeometry: Sendable, Equatable {
     public var batchStrideA: Int
     public var batchStrideB: Int
     /// The storage types of A, B and C.
-    public var types: MatmulElementTypes
+    public var types: OperandTypes
 
     public init(m: Int, n: Int, k: Int, batch: Int = 1,
                 transposeA: Bool = false, transposeB: Bool = false,
-                batchStrideA: Int? = nil, batchStrideB: Int? = nil, types: MatmulElementTypes = .float32) {
+                batchStrideA: Int? = nil, batchStrideB: Int? = nil, types: OperandTypes = .float32) {
         self.m = m
         self.n = n
         self.k = k
@@ -42,41 +42,6 @@ public struct MatmulGeometry: Sendable, Equatable {
     public var leadingDimensionB: Int { transposeB ? k : n }
     /// 2 m n k per batch.
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(batch) }
-}
-
-/// The storage types of a matrix product's A, B and C: each float32, float16 or bfloat16.
-///
-/// Whatever the storage, kernels multiply and accumulate in float32 and round once when
-/// they store C (to nearest even). The epilogue's bias and pre-activation stay float32.
-///
-/// ```swift
-/// let g = MatmulGeometry(m: 8, n: 4096, k: 4096, types: MatmulElementTypes(b: .float16))   // fp16 weights
-/// ```
-public struct MatmulElementTypes: Sendable, Equatable, Hashable, CustomStringConvertible {
-    public var a: DType
-    public var b: DType
-    public var c: DType
-
-    public init(a: DType = .float32, b: DType = .float32, c: DType = .float32) {
-        self.a = a
-        self.b = b
-        self.c = c
-    }
-
-    /// Every operand float32 (what every backend's matmul kernel takes).
-    public static let float32 = MatmulElementTypes()
-
-    public var isFloat32: Bool { self == .float32 }
-
-    /// Whether every operand is float32, float16 or bfloat16.
-    public var isValid: Bool { [a, b, c].allSatisfy(\.isFloatingPoint) }
-
-    /// One word for kernels: the three ``DType/kernelCode``s, A in bits 0-7, B 8-15, C 16-23.
-    public var kernelCode: UInt32 {
-        UInt32(a.kernelCode) | UInt32(b.kernelCode) << 8 | UInt32(c.kernelCode) << 16
-    }
-
-    public var description: String { "\(a) x \(b) -> \(c)" }
 }
 
 /// What happens to each output element of a matrix product before it is stored:

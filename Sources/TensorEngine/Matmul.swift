@@ -198,7 +198,7 @@ struct MatmulPlan {
         geometry = MatmulGeometry(m: m, n: n, k: k, batch: batchShape.reduce(1, *),
                                   transposeA: a.transposed, transposeB: b.transposed,
                                   batchStrideA: a.batchStride, batchStrideB: b.batchStride,
-                                  types: MatmulElementTypes(a: lhs.dtype, b: rhs.dtype,
+                                  types: OperandTypes(a: lhs.dtype, b: rhs.dtype,
                                                             c: ReducedPrecision.resultType(lhs.dtype, rhs.dtype)))
         var shape = batchShape
         if lhs.rank > 1 { shape.append(m) }

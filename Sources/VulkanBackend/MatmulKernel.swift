@@ -130,10 +130,7 @@ extension VulkanDevice {
         // 16-bit storage: the kernels' storage16 variants, the types a constant (the naive
         // kernel has none, so it runs as the tiled one).
         let storage16 = !g.types.isFloat32
-        guard !storage16 || enabledFeatures.contains(.fp16Storage), g.types.isValid else {
-            throw .unsupportedOperation(op: "matmul", backend: name,
-                                        reason: "\(g.types) needs 16-bit storage buffers, which this device lacks")
-        }
+        try requireStorage16(g.types, op: "matmul")
         var kernel = kernel
         if storage16, kernel == .naive {
             let config = MatmulTileConfig.choose(m: g.m, n: g.n, batch: g.batch, cpuDevice: info.type == .cpu)

@@ -1,5 +1,6 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp), plus the
-/// subgroup variant of the row sum and the 16-bit storage variants of the matrix product.
+/// subgroup variant of the row sum and the 16-bit storage variants (matrix product, binary
+/// ops, activations).
 ///
 /// The matrix-product kernels are one module each: their epilogue outputs (pre-activation
 /// values, few-bit codes) are chosen by specialisation constants when a pipeline is made,
@@ -19,6 +20,8 @@ enum Shader: Int, CaseIterable, Sendable {
     /// The matrix-product kernels' 16-bit storage variants (float16 / bfloat16 operands as
     /// specialisation constants; devices with storageBuffer16BitAccess only).
     case matmulTiledStorage16, matvecStorage16
+    /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
+    case binaryStorage16, activationStorage16
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -57,6 +60,8 @@ enum Shader: Int, CaseIterable, Sendable {
         case .groupQuantize: return SPIRV.groupQuantize
         case .matmulTiledStorage16: return SPIRV.matmulTiledStorage16
         case .matvecStorage16: return SPIRV.matvecStorage16
+        case .binaryStorage16: return SPIRV.binaryStorage16
+        case .activationStorage16: return SPIRV.activationStorage16
         }
     }
 
@@ -65,7 +70,7 @@ enum Shader: Int, CaseIterable, Sendable {
         switch self {
         case .fill: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
-        case .binary, .activation: return 3
+        case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
         case .select: return 4
