@@ -1,5 +1,3 @@
-import TensorCodes
-
 /// The storage types of an op's operands A and B and its result C, each float32, float16 or
 /// bfloat16: a matrix product's A, B and C, a binary op's a, b and output, an activation's
 /// input (A) and output (C).
@@ -12,8 +10,11 @@ import TensorCodes
 /// let g = MatmulGeometry(m: 8, n: 4096, k: 4096, types: OperandTypes(b: .float16))   // fp16 weights
 /// ```
 public struct OperandTypes: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The first operand's storage (a matmul's A, a binary op's a, an activation's input).
     public var a: DType
+    /// The second operand's storage (unused by an activation).
     public var b: DType
+    /// The result's storage.
     public var c: DType
 
     public init(a: DType = .float32, b: DType = .float32, c: DType = .float32) {
@@ -22,9 +23,10 @@ public struct OperandTypes: Sendable, Equatable, Hashable, CustomStringConvertib
         self.c = c
     }
 
-    /// Every operand float32 (what every backend's matmul kernel takes).
+    /// Every operand float32 (what every backend's kernels take).
     public static let float32 = OperandTypes()
 
+    /// Whether every operand is float32.
     public var isFloat32: Bool { self == .float32 }
 
     /// Whether every operand is float32, float16 or bfloat16.
