@@ -17,6 +17,7 @@ struct Options {
     var modes: String?
     var steps: Int?
     var worker: String?
+    var dtype: DType = .float32
     var rest: [String] = []
 
     static let usage = """
@@ -32,6 +33,7 @@ struct Options {
           --sparsity A,B                 embed: TEAL sparsities (as sparsity=A,B)
           --modes A,B                    finetune: memory modes (exact,fewbit3,regelu2,...; see finetune --help)
           --steps N                      finetune: training steps instead of the default
+          --dtype T                      matmul: storage type of A, B and C (float32, float16, bfloat16)
           --help                         this text
         """
 
@@ -63,6 +65,12 @@ struct Options {
             case "--steps":
                 guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--steps needs a positive integer") }
                 steps = n
+            case "--dtype":
+                let name = try value(argument)
+                guard let parsed = DType(rawValue: name), parsed.isFloatingPoint else {
+                    throw UsageError("--dtype takes float32, float16 or bfloat16, not \(name)")
+                }
+                dtype = parsed
             case "--worker": worker = try value(argument)   // finetune: one mode in this process (internal)
             case "--quick": quick = true
             case "--no-peers": noPeers = true
