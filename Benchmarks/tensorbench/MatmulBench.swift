@@ -37,7 +37,7 @@ enum MatmulBench {
             if vulkan == nil, let peak = report.peak {
                 cells.append(format(100 * record.bestRate / peak.fmaGFLOPS) + "%")
             }
-            if let vulkan, dtype != .float32 {
+            if vulkan != nil, dtype != .float32 {
                 cells += ["-", "-"]
             } else if let vulkan {
                 // The one-invocation-per-output kernel on the same operands: what tiling gains.
