@@ -13,6 +13,7 @@
 #ifndef TE_MATMUL_COMMON_GLSL
 #define TE_MATMUL_COMMON_GLSL
 #include "activation.glsl"
+#include "float16.glsl"   // used by the storage16 variants (unused functions are not emitted)
 
 layout(constant_id = 16) const uint TRANS_A = 0;
 layout(constant_id = 17) const uint TRANS_B = 0;
@@ -25,11 +26,10 @@ layout(std430, binding = 2) writeonly buffer MatC { float c[]; };
 #ifdef TE_STORAGE16
 // The 16-bit storage variant (a kernel's `storage16` variant, compiled with TE_STORAGE16 and
 // GL_EXT_shader_16bit_storage, run only on devices with storageBuffer16BitAccess): A, B and C
-// each hold float32, float16 or bfloat16, as IO_TYPES says (MatmulElementTypes.kernelCode:
+// each hold float32, float16 or bfloat16, as IO_TYPES says (OperandTypes.kernelCode:
 // the DType codes of A in bits 0-7, B 8-15, C 16-23). A 16-bit operand is declared a second
 // time over the same binding as raw 16-bit words and converted on bits (float16 exactly,
 // bfloat16 by a shift); C is rounded to nearest even when stored. Arithmetic stays float32.
-#include "float16.glsl"
 layout(constant_id = 22) const uint IO_TYPES = 0u;
 const uint TE_TYPE_A = IO_TYPES & 0xFFu;
 const uint TE_TYPE_B = (IO_TYPES >> 8) & 0xFFu;
