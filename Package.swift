@@ -51,7 +51,7 @@ let package = Package(
         // What several test targets share: the validated device list and the validation trait.
         .target(name: "TestSupport", dependencies: ["TensorEngine", "VulkanBackend"], path: "Tests/TestSupport",
                 swiftSettings: strict),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "VulkanBackend", "TestSupport"],
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CPUBackend", "VulkanBackend", "TestSupport"],
                     exclude: ["Resources"], swiftSettings: strict),
         .testTarget(name: "ConformanceTests", dependencies: ["TensorEngine", "TensorConformance", "VulkanBackend", "TestSupport"],
                     swiftSettings: strict),

@@ -16,6 +16,8 @@ enum FewBitBench {
              F.gelu(x W + b) forward + backward on the same x, W and gradient in the same run
              (Benchmarks/peers/fewbit_linear.py). The fewbit reference project itself is a
              C++/CUDA PyTorch extension that does not install here; its column says so.
+        tensorbench fewbit step [options]
+          Only part 3, the linear + GELU step (scripts/device-check runs this).
         tensorbench fewbit certify=6,7,8 [--filter TEXT,TEXT]
           Only the optimality certificates: FewBitTable.certified for every activation (or
           those whose name contains one of the TEXTs) at the listed bits, two tables at a time: error,
@@ -32,8 +34,10 @@ enum FewBitBench {
             return
         }
         let device = try options.resolveDevice()
-        try tables(report: &report, device: device, timeAll: !options.quick)
-        print("")
+        if !options.rest.contains("step") {
+            try tables(report: &report, device: device, timeAll: !options.quick)
+            print("")
+        }
         try linearStep(options, device: device, report: &report)
     }
 

@@ -58,11 +58,18 @@ enum FinetuneBench {
         var peakRSS: Int?
         var baselineRSS: Int?
         var loadSeconds: Double
+        /// The device's live bytes between steps (weights, optimiser state, data) and their peak
+        /// during a step, from the second step on (the optimiser state exists by then).
+        var restingLiveBytes: Int?
+        var stepPeakLiveBytes: Int?
 
         var totalRetained: Int { retained.values.reduce(0, +) }
         /// Without the linear layers' weights: parameters, kept whatever the mode.
         var retainedBesideWeights: Int { totalRetained - (retained["linear weight"] ?? 0) }
         var finalLoss: Double { FinetuneBench.tailMean(losses) }
+        /// What a step needs above what lives between steps: activations kept for backward,
+        /// gradients, transients.
+        var stepLiveBytes: Int? { stepPeakLiveBytes.flatMap { peak in restingLiveBytes.map { peak - $0 } } }
     }
 
     /// The CPU (with --threads applied) unless --device names another.
@@ -107,6 +114,9 @@ enum FinetuneBench {
         print(byOpTable(outcomes, modes: modes).render())
         print("retained: what the first step's graph keeps for backward (the engine's accounting); w/o weights: less the "
               + "linear weights (parameters, kept anyway); vs exact: exact's w/o weights / this mode's")
+        print("step MB: the most bytes of device buffers alive during a training step (steps 2 on) less those alive "
+              + "between steps (weights, gradients' storage, AdamW moments, data): activations kept for backward, "
+              + "activation gradients, transients (Device.memoryStatistics)")
         print("peak RSS: the process's VmHWM (model, optimiser state, data, activations); train RSS: VmHWM - VmRSS before step 1")
         print("step times are noisy when other processes share the cores")
         for (mode, outcome) in zip(modes, outcomes) {
@@ -117,15 +127,18 @@ enum FinetuneBench {
     // MARK: The table
 
     static func table(_ outcomes: [Outcome], modes: [FinetuneMode], torch: PeerFigure, options: Options) -> Table {
-        var table = Table("mode", "final loss", "test acc %", "retained MB", "w/o weights", "vs exact", "peak RSS MB",
-                          "train RSS MB", "step ms min", "median")
+        var table = Table("mode", "final loss", "test acc %", "retained MB", "w/o weights", "vs exact", "step MB",
+                          "vs exact", "peak RSS MB", "train RSS MB", "step ms min", "median")
         if !options.noPeers { table.headers += ["loss vs torch", "vs torch"] }
         let exactBytes = outcomes.first { $0.mode == "exact" }?.retainedBesideWeights
+        let exactStep = outcomes.first { $0.mode == "exact" }?.stepLiveBytes
         for (mode, outcome) in zip(modes, outcomes) {
             let timing = Timing(Array(outcome.stepSeconds.dropFirst()))
             var row = [mode.name, format(outcome.finalLoss, digits: 4), format(outcome.testAccuracy * 100, digits: 1),
                        megabytes(outcome.totalRetained), megabytes(outcome.retainedBesideWeights),
                        exactBytes.map { format(Double($0) / Double(max(outcome.retainedBesideWeights, 1)), digits: 2) + "x" } ?? "-",
+                       outcome.stepLiveBytes.map(megabytes) ?? "n/a",
+                       exactStep.flatMap { exact in outcome.stepLiveBytes.map { format(Double(exact) / Double(max($0, 1)), digits: 2) + "x" } } ?? "-",
                        outcome.peakRSS.map(megabytes) ?? "n/a", trainRSS(outcome).map(megabytes) ?? "n/a",
                        format(timing.min * 1e3, digits: 0), format(timing.median * 1e3, digits: 0)]
             if !options.noPeers {
@@ -137,7 +150,7 @@ enum FinetuneBench {
         if let min = torch.min, let median = torch.median {
             let extra = torch.extra ?? [:]
             table.add(["torch exact (\(torch.version ?? "?"))", format(tailMean(torch.series ?? []), digits: 4),
-                       format(100 * extra["test_accuracy", default: .nan], digits: 1), "-", "-", "-",
+                       format(100 * extra["test_accuracy", default: .nan], digits: 1), "-", "-", "-", "-", "-",
                        extra["peak_rss_bytes"].map { megabytes(Int($0)) } ?? "n/a",
                        extra["peak_rss_bytes"].flatMap { peak in extra["baseline_rss_bytes"].map { megabytes(Int(peak - $0)) } } ?? "n/a",
                        format(min * 1e3, digits: 0), format(median * 1e3, digits: 0), "-", "-"])
@@ -187,6 +200,8 @@ enum FinetuneBench {
         for (op, bytes) in outcome.retained { record.extra["retained_bytes." + op] = Double(bytes) }
         if let peak = outcome.peakRSS { record.extra["peak_rss_bytes"] = Double(peak) }
         if let base = outcome.baselineRSS { record.extra["baseline_rss_bytes"] = Double(base) }
+        if let step = outcome.stepLiveBytes { record.extra["step_live_bytes"] = Double(step) }
+        if let resting = outcome.restingLiveBytes { record.extra["resting_live_bytes"] = Double(resting) }
         if let difference = lossDifference(outcome.losses, torch.series) { record.extra["max_relative_difference"] = difference }
         record.series = outcome.losses
         var figure = torch
@@ -236,8 +251,13 @@ enum FinetuneBench {
                                                 decay: .linear)
         let baseline = ResidentMemory.current
         var losses: [Double] = [], seconds: [Double] = [], retained: [String: Int] = [:]
+        var resting: Int?, stepPeak: Int?
         for (step, (ids, mask, labels)) in inputs.enumerated() {
             Progress.say("finetune \(mode.name): step \(step + 1)/\(setup.steps)")
+            if step >= 1, let memory = device.memoryStatistics {
+                resting = max(resting ?? 0, memory.liveBytes)
+                device.resetPeakMemoryStatistics()
+            }
             let begin = DispatchTime.now().uptimeNanoseconds
             optimizer.learningRate = schedule.rate(atStep: step)
             optimizer.zeroGrad()
@@ -249,6 +269,7 @@ enum FinetuneBench {
             try device.synchronize()
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - begin) * 1e-9)
             losses.append(Double(try loss.item()))
+            if step >= 1, let memory = device.memoryStatistics { stepPeak = max(stepPeak ?? 0, memory.peakLiveBytes) }
         }
         Progress.say("finetune \(mode.name): test")
         var correct = 0, total = 0
@@ -264,7 +285,8 @@ enum FinetuneBench {
         Progress.done()
         let outcome = Outcome(mode: mode.name, losses: losses, stepSeconds: seconds, retained: retained,
                               testAccuracy: Double(correct) / Double(max(total, 1)), peakRSS: ResidentMemory.peak,
-                              baselineRSS: baseline, loadSeconds: loadSeconds)
+                              baselineRSS: baseline, loadSeconds: loadSeconds, restingLiveBytes: resting,
+                              stepPeakLiveBytes: stepPeak)
         print(String(decoding: try JSONEncoder().encode(outcome), as: UTF8.self))
     }
 

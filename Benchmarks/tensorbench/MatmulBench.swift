@@ -7,8 +7,9 @@ enum MatmulBench {
         tensorbench matmul [options]
           Square float32 C = A * B at each size: GFLOP/s at the min and median time,
           with numpy's and PyTorch's figures for the same sizes measured in the same run.
-          --dtype float16|bfloat16 stores A, B and C in that type (float32 arithmetic); the
-          peers and the naive kernel are float32 only, so they are left out.
+          --dtype float16|bfloat16: 16-bit operands and result (no CPU peers). Where the
+          backend has no 16-bit matmul it is timed as cast to float32, matmul, cast back,
+          and the record says so (note "path").
         """
 
     static func run(_ options: Options, report: inout Report) throws {
@@ -17,11 +18,16 @@ enum MatmulBench {
         let repeats = options.repeats ?? (options.quick ? 3 : 5)
         let threads = options.threads ?? CPUThreads.current
         let vulkan = device.backend as? VulkanDevice
-        var table = vulkan != nil ? Table("n", "ours GFLOP/s min", "median", "naive kernel", "tiled / naive")
-                                  : Table("n", "ours GFLOP/s min", "median", "% peak", "numpy", "ratio", "torch", "ratio")
+        let dtype = options.dtype ?? .float32
+        // Vulkan float32: the naive kernel for comparison; CPU float32: the peers; 16-bit: neither.
+        var table = switch (vulkan != nil, dtype == .float32) {
+        case (true, true): Table("n", "ours GFLOP/s min", "median", "naive kernel", "tiled / naive")
+        case (false, true): Table("n", "ours GFLOP/s min", "median", "% peak", "numpy", "ratio", "torch", "ratio")
+        case (true, false): Table("n", "ours GFLOP/s min", "median")
+        case (false, false): Table("n", "ours GFLOP/s min", "median", "% peak")
+        }
         if vulkan == nil, report.peak == nil { report.peak = Peak.load() }
         let firstRecord = report.records.count
-        let dtype = options.dtype
         let peers = options.noPeers || device.kind != .cpu || dtype != .float32 ? [:]
             : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","), "--repeat", "\(repeats)",
                                       "--threads", "\(threads)"], threads: threads)
@@ -29,17 +35,17 @@ enum MatmulBench {
             Progress.say("matmul \(n) on \(device.identifier)")
             let a = try Tensor.randn([n, n], seed: 1, on: device).cast(to: dtype)
             let b = try Tensor.randn([n, n], seed: 2, on: device).cast(to: dtype)
-            let timing = try Timing.measure(repeats: repeats, on: device) { _ = try matmul(a, b) }
+            let (product, path) = try Self.product(dtype, on: device)
+            report.notes["path"] = path
+            let timing = try Timing.measure(repeats: repeats, on: device) { _ = try product(a, b) }
             let label = dtype == .float32 ? "\(n)" : "\(n) \(dtype)"
             var record = Record(benchmark: "matmul", device: device.identifier, label: label, shape: [n, n, n],
                                 metric: "GFLOP/s", unit: "FLOP", ours: timing, work: 2 * Double(n) * Double(n) * Double(n))
-            var cells = [label, format(record.bestRate), format(record.medianRate)]
+            var cells = ["\(n)", format(record.bestRate), format(record.medianRate)]
             if vulkan == nil, let peak = report.peak {
                 cells.append(format(100 * record.bestRate / peak.fmaGFLOPS) + "%")
             }
-            if vulkan != nil, dtype != .float32 {
-                cells += ["-", "-"]
-            } else if let vulkan {
+            if let vulkan, dtype == .float32 {
                 // The one-invocation-per-output kernel on the same operands: what tiling gains.
                 let c = try Tensor.zeros([n, n], on: device)
                 let naive = try Timing.measure(repeats: max(1, repeats / 2), on: device) {
@@ -59,7 +65,7 @@ enum MatmulBench {
             table.add(cells)
         }
         Progress.done()
-        print("matmul on \(device)")
+        print("matmul \(dtype) on \(device)" + (report.notes["path"].map { " (\($0))" } ?? ""))
         print(table.render())
         print("ratio = our GFLOP/s / peer GFLOP/s at the min time (> 1: we are faster)")
         Peers.printReasons(report.records[firstRecord...])
@@ -68,5 +74,19 @@ enum MatmulBench {
             print(Peers.blasReport(threads: threads))
         }
         if vulkan == nil, let peak = report.peak { print(peak.description) }
+    }
+
+    /// The product for `dtype` operands and a word on how it runs: the backend's own when it
+    /// takes the type, else cast to float32, multiply, cast back (what a 16-bit caller would do).
+    static func product(_ dtype: DType, on device: Device) throws -> ((Tensor, Tensor) throws -> Tensor, String) {
+        if dtype == .float32 { return ({ try matmul($0, $1) }, "float32") }
+        let probeA = try Tensor.zeros([2, 2], on: device).cast(to: dtype)
+        do {
+            _ = try matmul(probeA, probeA)
+            return ({ try matmul($0, $1) }, "native \(dtype)")
+        } catch TensorError.unsupportedDType {
+            return ({ try matmul($0.cast(to: .float32), $1.cast(to: .float32)).cast(to: dtype) },
+                    "\(dtype) as cast to float32 + float32 matmul + cast back: no native \(dtype) matmul")
+        }
     }
 }

@@ -17,7 +17,7 @@ struct Options {
     var modes: String?
     var steps: Int?
     var worker: String?
-    var dtype: DType = .float32
+    var dtype: DType?
     var rest: [String] = []
 
     static let usage = """
@@ -33,7 +33,7 @@ struct Options {
           --sparsity A,B                 embed: TEAL sparsities (as sparsity=A,B)
           --modes A,B                    finetune: memory modes (exact,fewbit3,regelu2,...; see finetune --help)
           --steps N                      finetune: training steps instead of the default
-          --dtype T                      matmul: storage type of A, B and C (float32, float16, bfloat16)
+          --dtype float32|float16|bfloat16 matmul: operand element type (default float32)
           --help                         this text
         """
 
@@ -67,8 +67,8 @@ struct Options {
                 steps = n
             case "--dtype":
                 let name = try value(argument)
-                guard let parsed = DType(rawValue: name), parsed.isFloatingPoint else {
-                    throw UsageError("--dtype takes float32, float16 or bfloat16, not \(name)")
+                guard let parsed = DType(rawValue: name), [.float32, .float16, .bfloat16].contains(parsed) else {
+                    throw UsageError("--dtype takes float32, float16 or bfloat16, got \(name)")
                 }
                 dtype = parsed
             case "--worker": worker = try value(argument)   // finetune: one mode in this process (internal)

@@ -23,14 +23,19 @@ public final class CPUBuffer: BackendBuffer, @unchecked Sendable {
     /// Start of the storage, 64-byte aligned.
     let base: UnsafeMutablePointer<Float>
     let capacityBytes: Int
+    /// The live-byte count of the device that made it.
+    private let counter: LiveMemoryCounter
 
-    init(byteCount: Int, base: UnsafeMutablePointer<Float>, capacityBytes: Int) {
+    init(byteCount: Int, base: UnsafeMutablePointer<Float>, capacityBytes: Int, counter: LiveMemoryCounter) {
         self.byteCount = byteCount
         self.base = base
         self.capacityBytes = capacityBytes
+        self.counter = counter
+        counter.allocated(capacityBytes)
     }
 
     deinit {
+        counter.freed(capacityBytes)
         BufferPool.shared.release(UnsafeMutableRawPointer(base), bytes: capacityBytes)
     }
 }

@@ -1,3 +1,4 @@
+import CPUKernels
 import TensorCore
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,7 @@ extension CPUDevice {
         }
         return CPUBuffer(byteCount: byteCount,
                          base: pointer.bindMemory(to: Float.self, capacity: capacity / 4),
-                         capacityBytes: capacity)
+                         capacityBytes: capacity, counter: liveMemory)
     }
 
     /// Copies `source` into the start of `buffer`.
@@ -80,5 +81,35 @@ extension CPUDevice {
         guard count <= buffer.elementCount else {
             throw .invalidArgument(op: op, reason: "\(role) holds \(buffer.elementCount) elements, \(count) needed")
         }
+    }
+}
+
+extension CPUDevice {
+    /// Bytes of this device's live buffers (whole size classes) and their peak, and the bytes
+    /// of the process-wide cache of freed buffers (shared by every `CPUDevice`).
+    ///
+    /// ```swift
+    /// let before = CPUDevice.shared.memoryStatistics()?.liveBytes ?? 0
+    /// ```
+    public func memoryStatistics() -> MemoryStatistics? {
+        liveMemory.statistics(cachedBytes: BufferPool.shared.cachedBytes)
+    }
+
+    /// Starts a new peak of live bytes.
+    ///
+    /// ```swift
+    /// CPUDevice.shared.resetPeakMemoryStatistics()
+    /// ```
+    public func resetPeakMemoryStatistics() { liveMemory.resetPeak() }
+
+    /// Frees every cached buffer (of every `CPUDevice`: the cache is the process's) and asks the C library to return free heap pages to the
+    /// system, so resident memory falls to what live buffers need.
+    ///
+    /// ```swift
+    /// CPUDevice.shared.releaseCachedMemory()
+    /// ```
+    public func releaseCachedMemory() {
+        BufferPool.shared.trim(to: 0)
+        _ = te_release_free_heap()
     }
 }

@@ -45,6 +45,8 @@ public final class CPUDevice: Backend {
 
     public let name: String
     public var kind: DeviceKind { .cpu }
+    /// Bytes of this device's live buffers and their peak (``memoryStatistics()``).
+    let liveMemory = LiveMemoryCounter()
 
     /// log2 of the cycles OpenBLAS's idle workers spin before they sleep (see above).
     static let workerSpinExponent = "18"

@@ -79,6 +79,25 @@ public protocol Backend: AnyObject, Sendable {
     /// Runs (or queues) `op`. Called only for ops ``supports(_:)`` accepted; the operands
     /// are already validated by the frontend.
     func execute(_ op: BackendOp) throws(TensorError)
+
+    /// Bytes of buffers alive, their peak and the cache; nil where the backend does not count
+    /// (the default).
+    func memoryStatistics() -> MemoryStatistics?
+    /// Starts a new peak: ``MemoryStatistics/peakLiveBytes`` becomes the live bytes now.
+    /// The default does nothing.
+    func resetPeakMemoryStatistics()
+    /// Returns the freed buffers the backend keeps for reuse to the system (as
+    /// `torch.cuda.empty_cache`). The default does nothing.
+    func releaseCachedMemory()
+}
+
+extension Backend {
+    /// No statistics: the backend does not count its memory.
+    public func memoryStatistics() -> MemoryStatistics? { nil }
+    /// Nothing to reset.
+    public func resetPeakMemoryStatistics() {}
+    /// Nothing cached.
+    public func releaseCachedMemory() {}
 }
 
 extension Backend {

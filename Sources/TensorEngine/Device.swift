@@ -100,6 +100,31 @@ public struct Device: Sendable, Hashable, CustomStringConvertible {
 
     /// Waits for all work queued on this device.
     public func synchronize() throws(TensorError) { try backend.synchronize() }
+
+    /// Bytes of this device's live buffers, their peak since the last reset, and freed
+    /// buffers kept for reuse; nil where the backend does not count.
+    ///
+    /// ```swift
+    /// Device.cpu.resetPeakMemoryStatistics()
+    /// let loss = try model.loss(ids, attentionMask: mask, labels: labels)
+    /// try loss.backward()
+    /// print(Device.cpu.memoryStatistics?.peakLiveBytes ?? 0)   // the step's peak
+    /// ```
+    public var memoryStatistics: MemoryStatistics? { backend.memoryStatistics() }
+
+    /// Starts a new peak of live bytes (``MemoryStatistics/peakLiveBytes``).
+    ///
+    /// ```swift
+    /// Device.cpu.resetPeakMemoryStatistics()
+    /// ```
+    public func resetPeakMemoryStatistics() { backend.resetPeakMemoryStatistics() }
+
+    /// Gives freed buffers kept for reuse back to the system (as `torch.cuda.empty_cache()`).
+    ///
+    /// ```swift
+    /// Device.cpu.releaseCachedMemory()
+    /// ```
+    public func releaseCachedMemory() { backend.releaseCachedMemory() }
 }
 
 /// Resolves ``Device/default`` once. A TENSOR_DEVICE that cannot be honoured is

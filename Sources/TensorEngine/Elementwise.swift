@@ -38,39 +38,42 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
 }
 
 /// The backward of `a op b`: each gradient reduced over the axes its operand was broadcast along.
+///
+/// The closure captures only what `retained` reports (detached) and plain values: a capture of
+/// `a` or `b` themselves would keep an addition's operands alive until backward.
 private func recordBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> Tensor {
-    let retained: [Tensor]
-    switch op {
-    case .add, .sub, .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: retained = []
-    case .mul, .maximum, .minimum: retained = [a, b]
-    case .div: retained = [b, out]
-    }
-    return Autograd.record(op.description, out, inputs: [a, b], retained: retained.map { RetainedStorage($0) }) { (g) throws(TensorError) in
+    let keepsA = op == .mul || op == .maximum || op == .minimum
+    let keepsB = keepsA || op == .div
+    let keptA = keepsA ? a.detached() : nil, keptB = keepsB ? b.detached() : nil
+    let keptOut = op == .div ? out.detached() : nil
+    let retained = [keptA, keptB, keptOut].compactMap { $0.map { RetainedStorage($0) } }
+    let (needA, needB, shapeA, shapeB) = (a.requiresGrad, b.requiresGrad, a.shape, b.shape)
+    return Autograd.record(op.description, out, inputs: [a, b], retained: retained) { (g) throws(TensorError) in
         let ga: Tensor?, gb: Tensor?
-        switch op {
-        case .add:
+        switch (op, keptA, keptB, keptOut) {
+        case (.add, _, _, _):
             ga = g
             gb = g
-        case .sub:
+        case (.sub, _, _, _):
             ga = g
-            gb = b.requiresGrad ? try -g : nil
-        case .mul:
-            ga = a.requiresGrad ? try g * b.detached() : nil
-            gb = b.requiresGrad ? try g * a.detached() : nil
-        case .div:
+            gb = needB ? try -g : nil
+        case let (.mul, a?, b?, _):
+            ga = needA ? try g * b : nil
+            gb = needB ? try g * a : nil
+        case let (.div, _, b?, out?):
             // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
-            ga = a.requiresGrad ? try g / b.detached() : nil
-            gb = b.requiresGrad ? try -(g * out.detached() / b.detached()) : nil
-        case .maximum, .minimum:
+            ga = needA ? try g / b : nil
+            gb = needB ? try -(g * out / b) : nil
+        case let (.maximum, a?, b?, _), let (.minimum, a?, b?, _):
             // The larger (smaller) operand takes the gradient; a tie splits it in half, as in PyTorch.
-            let share = try selectionShare(op, a.detached(), b.detached())
-            ga = a.requiresGrad ? try g * share : nil
-            gb = b.requiresGrad ? try g * scaleShift(share, scale: -1, offset: 1) : nil
-        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
-            (ga, gb) = (nil, nil)   // never recorded: elementwise returns comparisons unrecorded
+            let share = try selectionShare(op, a, b)
+            ga = needA ? try g * share : nil
+            gb = needB ? try g * scaleShift(share, scale: -1, offset: 1) : nil
+        default:
+            (ga, gb) = (nil, nil)   // comparisons are never recorded: elementwise returns them unrecorded
         }
-        return [try ga.map { (t) throws(TensorError) in try Autograd.reduce(t, to: a.shape) },
-                try gb.map { (t) throws(TensorError) in try Autograd.reduce(t, to: b.shape) }]
+        return [try ga.map { (t) throws(TensorError) in try Autograd.reduce(t, to: shapeA) },
+                try gb.map { (t) throws(TensorError) in try Autograd.reduce(t, to: shapeB) }]
     }
 }
 
@@ -156,16 +159,20 @@ public func unary(_ op: UnaryOp, _ x: Tensor) throws(TensorError) -> Tensor {
         // The view itself: a transposed or broadcast input is read in place, not copied first.
         try x.device.backend.run(.unary(op, input: x.storage, layout: x.layout, output: out.storage))
     }
-    let input = x.detached(), result = out
-    return Autograd.record(op.description, out, inputs: [x], retained: [RetainedStorage(input)]) { (g) throws(TensorError) in
-        switch op {
-        case .exp: return [try g * result]
-        case .log: return [try g / input]
-        case .sqrt: return [try g / (result * 2)]
-        case .abs:
+    // Each derivative keeps only what it reads (exp and sqrt their output, log its input, abs both).
+    let input = op == .log || op == .abs ? x.detached() : nil
+    let result = op == .log ? nil : out
+    let retained = [input, result].compactMap { $0.map { RetainedStorage($0) } }
+    return Autograd.record(op.description, out, inputs: [x], retained: retained) { (g) throws(TensorError) in
+        switch (op, input, result) {
+        case let (.exp, _, result?): return [try g * result]
+        case let (.log, input?, _): return [try g / input]
+        case let (.sqrt, _, result?): return [try g / (result * 2)]
+        case let (.abs, input?, result?):
             // sign(x) = x / |x| where x != 0, and 0 at 0.
             let sign = try input / (result + Float.leastNormalMagnitude)
             return [try g * sign]
+        default: return [nil]   // unreachable: each case keeps what it reads
         }
     }
 }

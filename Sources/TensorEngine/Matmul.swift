@@ -28,8 +28,9 @@ public func matmul(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
     }
     let out = try MatmulPlan(a, b, op: "matmul").run(epilogue: .none)
     let (left, right) = (a.detached(), b.detached())
+    let (needA, needB) = (a.requiresGrad, b.requiresGrad)
     return Autograd.record("matmul", out, inputs: [a, b], retained: [RetainedStorage(left), RetainedStorage(right)]) { (g) throws(TensorError) in
-        let (ga, gb) = try matmulGradients(left, right, g, needA: a.requiresGrad, needB: b.requiresGrad)
+        let (ga, gb) = try matmulGradients(left, right, g, needA: needA, needB: needB)
         return [ga, gb]
     }
 }
@@ -106,6 +107,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     if let saved { retained.append(RetainedStorage(saved, label: activationName)) }
     if let fewBit { retained.append(RetainedStorage(buffer: fewBit.output.codes, bytes: fewBit.bytes, label: activationName)) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    // Plain values only: capturing `x` would keep the float32 input alive whatever `inputStorage` says.
+    let (inputShape, needInput, needWeight) = (x.shape, x.requiresGrad, weight.requiresGrad)
+    let needBias = bias?.requiresGrad ?? false
     return Autograd.record("linear \(activation)", out, inputs: inputs, retained: retained) { (g) throws(TensorError) in
         let gz: Tensor
         if let fewBit {
@@ -115,9 +119,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
         } else {
             gz = g
         }
-        return try linearGradients(input: input?.value(), inputShape: x.shape, weight: w, gradPreActivation: gz,
-                                   needInput: x.requiresGrad, needWeight: weight.requiresGrad,
-                                   needBias: bias?.requiresGrad ?? false)
+        return try linearGradients(input: input?.value(), inputShape: inputShape, weight: w, gradPreActivation: gz,
+                                   needInput: needInput, needWeight: needWeight, needBias: needBias)
     }
 }
 

@@ -34,10 +34,11 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws(Tensor
                                      a: operands[1].storage, aLayout: layout(1),
                                      b: operands[2].storage, bLayout: layout(2), output: out.storage))
     let mask = condition.detached()
+    let (needA, needB, shapeA, shapeB) = (a.requiresGrad, b.requiresGrad, a.shape, b.shape)
     return Autograd.record(op, out, inputs: [a, b], retained: [RetainedStorage(mask)]) { (g) throws(TensorError) in
         let zero = try Tensor(scalar: 0, on: g.device)
-        let ga = a.requiresGrad ? try Autograd.reduce(try `where`(mask, g, zero), to: a.shape) : nil
-        let gb = b.requiresGrad ? try Autograd.reduce(try `where`(mask, zero, g), to: b.shape) : nil
+        let ga = needA ? try Autograd.reduce(try `where`(mask, g, zero), to: shapeA) : nil
+        let gb = needB ? try Autograd.reduce(try `where`(mask, zero, g), to: shapeB) : nil
         return [ga, gb]
     }
 }

@@ -1,4 +1,5 @@
 import CVulkan
+import Foundation
 import TensorCore
 
 /// How a dispatch uses one of its buffers, for hazard tracking.
@@ -61,8 +62,14 @@ final class CommandStream: @unchecked Sendable {
     private(set) var completedSerial: UInt64 = 0
     private var epoch: UInt64 = 1
     private var dispatchesInBatch = 0
-    /// A failure of a submission or wait; every later call rethrows it.
-    private var failure: TensorError?
+    /// A failure that leaves the device unusable (a lost device, a fence wait past
+    /// ``fenceTimeoutNanoseconds``); every later call rethrows it.
+    private(set) var failure: TensorError?
+    /// How long one fence wait may take before the stream gives up (see
+    /// ``VulkanDevice/fenceTimeout``).
+    var fenceTimeoutNanoseconds: UInt64 = CommandStream.defaultFenceTimeoutNanoseconds
+    /// True after a fence wait timed out: work may still be running on the queue.
+    private(set) var timedOut = false
     private(set) var statistics = VulkanStreamStatistics()
 
     init(functions: DeviceFunctions, device: VkDevice, queue: VkQueue, queueFamily: UInt32,
@@ -256,13 +263,47 @@ final class CommandStream: @unchecked Sendable {
         statistics.submissions += 1
     }
 
+    /// The fence timeout when TENSOR_VULKAN_FENCE_TIMEOUT_MS does not set one: 60 s.
+    static let defaultFenceTimeoutNanoseconds: UInt64 = {
+        let milliseconds = ProcessInfo.processInfo.environment["TENSOR_VULKAN_FENCE_TIMEOUT_MS"].flatMap { UInt64($0) }
+        guard let milliseconds, milliseconds > 0 else { return 60_000_000_000 }
+        return milliseconds.multipliedReportingOverflow(by: 1_000_000).overflow ? UInt64.max : milliseconds * 1_000_000
+    }()
+
     private func wait(_ frame: Frame) throws(TensorError) {
         var fenceOptional: VkFence? = frame.fence
-        let result = functions.waitForFences(device, 1, &fenceOptional, 1, UInt64.max)
+        let result = functions.waitForFences(device, 1, &fenceOptional, 1, fenceTimeoutNanoseconds)
+        if result == VK_TIMEOUT {
+            // The queue may still run this batch: keep its buffers and fence until the device
+            // is closed (which waits for it, bounded; see `drain(timeout:)`).
+            timedOut = true
+            let milliseconds = fenceTimeoutNanoseconds / 1_000_000
+            let error = TensorError.deviceFailure(
+                device: deviceName,
+                reason: "vkWaitForFences: VK_TIMEOUT: queued work did not finish within \(milliseconds) ms "
+                    + "(a shader that does not end?; the limit is VulkanDevice.fenceTimeout or "
+                    + "TENSOR_VULKAN_FENCE_TIMEOUT_MS); the device refuses further work")
+            failure = error
+            throw error
+        }
         frame.inFlight = false
         frame.retained.removeAll()
         guard result == VK_SUCCESS else { throw fail("vkWaitForFences", result) }
         completedSerial = max(completedSerial, frame.serial)
+    }
+
+    /// After a failure: waits up to `timeout` nanoseconds for the batches still in flight.
+    /// True when none is left running (their buffers are then released), false when the
+    /// queue still runs one (its objects must not be destroyed).
+    func drain(timeout: UInt64) -> Bool {
+        for frame in frames where frame.inFlight {
+            var fenceOptional: VkFence? = frame.fence
+            let result = functions.waitForFences(device, 1, &fenceOptional, 1, timeout)
+            if result == VK_TIMEOUT { return false }
+            frame.inFlight = false   // done, or the device is lost: nothing runs any more
+            frame.retained.removeAll()
+        }
+        return true
     }
 
     /// Waits until the batch `serial` (and every earlier one) has completed, submitting it first if needed.
@@ -309,7 +350,11 @@ final class CommandStream: @unchecked Sendable {
         } else {
             error = .deviceFailure(device: deviceName, reason: "\(call): \(resultName(result))")
         }
-        if result == VK_ERROR_DEVICE_LOST { failure = error }
+        if result == VK_ERROR_DEVICE_LOST {
+            failure = .deviceFailure(device: deviceName,
+                                     reason: "\(call): VK_ERROR_DEVICE_LOST: the device was lost; it refuses further work")
+            return failure!
+        }
         return error
     }
 }

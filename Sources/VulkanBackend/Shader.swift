@@ -22,6 +22,8 @@ enum Shader: Int, CaseIterable, Sendable {
     case matmulTiledStorage16, matvecStorage16
     /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
     case binaryStorage16, activationStorage16
+    /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
+    case spin
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -62,13 +64,14 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matvecStorage16: return SPIRV.matvecStorage16
         case .binaryStorage16: return SPIRV.binaryStorage16
         case .activationStorage16: return SPIRV.activationStorage16
+        case .spin: return SPIRV.spin
         }
     }
 
     /// Number of storage-buffer bindings (0..<count) the shader declares.
     var bindingCount: Int {
         switch self {
-        case .fill: return 1
+        case .fill, .spin: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
         case .deltaUpdate, .adamUpdate: return 4

@@ -81,6 +81,9 @@ final class VulkanAllocator: @unchecked Sendable {
     private let lock = NSLock()
     private var blocks: [MemoryBlock] = []
     private var closed = false
+    /// Bytes of live ranges, and their most since the last reset.
+    private var liveBytes = 0
+    private var peakLiveBytes = 0
 
     init(functions: DeviceFunctions, device: VkDevice, deviceName: String, memoryTypeIndex: UInt32,
          hostVisible: Bool, alignment: Int, maxAllocation: Int, maxRange: Int, heapSize: Int) {
@@ -121,16 +124,21 @@ final class VulkanAllocator: @unchecked Sendable {
             let block = try makeBlock(size: rounded, dedicated: true)
             blocks.append(block)
             _ = block.take(rounded)
+            countLive(rounded)
             return (block, 0, rounded)
         }
         for block in blocks where !block.dedicated {
-            if let offset = block.take(rounded) { return (block, offset, rounded) }
+            if let offset = block.take(rounded) {
+                countLive(rounded)
+                return (block, offset, rounded)
+            }
         }
         let block = try makeBlock(size: blockSize, dedicated: false)
         blocks.append(block)
         guard let offset = block.take(rounded) else {
             throw .outOfMemory(device: deviceName, bytes: bytes, reason: "block too small")
         }
+        countLive(rounded)
         return (block, offset, rounded)
     }
 
@@ -139,6 +147,7 @@ final class VulkanAllocator: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if closed { return }
+        liveBytes -= size
         block.give(offset: offset, size: size)
         guard block.isEmpty else { return }
         let emptyShared = blocks.filter { !$0.dedicated && $0.isEmpty }.count
@@ -157,6 +166,35 @@ final class VulkanAllocator: @unchecked Sendable {
         closed = true
         for block in blocks { block.memory.destroy(functions: functions, device: device) }
         blocks.removeAll()
+    }
+
+    /// Live, peak live, and reserved-but-free bytes (the empty parts of blocks).
+    var statistics: MemoryStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        let reserved = blocks.reduce(0) { $0 + $1.size }
+        return MemoryStatistics(liveBytes: liveBytes, peakLiveBytes: peakLiveBytes, cachedBytes: reserved - liveBytes)
+    }
+
+    /// Makes the peak the live bytes now.
+    func resetPeak() {
+        lock.lock()
+        defer { lock.unlock() }
+        peakLiveBytes = liveBytes
+    }
+
+    /// Destroys the empty shared block that ``free(block:offset:size:)`` keeps for reuse.
+    func releaseEmptyBlocks() {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { return }
+        for block in blocks where block.isEmpty { block.memory.destroy(functions: functions, device: device) }
+        blocks.removeAll { $0.isEmpty }
+    }
+
+    private func countLive(_ bytes: Int) {
+        liveBytes += bytes
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
     }
 
     /// Bytes currently reserved from the device, for diagnostics.

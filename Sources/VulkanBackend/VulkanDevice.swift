@@ -175,6 +175,15 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         guard destroyingObjects else { return }
         // Errors are ignored: whatever failed, the device is going away.
         try? stream.finish()
+        if stream.timedOut {
+            // A batch outlived the fence timeout: give it one more timeout, then abandon the
+            // device rather than block on a queue that may never drain (vkDeviceWaitIdle and
+            // vkDestroyDevice would). Its objects and the runtime's instance are leaked.
+            guard stream.drain(timeout: stream.fenceTimeoutNanoseconds) else {
+                _ = Unmanaged.passRetained(runtime)
+                return
+            }
+        }
         _ = functions.deviceWaitIdle(handle)
         pipelines.destroy()
         stream.close(closedError)
@@ -189,9 +198,45 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
         .deviceFailure(device: info.name, reason: "the device has been closed (its Vulkan runtime was shut down)")
     }
 
-    /// Throws ``closedError`` after ``close()``; call with `lock` held.
+    /// Throws ``closedError`` after ``close()``, and the stream's failure after a lost device
+    /// or a fence timeout; call with `lock` held.
     func ensureOpen() throws(TensorError) {
         if isClosed { throw closedError }
+        if let failure = stream.failure { throw failure }
+    }
+
+    /// How long the device may take to finish queued work before a wait for it (``synchronize()``,
+    /// a read, a full command buffer) gives up with `TensorError.deviceFailure`.
+    ///
+    /// A shader that never ends would otherwise hang the caller forever. After a timeout (or a
+    /// lost device, `VK_ERROR_DEVICE_LOST`) the device refuses every further op with the same
+    /// error, saying why; other devices (the CPU) are unaffected. Open a new
+    /// ``VulkanRuntime`` to use the GPU again. Closing such a device waits one more timeout for
+    /// the queue, then abandons (leaks) its Vulkan objects rather than block.
+    ///
+    /// Default: `TENSOR_VULKAN_FENCE_TIMEOUT_MS` milliseconds when set, else 60 seconds.
+    ///
+    /// ```swift
+    /// let gpu = try VulkanRuntime.device(index: 0)
+    /// gpu.fenceTimeout = .seconds(5)
+    /// do { try gpu.synchronize() } catch { print(error) }   // "... VK_TIMEOUT ... refuses further work"
+    /// ```
+    public var fenceTimeout: Duration {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return .nanoseconds(Int64(clamping: stream.fenceTimeoutNanoseconds))
+        }
+        set {
+            // Whole nanoseconds, at least 1; a negative duration counts as 1 ns, a huge one saturates.
+            let (seconds, attoseconds) = newValue.components
+            let whole = max(0, seconds).multipliedReportingOverflow(by: 1_000_000_000)
+            let sum = whole.partialValue.addingReportingOverflow(max(0, attoseconds) / 1_000_000_000)
+            let nanoseconds = whole.overflow || sum.overflow ? Int64.max : max(1, sum.partialValue)
+            lock.lock()
+            defer { lock.unlock() }
+            stream.fenceTimeoutNanoseconds = UInt64(nanoseconds)
+        }
     }
 
     // MARK: - Buffers and transfers
@@ -228,6 +273,28 @@ public final class VulkanDevice: Backend, @unchecked Sendable {
 
     /// Bytes of device memory the allocator holds (blocks, not live buffers).
     public var reservedMemoryBytes: Int { allocator.reservedBytes }
+
+    /// Bytes of live buffers, their peak since the last reset, and the free parts of the
+    /// allocator's blocks.
+    ///
+    /// ```swift
+    /// print(gpu.memoryStatistics()?.peakLiveBytes ?? 0)
+    /// ```
+    public func memoryStatistics() -> MemoryStatistics? { allocator.statistics }
+
+    /// Starts a new peak of live bytes.
+    ///
+    /// ```swift
+    /// gpu.resetPeakMemoryStatistics()
+    /// ```
+    public func resetPeakMemoryStatistics() { allocator.resetPeak() }
+
+    /// Frees the empty memory block the allocator keeps for reuse.
+    ///
+    /// ```swift
+    /// gpu.releaseCachedMemory()
+    /// ```
+    public func releaseCachedMemory() { allocator.releaseEmptyBlocks() }
 
     /// The validation messages recorded so far by this device's runtime (then cleared).
     public func drainValidationMessages() -> [VulkanValidationMessage] {

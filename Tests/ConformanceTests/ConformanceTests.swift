@@ -68,6 +68,8 @@ import VulkanBackend
             "layer_norm": [.layerNorm, .rmsNorm],
             "layer_norm_backward": [.layerNormBackward, .rmsNormBackward, .normBackwardFromOutput],
             "group_quantize": [.groupQuantize, .groupDequantize],
+            // Diagnostic busy loop, run by no op: Tests/ReliabilityTests/FenceTimeoutTests.swift.
+            "spin": [],
         ]
         let shaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Shaders").standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: shaders.path).filter { $0.hasSuffix(".comp") }

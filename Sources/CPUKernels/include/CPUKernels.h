@@ -95,6 +95,9 @@ int te_attention_backward_head(const te_attention_problem *p, long head, const f
                                const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
                                float *grad_v, float *scratch);
 
+/// Returns free heap pages to the system (glibc malloc_trim(0)); 1 when some were released.
+int te_release_free_heap(void);
+
 #ifdef __cplusplus
 }
 #endif
