@@ -11,6 +11,7 @@
 #include "elementwise.glsl"
 #include "strided.glsl"
 #include "tensor_codes.h"
+#include "float16.glsl"
 
 #define TE_F32 uint(TE_DTYPE_FLOAT32)
 #define TE_F16 uint(TE_DTYPE_FLOAT16)
@@ -38,53 +39,12 @@ bool isIntegerType(uint t) { return t == TE_I32 || t == TE_U8; }
 uint loadBits(uint e) {
     if (SRC_TYPE == TE_F32) return src[e];
     if (SRC_TYPE == TE_BF16) return ((src[e >> 1] >> ((e & 1u) * 16u)) & 0xFFFFu) << 16;
-    // float16 -> float32 is exact; done on bits so subnormal halves survive any flushing.
-    uint h = (src[e >> 1] >> ((e & 1u) * 16u)) & 0xFFFFu;
-    uint sign = (h & 0x8000u) << 16;
-    uint exponent = (h >> 10) & 0x1Fu;
-    uint mantissa = h & 0x3FFu;
-    if (exponent == 0x1Fu) return sign | 0x7F800000u | (mantissa << 13);
-    if (exponent != 0u) return sign | ((exponent + 112u) << 23) | (mantissa << 13);
-    if (mantissa == 0u) return sign;
-    int lead = findMSB(mantissa);              // value = mantissa * 2^-24
-    return sign | (uint(lead + 103) << 23) | ((mantissa << uint(23 - lead)) & 0x7FFFFFu);
+    return te_bits_from_half((src[e >> 1] >> ((e & 1u) * 16u)) & 0xFFFFu);
 }
 
 int loadInteger(uint e) {
     if (SRC_TYPE == TE_I32) return int(src[e]);
     return int((src[e >> 2] >> ((e & 3u) * 8u)) & 0xFFu);
-}
-
-// float32 bits -> float16 bits, round to nearest even.
-uint halfFromBits(uint x) {
-    uint sign = (x >> 16) & 0x8000u;
-    uint exponent = (x >> 23) & 0xFFu;
-    uint mantissa = x & 0x7FFFFFu;
-    if (exponent == 0xFFu) return sign | 0x7C00u | (mantissa != 0u ? 0x200u | (mantissa >> 13) : 0u);
-    int e = int(exponent) - 112;
-    if (e >= 31) return sign | 0x7C00u;
-    uint shift;
-    uint base;
-    if (e <= 0) {
-        if (e < -10) return sign;
-        mantissa |= 0x800000u;
-        shift = uint(14 - e);
-        base = 0u;
-    } else {
-        shift = 13u;
-        base = uint(e) << 10;
-    }
-    uint kept = base | (mantissa >> shift);
-    uint rest = mantissa & ((1u << shift) - 1u);
-    uint halfway = 1u << (shift - 1u);
-    if (rest > halfway || (rest == halfway && (kept & 1u) != 0u)) kept += 1u;
-    return sign | kept;
-}
-
-// float32 bits -> bfloat16 bits, round to nearest even.
-uint bfloatFromBits(uint x) {
-    if ((x & 0x7F800000u) == 0x7F800000u && (x & 0x7FFFFFu) != 0u) return (x >> 16) | 0x40u;
-    return (x + 0x7FFFu + ((x >> 16) & 1u)) >> 16;
 }
 
 // Integer -> float32 bits rounded to odd (exact below 2^24): rounding that to 16 bits
@@ -117,12 +77,12 @@ uint convert(uint e) {
         if (DST_TYPE == TE_U8) return uint(clamp(i, 0, 255));
         if (DST_TYPE == TE_F32) return floatBitsToUint(float(i));
         uint odd = oddBitsFromInteger(i);
-        return DST_TYPE == TE_F16 ? halfFromBits(odd) : bfloatFromBits(odd);
+        return DST_TYPE == TE_F16 ? te_half_from_bits(odd) : te_bfloat_from_bits(odd);
     }
     uint bits = loadBits(e);
     if (DST_TYPE == TE_F32) return bits;
-    if (DST_TYPE == TE_F16) return halfFromBits(bits);
-    if (DST_TYPE == TE_BF16) return bfloatFromBits(bits);
+    if (DST_TYPE == TE_F16) return te_half_from_bits(bits);
+    if (DST_TYPE == TE_BF16) return te_bfloat_from_bits(bits);
     if (DST_TYPE == TE_I32) return uint(integerFromBits(bits, -2147483647 - 1, 2147483647));
     return uint(integerFromBits(bits, 0, 255));
 }

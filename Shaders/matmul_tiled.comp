@@ -1,5 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+//! variant storage16: TE_STORAGE16=1
+#ifdef TE_STORAGE16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Register-blocked, tiled matrix product with a fused epilogue.
 //
 // A workgroup computes a BM x BN tile of C; each of its WG = (BM/TM)(BN/TN) invocations
@@ -46,8 +50,8 @@ float fetchA(uint l, uint k0, uint rowBase, uint baseA) {
     uint kk = TRANS_A != 0 ? idx / BM : idx % BK;
     uint gr = rowBase + r;
     uint gk = k0 + kk;
-    if (ALIGNED != 0) return a[baseA + te_index_a(gr, gk)];
-    return (gr < p.M && gk < p.K) ? a[baseA + te_index_a(gr, gk)] : 0.0;
+    if (ALIGNED != 0) return te_load_a(baseA + te_index_a(gr, gk));
+    return (gr < p.M && gk < p.K) ? te_load_a(baseA + te_index_a(gr, gk)) : 0.0;
 }
 
 float fetchB(uint l, uint k0, uint colBase, uint baseB) {
@@ -56,8 +60,8 @@ float fetchB(uint l, uint k0, uint colBase, uint baseB) {
     uint kk = TRANS_B != 0 ? idx % BK : idx / BN;
     uint gc = colBase + cc;
     uint gk = k0 + kk;
-    if (ALIGNED != 0) return b[baseB + te_index_b(gk, gc)];
-    return (gc < p.N && gk < p.K) ? b[baseB + te_index_b(gk, gc)] : 0.0;
+    if (ALIGNED != 0) return te_load_b(baseB + te_index_b(gk, gc));
+    return (gc < p.N && gk < p.K) ? te_load_b(baseB + te_index_b(gk, gc)) : 0.0;
 }
 
 void storeA(uint l, float v) {
@@ -100,11 +104,11 @@ void main() {
                 float br[TN];
                 [[unroll]] for (uint i = 0u; i < TM; ++i) {
                     uint r = tRow + i * threadsM;
-                    ar[i] = (ALIGNED != 0 || r < rowLimit) ? a[baseA + te_index_a(rowBase + r, k)] : 0.0;
+                    ar[i] = (ALIGNED != 0 || r < rowLimit) ? te_load_a(baseA + te_index_a(rowBase + r, k)) : 0.0;
                 }
                 [[unroll]] for (uint j = 0u; j < TN; ++j) {
                     uint cc = tCol + j * threadsN;
-                    br[j] = (ALIGNED != 0 || cc < colLimit) ? b[baseB + te_index_b(k, colBase + cc)] : 0.0;
+                    br[j] = (ALIGNED != 0 || cc < colLimit) ? te_load_b(baseB + te_index_b(k, colBase + cc)) : 0.0;
                 }
                 [[unroll]] for (uint i = 0u; i < TM; ++i) {
                     [[unroll]] for (uint j = 0u; j < TN; ++j) {

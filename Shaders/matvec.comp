@@ -1,5 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+//! variant storage16: TE_STORAGE16=1
+#ifdef TE_STORAGE16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Matrix product for few rows (M <= 4): each output column is a dot product over K,
 // split across KS lanes of the workgroup and combined in shared memory. A workgroup
 // covers NT columns. With B row-major [K, N] adjacent invocations take adjacent
@@ -29,9 +33,9 @@ void main() {
         for (uint m = 0u; m < MAX_ROWS; ++m) acc[m] = 0.0;
         if (col < p.N) {
             for (uint k = lane; k < p.K; k += KS) {
-                float bv = b[baseB + te_index_b(k, col)];
+                float bv = te_load_b(baseB + te_index_b(k, col));
                 for (uint m = 0u; m < MAX_ROWS; ++m) {
-                    if (m < p.M) acc[m] = fma(a[baseA + te_index_a(m, k)], bv, acc[m]);
+                    if (m < p.M) acc[m] = fma(te_load_a(baseA + te_index_a(m, k)), bv, acc[m]);
                 }
             }
         }

@@ -13,6 +13,7 @@
 #ifndef TE_MATMUL_COMMON_GLSL
 #define TE_MATMUL_COMMON_GLSL
 #include "activation.glsl"
+#include "float16.glsl"   // used by the storage16 variants (unused functions are not emitted)
 
 layout(constant_id = 16) const uint TRANS_A = 0;
 layout(constant_id = 17) const uint TRANS_B = 0;
@@ -22,6 +23,35 @@ layout(constant_id = 19) const int ACT = 0;
 layout(std430, binding = 0) readonly buffer MatA { float a[]; };
 layout(std430, binding = 1) readonly buffer MatB { float b[]; };
 layout(std430, binding = 2) writeonly buffer MatC { float c[]; };
+#ifdef TE_STORAGE16
+// The 16-bit storage variant (a kernel's `storage16` variant, compiled with TE_STORAGE16 and
+// GL_EXT_shader_16bit_storage, run only on devices with storageBuffer16BitAccess): A, B and C
+// each hold float32, float16 or bfloat16, as IO_TYPES says (OperandTypes.kernelCode:
+// the DType codes of A in bits 0-7, B 8-15, C 16-23). A 16-bit operand is declared a second
+// time over the same binding as raw 16-bit words and converted on bits (float16 exactly,
+// bfloat16 by a shift); C is rounded to nearest even when stored. Arithmetic stays float32.
+layout(constant_id = 22) const uint IO_TYPES = 0u;
+const uint TE_TYPE_A = IO_TYPES & 0xFFu;
+const uint TE_TYPE_B = (IO_TYPES >> 8) & 0xFFu;
+const uint TE_TYPE_C = (IO_TYPES >> 16) & 0xFFu;
+layout(std430, binding = 0) readonly buffer MatA16 { uint16_t a16[]; };
+layout(std430, binding = 1) readonly buffer MatB16 { uint16_t b16[]; };
+layout(std430, binding = 2) writeonly buffer MatC16 { uint16_t c16[]; };
+
+float te_load_a(uint i) { return TE_TYPE_A == uint(TE_DTYPE_FLOAT32) ? a[i] : te_from_16(uint(a16[i]), TE_TYPE_A); }
+float te_load_b(uint i) { return TE_TYPE_B == uint(TE_DTYPE_FLOAT32) ? b[i] : te_from_16(uint(b16[i]), TE_TYPE_B); }
+void te_write_c(uint i, float v) {
+    if (TE_TYPE_C == uint(TE_DTYPE_FLOAT32)) {
+        c[i] = v;
+    } else {
+        c16[i] = uint16_t(te_to_16(v, TE_TYPE_C));
+    }
+}
+#else
+float te_load_a(uint i) { return a[i]; }
+float te_load_b(uint i) { return b[i]; }
+void te_write_c(uint i, float v) { c[i] = v; }
+#endif
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 // The optional outputs are declared always, at fixed bindings, so that every dispatch of a
 // kernel has the same layout; the host binds a buffer it already writes to a slot the
@@ -67,7 +97,7 @@ void te_store(uint index, uint col, float acc) {
     if (HAS_BIAS != 0) v += bias[col];
     if (HAS_PRE != 0u) pre[index] = v;
     if (FEWBIT_BITS != 0u) te_store_code(index, v);
-    c[index] = te_activate(ACT, v, p.actParam);
+    te_write_c(index, te_activate(ACT, v, p.actParam));
 }
 
 #endif

@@ -2,8 +2,16 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension CPUDevice {
-    /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift otherwise).
-    public func supports(_ op: BackendOp) -> Bool { true }
+    /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
+    /// otherwise) but a matmul, binary op or activation on float16 / bfloat16 storage, which
+    /// runs as its composite (casts to float32 around the float32 kernel).
+    public func supports(_ op: BackendOp) -> Bool {
+        switch op {
+        case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32
+        case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types): return types.isFloat32
+        default: return true
+        }
+    }
 
     /// Runs `op` on this backend's kernel for it (the per-op methods, public for the backend's own tests).
     public func execute(_ op: BackendOp) throws(TensorError) {
@@ -12,7 +20,7 @@ extension CPUDevice {
             try fill(buffer, value: value, count: count)
         case let .copyStrided(source, layout, destination):
             try copyStrided(from: source, layout: layout, to: destination)
-        case let .binary(binaryOp, a, aLayout, b, bLayout, output):
+        case let .binary(binaryOp, a, aLayout, b, bLayout, output, _):
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
         case let .unary(unaryOp, input, layout, output):
             try unary(unaryOp, input, layout: layout, into: output)
@@ -20,7 +28,7 @@ extension CPUDevice {
             try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
-        case let .activate(activation, input, layout, output):
+        case let .activate(activation, input, layout, output, _):
             try activate(activation, input, layout: layout, into: output)
         case let .activationBackward(activation, input, gradOutput, count, gradInput):
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)

@@ -23,7 +23,8 @@ public enum ConformanceTable {
             activationCases(), activationBackwardCases(), reduceCases(), unaryCases(), softmaxCases(), fewBitCases(),
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
-            dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(),
+            dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
+            storageElementwiseCases(),
         ]
         return groups.flatMap { $0 }
     }
@@ -31,7 +32,8 @@ public enum ConformanceTable {
     /// Every case of an op that has a composite, run again as that composite: the fallback a
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
-        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases())
+        (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases()
+         + storageMatmulCases() + storageElementwiseCases())
             .map { $0.asComposite() }
     }
 

@@ -17,6 +17,15 @@ extension BackendOp {
         case let .scaleShift(input, layout, scale, offset, output):
             return try Self.scaleShiftComposite(input: input, layout: layout, scale: scale, offset: offset,
                                                 output: output, temporary: temporary)
+        case let .binary(op, a, aLayout, b, bLayout, output, types) where !types.isFloat32:
+            return try Self.binaryStorageComposite(op, a: a, aLayout: aLayout, b: b, bLayout: bLayout, output: output,
+                                                   types: types, temporary: temporary)
+        case let .activate(activation, input, layout, output, types) where !types.isFloat32:
+            return try Self.activateStorageComposite(activation, input: input, layout: layout, output: output,
+                                                     types: types, temporary: temporary)
+        case let .matmul(a, b, c, geometry, epilogue) where !geometry.types.isFloat32:
+            return try Self.storageComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
+                                             temporary: temporary)
         case let .matmul(a, b, c, geometry, epilogue) where !epilogue.isNone:
             return try Self.epilogueComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
                                               temporary: temporary)

@@ -22,9 +22,10 @@ public enum BackendOp: Sendable {
     /// Contiguous `destination[i] = source[layout(i)]` for every index of `layout.shape`.
     case copyStrided(source: any BackendBuffer, layout: StridedLayout, destination: any BackendBuffer)
     /// `output[i] = a[aLayout(i)] op b[bLayout(i)]`; both layouts have the output's shape
-    /// (broadcast axes have stride 0); `output` is contiguous.
+    /// (broadcast axes have stride 0); `output` is contiguous. `types` are the storage types
+    /// of a, b and output (float32, float16 or bfloat16; float32 arithmetic).
     case binary(BinaryOp, a: any BackendBuffer, aLayout: StridedLayout, b: any BackendBuffer,
-                bLayout: StridedLayout, output: any BackendBuffer)
+                bLayout: StridedLayout, output: any BackendBuffer, types: OperandTypes = .float32)
     /// `output[i] = op(input[layout(i)])` for every index of `layout.shape`: the input may be
     /// any strided view (transposed, broadcast, offset); `output` is contiguous.
     case unary(UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
@@ -37,7 +38,9 @@ public enum BackendOp: Sendable {
                 geometry: MatmulGeometry, epilogue: MatmulEpilogue)
     /// `output[i] = f(input[layout(i)])` for every index of `layout.shape`: the input may be any
     /// strided view; `output` is contiguous.
-    case activate(Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
+    /// `types.a` is the input's storage type, `types.c` the output's (`types.b` unused).
+    case activate(Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
+                  types: OperandTypes = .float32)
     /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
     case activationBackward(Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
                             gradInput: any BackendBuffer)

@@ -3,6 +3,8 @@
 /// A is stored row-major as [m, k] per batch, or [k, m] when `transposeA`;
 /// B as [k, n], or [n, k] when `transposeB`. C is contiguous [batch, m, n].
 /// A batch stride of 0 reuses the same matrix for every batch (broadcast weights).
+/// `types` says what A, B and C hold in memory (float32 by default; float16 or bfloat16
+/// storage is read and written as such, with float32 arithmetic and accumulation).
 public struct MatmulGeometry: Sendable, Equatable {
     public var m: Int
     public var n: Int
@@ -12,10 +14,12 @@ public struct MatmulGeometry: Sendable, Equatable {
     public var transposeB: Bool
     public var batchStrideA: Int
     public var batchStrideB: Int
+    /// The storage types of A, B and C.
+    public var types: OperandTypes
 
     public init(m: Int, n: Int, k: Int, batch: Int = 1,
                 transposeA: Bool = false, transposeB: Bool = false,
-                batchStrideA: Int? = nil, batchStrideB: Int? = nil) {
+                batchStrideA: Int? = nil, batchStrideB: Int? = nil, types: OperandTypes = .float32) {
         self.m = m
         self.n = n
         self.k = k
@@ -24,7 +28,13 @@ public struct MatmulGeometry: Sendable, Equatable {
         self.transposeB = transposeB
         self.batchStrideA = batchStrideA ?? m * k
         self.batchStrideB = batchStrideB ?? k * n
+        self.types = types
     }
+
+    /// Elements of A the product reads: one matrix, or `batch` of them `batchStrideA` apart.
+    public var elementCountA: Int { batchStrideA == 0 || batch == 0 ? m * k : (batch - 1) * batchStrideA + m * k }
+    /// Elements of B the product reads.
+    public var elementCountB: Int { batchStrideB == 0 || batch == 0 ? k * n : (batch - 1) * batchStrideB + k * n }
 
     /// Row stride (leading dimension) of A as stored.
     public var leadingDimensionA: Int { transposeA ? m : k }

@@ -5,12 +5,24 @@ import TensorCore
 /// ```swift
 /// let y = try activate(x, .gelu)      // same as gelu(x)
 /// ```
+///
+/// A float16 or bfloat16 input is read as stored, computed in float32, and the result stored
+/// in the input's type (rounded once, to nearest even).
+///
+/// ```swift
+/// let h = try gelu(x.cast(to: .bfloat16))   // bfloat16
+/// ```
 public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) -> Tensor {
-    try OpSupport.floats("activate", x)
-    let out = try OpSupport.output(x.shape, on: x.device)
+    try ReducedPrecision.requireFloatingPoint("activate", x)
+    if ReducedPrecision.recordsGradient([x]) {
+        return try activate(ReducedPrecision.widened(x), activation).cast(to: x.dtype)
+    }
+    let buffer = try x.device.backend.makeBuffer(count: x.elementCount, dtype: x.dtype)
+    let out = Tensor(storage: buffer, shape: x.shape, dtype: x.dtype, device: x.device)
     if out.elementCount > 0 {
         // The view itself: a transposed or broadcast input is read in place, not copied first.
-        try x.device.backend.run(.activate(activation, input: x.storage, layout: x.layout, output: out.storage))
+        try x.device.backend.run(.activate(activation, input: x.storage, layout: x.layout, output: out.storage,
+                                           types: OperandTypes(a: x.dtype, c: x.dtype)))
     }
     let saved = x.detached()
     return Autograd.record("activate \(activation)", out, inputs: [x], retained: [RetainedStorage(saved)]) { (g) throws(TensorError) in

@@ -7,12 +7,24 @@ import TensorCore
 /// let b = try Tensor([1, 2, 3], shape: [3], on: .cpu)
 /// let y = try elementwise(.add, x, b)   // also x + b
 /// ```
+///
+/// float16 and bfloat16 operands are read as stored and computed in float32; the result has
+/// their type when both agree, float32 otherwise (rounded once, to nearest even).
+///
+/// ```swift
+/// let h = try elementwise(.mul, x.cast(to: .float16), x.cast(to: .float16))   // float16
+/// ```
 public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
     let name = op.description
     try OpSupport.sameDevice(name, a, b)
-    try OpSupport.floats(name, a, b)
+    try ReducedPrecision.requireFloatingPoint(name, a, b)
+    let resultType = ReducedPrecision.resultType(a.dtype, b.dtype)
+    if ReducedPrecision.recordsGradient([a, b]) {
+        return try elementwise(op, ReducedPrecision.widened(a), ReducedPrecision.widened(b)).cast(to: resultType)
+    }
     let shape = try ShapeMath.broadcast(a.shape, b.shape, op: name)
-    let out = try OpSupport.output(shape, on: a.device)
+    let buffer = try a.device.backend.makeBuffer(count: ShapeMath.elementCount(shape), dtype: resultType)
+    let out = Tensor(storage: buffer, shape: shape, dtype: resultType, device: a.device)
     guard out.elementCount > 0 else { return out }
     let aStrides = broadcastStrides(a, to: shape)
     let bStrides = broadcastStrides(b, to: shape)
@@ -21,7 +33,7 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
         op,
         a: a.storage, aLayout: StridedLayout(shape: merged.shape, strides: merged.strides[0], offset: a.offset),
         b: b.storage, bLayout: StridedLayout(shape: merged.shape, strides: merged.strides[1], offset: b.offset),
-        output: out.storage))
+        output: out.storage, types: OperandTypes(a: a.dtype, b: b.dtype, c: resultType)))
     return op.isComparison ? out : recordBinary(op, a, b, out)   // a mask has no gradient
 }
 

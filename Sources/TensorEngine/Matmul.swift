@@ -12,7 +12,20 @@ import TensorCore
 /// let b = try Tensor.randn([256, 128], seed: 2, on: .cpu)
 /// let c = try matmul(a, b.transposed())   // [64, 256], B read transposed in place
 /// ```
+///
+/// float16 and bfloat16 operands are multiplied as stored, in float32 arithmetic: the result
+/// has their type when both agree, float32 otherwise, rounded once (to nearest even).
+///
+/// ```swift
+/// let w16 = try Tensor.randn([128, 256], seed: 3, on: .cpu).cast(to: .float16)
+/// let y = try matmul(a, w16)              // float32 x float16 -> float32
+/// let h = try matmul(a.cast(to: .float16), w16)   // float16
+/// ```
 public func matmul(_ a: Tensor, _ b: Tensor) throws(TensorError) -> Tensor {
+    if ReducedPrecision.recordsGradient([a, b]) {
+        let product = try matmul(ReducedPrecision.widened(a), ReducedPrecision.widened(b))
+        return try product.cast(to: ReducedPrecision.resultType(a.dtype, b.dtype))
+    }
     let out = try MatmulPlan(a, b, op: "matmul").run(epilogue: .none)
     let (left, right) = (a.detached(), b.detached())
     let (needA, needB) = (a.requiresGrad, b.requiresGrad)
@@ -57,9 +70,22 @@ extension Tensor {
 /// let h = try linear(x, weight: w, bias: b, activation: .gelu)
 /// let small = try linear(x, weight: w, bias: b, activation: .gelu, memory: .fewBit(bits: 3), inputStorage: .mesa)
 /// ```
+///
+/// float16 and bfloat16 inputs and weights are read as stored (the bias may be either too);
+/// the result has their type when `x` and `weight` agree, float32 otherwise.
+///
+/// ```swift
+/// let y = try linear(x, weight: w.cast(to: .bfloat16), bias: b, activation: .gelu)   // float32
+/// ```
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                    activation: Activation = .identity, memory: ActivationMemory = .exact,
                    inputStorage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
+    if ReducedPrecision.recordsGradient([x, weight, bias]) {
+        let wide = try linear(ReducedPrecision.widened(x), weight: ReducedPrecision.widened(weight),
+                              bias: bias.map { (b) throws(TensorError) in try ReducedPrecision.widened(b) },
+                              activation: activation, memory: memory, inputStorage: inputStorage)
+        return try wide.cast(to: ReducedPrecision.resultType(x.dtype, weight.dtype))
+    }
     try inputStorage.validate(op: "linear")
     let recording = !GradMode.disabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
     let table = recording ? try memory.table(for: activation, op: "linear") : nil
@@ -117,7 +143,7 @@ func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activ
                    keepPreActivation: Bool, fewBit: FewBitOutput? = nil) throws(TensorError) -> (output: Tensor, preActivation: Tensor?) {
     let op = "linear"
     try OpSupport.sameDevice(op, x, weight)
-    try OpSupport.floats(op, x, weight)
+    try ReducedPrecision.requireFloatingPoint(op, x, weight)
     guard weight.rank == 2 else {
         throw .invalidShape(op: op, shape: weight.shape, reason: "weight must be [in, out]")
     }
@@ -127,7 +153,7 @@ func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activ
     }
     if let bias {
         try OpSupport.sameDevice(op, x, bias)
-        try OpSupport.floats(op, bias)
+        try ReducedPrecision.requireFloatingPoint(op, bias)
         guard bias.shape == [weight.shape[1]] else {
             throw .shapeMismatch(op: op, lhs: bias.shape, rhs: weight.shape,
                                  reason: "bias must be [out] for weight [in, out]")
@@ -138,7 +164,8 @@ func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activ
     let flat = try x.contiguous().reshaped([rows, features])
     let plan = try MatmulPlan(flat, weight, op: op)
     let preActivation = keepPreActivation ? try OpSupport.output(plan.resultShape, on: x.device) : nil
-    let biasStorage = try bias.map { (b) throws(TensorError) in try b.contiguous().storage }
+    // The epilogue's bias is float32 (a 16-bit bias is widened: n elements).
+    let biasStorage = try bias.map { (b) throws(TensorError) in try ReducedPrecision.widened(b).contiguous().storage }
     let epilogue = MatmulEpilogue(bias: biasStorage, activation: activation, preActivation: preActivation?.storage,
                                   fewBit: fewBit)
     let out = try plan.run(epilogue: epilogue)
@@ -157,7 +184,7 @@ struct MatmulPlan {
 
     init(_ lhs: Tensor, _ rhs: Tensor, op: String) throws(TensorError) {
         try OpSupport.sameDevice(op, lhs, rhs)
-        try OpSupport.floats(op, lhs, rhs)
+        try ReducedPrecision.requireFloatingPoint(op, lhs, rhs)
         guard lhs.rank >= 1, rhs.rank >= 1 else {
             throw .shapeMismatch(op: op, lhs: lhs.shape, rhs: rhs.shape, reason: "operands must have at least one axis")
         }
@@ -173,7 +200,9 @@ struct MatmulPlan {
         b = try MatrixOperand(right, batchShape: batchShape)
         geometry = MatmulGeometry(m: m, n: n, k: k, batch: batchShape.reduce(1, *),
                                   transposeA: a.transposed, transposeB: b.transposed,
-                                  batchStrideA: a.batchStride, batchStrideB: b.batchStride)
+                                  batchStrideA: a.batchStride, batchStrideB: b.batchStride,
+                                  types: OperandTypes(a: lhs.dtype, b: rhs.dtype,
+                                                            c: ReducedPrecision.resultType(lhs.dtype, rhs.dtype)))
         var shape = batchShape
         if lhs.rank > 1 { shape.append(m) }
         if rhs.rank > 1 { shape.append(n) }
@@ -182,7 +211,8 @@ struct MatmulPlan {
     }
 
     func run(epilogue: MatmulEpilogue) throws(TensorError) -> Tensor {
-        let out = try OpSupport.output(resultShape, on: device)
+        let buffer = try device.backend.makeBuffer(count: ShapeMath.elementCount(resultShape), dtype: geometry.types.c)
+        let out = Tensor(storage: buffer, shape: resultShape, dtype: geometry.types.c, device: device)
         if out.elementCount > 0 {
             try device.backend.run(.matmul(a: a.tensor.storage, b: b.tensor.storage, c: out.storage,
                                            geometry: geometry, epilogue: epilogue))
@@ -207,13 +237,16 @@ struct MatrixOperand {
             // Broadcast batch axes that neither match nor are all 1: materialise the expansion.
             let full = batchShape + [rows, cols]
             let strides = broadcastStrides(source, to: full)
-            let buffer = try source.device.backend.makeBuffer(elementCount: ShapeMath.elementCount(full))
-            if ShapeMath.elementCount(full) > 0 {
-                try source.device.backend.run(.copyStrided(
-                    source: source.storage, layout: StridedLayout(shape: full, strides: strides, offset: source.offset),
-                    destination: buffer))
+            let count = ShapeMath.elementCount(full)
+            let buffer = try source.device.backend.makeBuffer(count: count, dtype: source.dtype)
+            let layout = StridedLayout(shape: full, strides: strides, offset: source.offset)
+            if count > 0, source.dtype.byteSize == 4 {
+                try source.device.backend.run(.copyStrided(source: source.storage, layout: layout, destination: buffer))
+            } else if count > 0 {
+                try source.device.backend.run(.cast(source: source.storage, sourceType: source.dtype, layout: layout,
+                                                    destination: buffer, destinationType: source.dtype))
             }
-            tensor = Tensor(storage: buffer, shape: full, device: source.device)
+            tensor = Tensor(storage: buffer, shape: full, dtype: source.dtype, device: source.device)
         }
         let r = tensor.rank
         let s = tensor.strides

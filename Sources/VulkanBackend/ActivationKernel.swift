@@ -12,21 +12,29 @@ extension VulkanDevice {
     /// ```swift
     /// try gpu.activate(.gelu, m, layout: StridedLayout(shape: [5, 3], strides: [1, 5]), into: t)
     /// ```
+    ///
+    /// A float16 / bfloat16 input or output (`types.a`, `types.c`) runs the 16-bit storage
+    /// variant (float32 arithmetic, rounded to nearest even on store; 16-bit storage needed).
     public func activate(_ activation: Activation, _ input: any BackendBuffer, layout: StridedLayout,
-                         into output: any BackendBuffer) throws(TensorError) {
+                         into output: any BackendBuffer, types: OperandTypes = .float32) throws(TensorError) {
+        let types = OperandTypes(a: types.a, c: types.c)   // binding 1 (unused) stays float32
+        try requireStorage16(types, op: "activate")
         let source = try buffer(input, "activate")
         let target = try buffer(output, "activate")
-        try requireInside(layout, of: source, op: "activate")
+        try requireInside(layout, of: source, op: "activate", dtype: types.a)
         let count = layout.elementCount
         guard count > 0 else { return }
-        guard count <= target.elementCount else {
-            throw .invalidArgument(op: "activate", reason: "output holds \(target.elementCount) elements, \(count) needed")
+        let capacity = target.byteCount / types.c.byteSize
+        guard count <= capacity else {
+            throw .invalidArgument(op: "activate", reason: "output holds \(capacity) elements, \(count) needed")
         }
         var push = PushConstants()
         push.append(count)
         push.append(activation.parameter)
         try push.appendInputLayout(layout, op: "activate")
-        try dispatch(.activation, constants: SpecConstants([0: UInt32(bitPattern: activation.kernelCode), 1: 0]),
+        var constants = SpecConstants([0: UInt32(bitPattern: activation.kernelCode), 1: 0])
+        if !types.isFloat32 { constants.set(2, types.kernelCode) }
+        try dispatch(types.isFloat32 ? .activation : .activationStorage16, constants: constants,
                      buffers: [(source, .read), (placeholder, .unused), (target, .write)], push: push,
                      groups: elementwiseGroups(count))
     }

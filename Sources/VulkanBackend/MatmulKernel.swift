@@ -74,6 +74,10 @@ extension VulkanDevice {
     /// by shape, and its unchecked variant when M, N and K are multiples of the tile. On
     /// CPU-type devices the tiled kernel skips shared memory (see ``MatmulTileConfig/cpuLarge``).
     ///
+    /// float16 / bfloat16 operands (``MatmulGeometry/types``) run the kernels' 16-bit storage
+    /// variants, converting on load and rounding C to nearest even on store, with float32
+    /// arithmetic; the device must have 16-bit storage buffers (``VulkanFeatures/fp16Storage``).
+    ///
     /// Which outputs the epilogue writes (pre-activation values, few-bit codes) is set by
     /// specialisation constants of the one module per kernel, so each combination is its
     /// own cached pipeline with the unused stores folded away, not a compiled variant.
@@ -123,10 +127,20 @@ extension VulkanDevice {
         let shader: Shader
         let groups: (x: Int, y: Int, z: Int)
         let batchGroups = min(g.batch, maxGroupCount.z)
+        // 16-bit storage: the kernels' storage16 variants, the types a constant (the naive
+        // kernel has none, so it runs as the tiled one).
+        let storage16 = !g.types.isFloat32
+        try requireStorage16(g.types, op: "matmul")
+        var kernel = kernel
+        if storage16, kernel == .naive {
+            let config = MatmulTileConfig.choose(m: g.m, n: g.n, batch: g.batch, cpuDevice: info.type == .cpu)
+            kernel = .tiled(config, aligned: config.isAligned(g))
+        }
+        if storage16 { constants.set(22, g.types.kernelCode) }
         switch kernel {
         case let .tiled(config, aligned):
             precondition(config.isValid, "invalid matmul tile configuration \(config)")
-            shader = .matmulTiled
+            shader = storage16 ? .matmulTiledStorage16 : .matmulTiled
             constants.set(0, UInt32(config.threads))
             constants.set(1, UInt32(config.bm))
             constants.set(2, UInt32(config.bn))
@@ -137,7 +151,7 @@ extension VulkanDevice {
             constants.set(7, config.stageShared ? 1 : 0)
             groups = ((g.n + config.bn - 1) / config.bn, (g.m + config.bm - 1) / config.bm, batchGroups)
         case .matvec:
-            shader = .matvec
+            shader = storage16 ? .matvecStorage16 : .matvec
             let columns = g.transposeB ? 8 : 32
             constants.set(0, 256)
             constants.set(1, UInt32(columns))

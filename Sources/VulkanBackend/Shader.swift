@@ -1,5 +1,6 @@
 /// The compute shaders of the backend, one per kernel family (Shaders/*.comp), plus the
-/// subgroup variant of the row sum.
+/// subgroup variant of the row sum and the 16-bit storage variants (matrix product, binary
+/// ops, activations).
 ///
 /// The matrix-product kernels are one module each: their epilogue outputs (pre-activation
 /// values, few-bit codes) are chosen by specialisation constants when a pipeline is made,
@@ -16,6 +17,11 @@ enum Shader: Int, CaseIterable, Sendable {
     case select, reduceIndex, topK, dropout
     case gatherRows, scatterAddRows
     case groupQuantize
+    /// The matrix-product kernels' 16-bit storage variants (float16 / bfloat16 operands as
+    /// specialisation constants; devices with storageBuffer16BitAccess only).
+    case matmulTiledStorage16, matvecStorage16
+    /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
+    case binaryStorage16, activationStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
 
@@ -54,6 +60,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .gatherRows: return SPIRV.gatherRows
         case .scatterAddRows: return SPIRV.scatterAddRows
         case .groupQuantize: return SPIRV.groupQuantize
+        case .matmulTiledStorage16: return SPIRV.matmulTiledStorage16
+        case .matvecStorage16: return SPIRV.matvecStorage16
+        case .binaryStorage16: return SPIRV.binaryStorage16
+        case .activationStorage16: return SPIRV.activationStorage16
         case .spin: return SPIRV.spin
         }
     }
@@ -63,7 +73,7 @@ enum Shader: Int, CaseIterable, Sendable {
         switch self {
         case .fill, .spin: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
-        case .binary, .activation: return 3
+        case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
         case .select: return 4
@@ -75,7 +85,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .groupQuantize: return 6
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
-        case .matmulTiled, .matmulNaive, .matvec: return 7
+        case .matmulTiled, .matmulNaive, .matvec, .matmulTiledStorage16, .matvecStorage16: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
         case .layerNorm: return 6
         case .layerNormBackward: return 9

@@ -21,15 +21,17 @@ extension PushConstants {
 
 extension VulkanDevice {
     /// Throws unless every element `layout` reaches lies inside `buffer`.
-    func requireInside(_ layout: StridedLayout, of buffer: VulkanBuffer, op: String) throws(TensorError) {
+    func requireInside(_ layout: StridedLayout, of buffer: VulkanBuffer, op: String,
+                       dtype: DType = .float32) throws(TensorError) {
+        let capacity = dtype == .float32 ? buffer.elementCount : buffer.byteCount / dtype.byteSize
         guard layout.shape.count == layout.strides.count else {
             throw .invalidArgument(op: op, reason: "layout shape \(layout.shape) and strides \(layout.strides) differ in rank")
         }
         guard layout.elementCount > 0 else { return }
         let reached = layout.reachedOffsets
-        guard reached.lowerBound >= 0, reached.upperBound < buffer.elementCount else {
+        guard reached.lowerBound >= 0, reached.upperBound < capacity else {
             throw .invalidArgument(op: op, reason: "layout \(layout.shape) strides \(layout.strides) offset \(layout.offset) "
-                                   + "reaches outside a buffer of \(buffer.elementCount) elements")
+                                   + "reaches outside a buffer of \(capacity) elements")
         }
     }
 }

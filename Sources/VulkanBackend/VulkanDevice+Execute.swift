@@ -2,8 +2,18 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension VulkanDevice {
-    /// Every op has a compute shader here.
-    public func supports(_ op: BackendOp) -> Bool { true }
+    /// Every op has a compute shader here; a matmul, binary op or activation on float16 /
+    /// bfloat16 storage only where
+    /// the device has 16-bit storage buffers (elsewhere it runs as its composite: casts
+    /// around the float32 product).
+    public func supports(_ op: BackendOp) -> Bool {
+        switch op {
+        case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32 || enabledFeatures.contains(.fp16Storage)
+        case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types):
+            return types.isFloat32 || enabledFeatures.contains(.fp16Storage)
+        default: return true
+        }
+    }
 
     /// Runs `op` on this backend's kernel for it (the per-op methods, public for the backend's own tests).
     public func execute(_ op: BackendOp) throws(TensorError) {
@@ -12,16 +22,16 @@ extension VulkanDevice {
             try fill(buffer, value: value, count: count)
         case let .copyStrided(source, layout, destination):
             try copyStrided(from: source, layout: layout, to: destination)
-        case let .binary(binaryOp, a, aLayout, b, bLayout, output):
-            try binary(binaryOp, a, aLayout, b, bLayout, into: output)
+        case let .binary(binaryOp, a, aLayout, b, bLayout, output, types):
+            try binary(binaryOp, a, aLayout, b, bLayout, into: output, types: types)
         case let .unary(unaryOp, input, layout, output):
             try unary(unaryOp, input, layout: layout, into: output)
         case let .scaleShift(input, layout, scale, offset, output):
             try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
-        case let .activate(activation, input, layout, output):
-            try activate(activation, input, layout: layout, into: output)
+        case let .activate(activation, input, layout, output, types):
+            try activate(activation, input, layout: layout, into: output, types: types)
         case let .activationBackward(activation, input, gradOutput, count, gradInput):
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
         case let .reduceSum(input, layout, scale, output):

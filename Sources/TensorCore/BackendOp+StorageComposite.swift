@@ -1,0 +1,84 @@
+extension BackendOp {
+    /// A matmul on float16 / bfloat16 storage as casts to float32 temporaries, the float32
+    /// product (with the same epilogue) and a cast of the result to C's type: what a backend
+    /// without 16-bit kernels computes (the CPU backend, a Vulkan device without 16-bit
+    /// storage). The casts are exact on the way in and round once (to nearest even) on the
+    /// way out, as the 16-bit kernels do.
+    static func storageComposite(
+        a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer, geometry: MatmulGeometry,
+        epilogue: MatmulEpilogue, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        func widened(_ buffer: any BackendBuffer, _ type: DType, count: Int) throws(TensorError) -> any BackendBuffer {
+            guard type != .float32 else { return buffer }
+            let wide = try temporary(count)
+            ops.append(.cast(source: buffer, sourceType: type, layout: .contiguous([count]),
+                             destination: wide, destinationType: .float32))
+            return wide
+        }
+        let types = geometry.types
+        let left = try widened(a, types.a, count: geometry.elementCountA)
+        let right = try widened(b, types.b, count: geometry.elementCountB)
+        var wide = geometry
+        wide.types = .float32
+        let count = geometry.batch * geometry.m * geometry.n
+        let product = types.c == .float32 ? c : try temporary(count)
+        ops.append(.matmul(a: left, b: right, c: product, geometry: wide, epilogue: epilogue))
+        if types.c != .float32 {
+            ops.append(.cast(source: product, sourceType: .float32, layout: .contiguous([count]),
+                             destination: c, destinationType: types.c))
+        }
+        return ops
+    }
+}
+
+extension BackendOp {
+    /// A 16-bit operand read through `layout` as a contiguous float32 temporary (exact), or the
+    /// operand and its layout as they are when float32.
+    private static func widened(_ buffer: any BackendBuffer, _ layout: StridedLayout, _ type: DType,
+                                into ops: inout [BackendOp],
+                                temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> (any BackendBuffer, StridedLayout) {
+        guard type != .float32 else { return (buffer, layout) }
+        let wide = try temporary(layout.elementCount)
+        ops.append(.cast(source: buffer, sourceType: type, layout: layout, destination: wide, destinationType: .float32))
+        return (wide, .contiguous(layout.shape))
+    }
+
+    /// A float32 result in a temporary, then cast to `output`'s type (rounded once), or
+    /// `output` itself when it is float32.
+    private static func narrowed(_ output: any BackendBuffer, _ type: DType, count: Int,
+                                 temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> (target: any BackendBuffer, finish: [BackendOp]) {
+        guard type != .float32 else { return (output, []) }
+        let wide = try temporary(count)
+        return (wide, [.cast(source: wide, sourceType: .float32, layout: .contiguous([count]), destination: output,
+                             destinationType: type)])
+    }
+
+    /// A binary op on 16-bit storage as casts around the float32 op (what a backend without
+    /// 16-bit elementwise kernels computes).
+    static func binaryStorageComposite(
+        _ op: BinaryOp, a: any BackendBuffer, aLayout: StridedLayout, b: any BackendBuffer, bLayout: StridedLayout,
+        output: any BackendBuffer, types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (left, leftLayout) = try widened(a, aLayout, types.a, into: &ops, temporary: temporary)
+        let (right, rightLayout) = try widened(b, bLayout, types.b, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: aLayout.elementCount, temporary: temporary)
+        ops.append(.binary(op, a: left, aLayout: leftLayout, b: right, bLayout: rightLayout, output: target))
+        return ops + finish
+    }
+
+    /// An activation on 16-bit storage as casts around the float32 activation.
+    static func activateStorageComposite(
+        _ activation: Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.activate(activation, input: source, layout: sourceLayout, output: target))
+        return ops + finish
+    }
+}
