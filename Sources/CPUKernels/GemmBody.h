@@ -81,52 +81,43 @@ static int packing_get(packing *out) {
     return 1;
 }
 
+/// Packs an operand seen as [panel index, k] into micro-panels `W` wide:
+/// dst[i * kc + p * W + r] = element (start + i + r, p0 + p), zero past `count`. Where
+/// `contiguous`, that element is src[(p0 + p) * ld + start + i + r] (a panel's W elements lie
+/// side by side: A transposed, B as stored); otherwise src[(start + i + r) * ld + p0 + p].
+/// Inlined with W constant (MR for A, NR for B).
+__attribute__((always_inline, target(TARGET)))
+static inline void pack_panels(int contiguous, const float *src, long ld, long start, long count, long p0, long kc,
+                               const long W, float *dst) {
+    for (long i = 0; i < count; i += W) {
+        const long width = count - i < W ? count - i : W;
+        float *out = dst + i * kc;
+        if (contiguous) {
+            for (long p = 0; p < kc; p++) {
+                memcpy(out + p * W, src + (p0 + p) * ld + start + i, (size_t)width * sizeof(float));
+                if (width < W) memset(out + p * W + width, 0, (size_t)(W - width) * sizeof(float));
+            }
+        } else {
+            for (long r = 0; r < width; r++) {
+                const float *row = src + (start + i + r) * ld + p0;
+                for (long p = 0; p < kc; p++) out[p * W + r] = row[p];
+            }
+            for (long r = width; r < W; r++)
+                for (long p = 0; p < kc; p++) out[p * W + r] = 0;
+        }
+    }
+}
+
 /// ap[ir * kc + p * MR + r] = op(A)[i0 + ir + r, p0 + p], zero past `mc` rows.
 __attribute__((target(TARGET)))
 static void pack_a(int transA, const float *a, long lda, long i0, long mc, long p0, long kc, float *ap) {
-    for (long ir = 0; ir < mc; ir += MR) {
-        const long rows = mc - ir < MR ? mc - ir : MR;
-        float *dst = ap + ir * kc;
-        if (transA) {
-            for (long p = 0; p < kc; p++) {
-                const float *src = a + (p0 + p) * lda + i0 + ir;
-                long r = 0;
-                for (; r < rows; r++) dst[p * MR + r] = src[r];
-                for (; r < MR; r++) dst[p * MR + r] = 0;
-            }
-        } else {
-            for (long r = 0; r < rows; r++) {
-                const float *src = a + (i0 + ir + r) * lda + p0;
-                for (long p = 0; p < kc; p++) dst[p * MR + r] = src[p];
-            }
-            for (long r = rows; r < MR; r++)
-                for (long p = 0; p < kc; p++) dst[p * MR + r] = 0;
-        }
-    }
+    pack_panels(transA, a, lda, i0, mc, p0, kc, MR, ap);
 }
 
 /// bp[jr * kc + p * NR + j] = op(B)[p0 + p, j0 + jr + j], zero past `nc` columns.
 __attribute__((target(TARGET)))
 static void pack_b(int transB, const float *b, long ldb, long p0, long kc, long j0, long nc, float *bp) {
-    for (long jr = 0; jr < nc; jr += NR) {
-        const long cols = nc - jr < NR ? nc - jr : NR;
-        float *dst = bp + jr * kc;
-        if (transB) {
-            for (long j = 0; j < cols; j++) {
-                const float *src = b + (j0 + jr + j) * ldb + p0;
-                for (long p = 0; p < kc; p++) dst[p * NR + j] = src[p];
-            }
-            for (long j = cols; j < NR; j++)
-                for (long p = 0; p < kc; p++) dst[p * NR + j] = 0;
-        } else if (cols == NR) {
-            for (long p = 0; p < kc; p++) memcpy(dst + p * NR, b + (p0 + p) * ldb + j0 + jr, NR * sizeof(float));
-        } else {
-            for (long p = 0; p < kc; p++) {
-                memcpy(dst + p * NR, b + (p0 + p) * ldb + j0 + jr, (size_t)cols * sizeof(float));
-                memset(dst + p * NR + cols, 0, (size_t)(NR - cols) * sizeof(float));
-            }
-        }
-    }
+    pack_panels(!transB, b, ldb, j0, nc, p0, kc, NR, bp);
 }
 
 /// C[0..<rows, 0..<cols] (=|+=) the MR x NR product of one A and one B micro-panel.
