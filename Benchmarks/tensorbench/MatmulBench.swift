@@ -28,10 +28,14 @@ enum MatmulBench {
         }
         if vulkan == nil, report.peak == nil { report.peak = Peak.load() }
         let firstRecord = report.records.count
-        let peers = options.noPeers || device.kind != .cpu || dtype != .float32 ? [:]
-            : Peers.run("matmul.py", ["--sizes", sizes.map(String.init).joined(separator: ","), "--repeat", "\(repeats)",
-                                      "--threads", "\(threads)"], threads: threads)
+        let withPeers = !options.noPeers && device.kind == .cpu && dtype == .float32
         for n in sizes {
+            // The peers run size by size just before ours, not all sizes in one block first: a
+            // slower minute on a shared host then falls on both sides of a ratio, not on one.
+            let peers = withPeers
+                ? Peers.run("matmul.py", ["--sizes", "\(n)", "--repeat", "\(repeats)", "--threads", "\(threads)"],
+                            threads: threads)
+                : [:]
             Progress.say("matmul \(n) on \(device.identifier)")
             let a = try Tensor.randn([n, n], seed: 1, on: device).cast(to: dtype)
             let b = try Tensor.randn([n, n], seed: 2, on: device).cast(to: dtype)
@@ -56,7 +60,7 @@ enum MatmulBench {
                 record.extra["naive_median_s"] = naive.median
                 cells += [format(record.work / naive.min / 1e9, digits: 2), format(naive.min / timing.min, digits: 1) + "x"]
             }
-            for peer in ["numpy", "torch"] where !options.noPeers && vulkan == nil && dtype == .float32 {
+            for peer in ["numpy", "torch"] where withPeers {
                 let figure = Peers.figure(peers, peer: peer, label: "\(n)")
                 record.peers[peer] = figure
                 cells += peerCells(figure, work: record.work, ours: timing)
@@ -80,13 +84,14 @@ enum MatmulBench {
     /// takes the type, else cast to float32, multiply, cast back (what a 16-bit caller would do).
     static func product(_ dtype: DType, on device: Device) throws -> ((Tensor, Tensor) throws -> Tensor, String) {
         if dtype == .float32 { return ({ try matmul($0, $1) }, "float32") }
-        let probeA = try Tensor.zeros([2, 2], on: device).cast(to: dtype)
-        do {
-            _ = try matmul(probeA, probeA)
-            return ({ try matmul($0, $1) }, "native \(dtype)")
-        } catch TensorError.unsupportedDType {
-            return ({ try matmul($0.cast(to: .float32), $1.cast(to: .float32)).cast(to: dtype) },
-                    "\(dtype) as cast to float32 + float32 matmul + cast back: no native \(dtype) matmul")
-        }
+        // matmul takes 16-bit operands on every backend: the backend's 16-bit kernel where it
+        // supports the op, else the op's composite (casts around the float32 kernel).
+        let probe = try device.backend.makeBuffer(count: 4, dtype: dtype)
+        let native = device.backend.supports(.matmul(a: probe, b: probe, c: probe,
+                                                     geometry: MatmulGeometry(m: 2, n: 2, k: 2,
+                                                                              types: OperandTypes(a: dtype, b: dtype, c: dtype)),
+                                                     epilogue: .none))
+        return ({ try matmul($0, $1) }, native ? "native \(dtype) kernel"
+                    : "\(dtype) through the composite: cast to float32, float32 matmul, cast back")
     }
 }
