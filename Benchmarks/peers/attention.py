@@ -9,7 +9,7 @@ fixed output gradient ("L<L> forward+backward", gradients reset outside the timi
 """
 import argparse
 
-from common import emit, load_numpy, load_torch, set_threads, timed, why
+from common import emit, set_threads, timed, load_numpy_and_torch
 
 
 def main():
@@ -23,13 +23,8 @@ def main():
     p.add_argument("--data", default=None, help="directory with q.npy, k.npy, v.npy, grad.npy")
     args = p.parse_args()
     set_threads(args.threads)
-    np, reason = load_numpy()
-    if np is None:
-        why("torch", reason)
-        return
-    torch, reason = load_torch(args.threads)
+    np, torch = load_numpy_and_torch(args.threads)
     if torch is None:
-        why("torch", reason)
         return
     shape = (args.batch, args.heads, args.length, args.head_dim)
     if args.data:

@@ -74,6 +74,19 @@ def load_torch(threads=None):
     return torch, None
 
 
+def load_numpy_and_torch(threads=None, peer="torch"):
+    """(numpy, torch) with torch's threads set; where either cannot be imported, reports why
+    under `peer` and returns (None, None)."""
+    np, reason = load_numpy()
+    torch = None
+    if np is not None:
+        torch, reason = load_torch(threads)
+    if torch is None:
+        why(peer, reason)
+        return None, None
+    return np, torch
+
+
 def load_numpy():
     """(numpy, None), or (None, the reason it cannot be imported)."""
     try:

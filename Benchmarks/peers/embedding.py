@@ -14,7 +14,7 @@ times); otherwise they are random.
 """
 import argparse, sys
 
-from common import emit, load_numpy, load_torch, set_threads, timed, why
+from common import emit, set_threads, timed, load_numpy_and_torch
 
 
 def parse():
@@ -32,13 +32,8 @@ def main():
     args = parse()
     set_threads(args.threads)
     shape = [int(d) for d in args.ids.split("x")]
-    np, reason = load_numpy()
-    if np is None:
-        why("torch", reason)
-        return
-    torch, reason = load_torch(args.threads)
+    np, torch = load_numpy_and_torch(args.threads)
     if torch is None:
-        why("torch", reason)
         return
     if args.data:
         ids = np.load(args.data + "/ids.npy").astype(np.int64)

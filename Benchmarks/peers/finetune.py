@@ -27,7 +27,7 @@ Prints {"peer": "torch", "label": "exact", "min", "median" (one step, the first 
 """
 import argparse, json, os, time
 
-from common import emit, load_numpy, load_torch, set_threads, why
+from common import emit, set_threads, why, load_numpy_and_torch
 
 
 def resident(field):
@@ -50,13 +50,8 @@ def main():
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
     set_threads(args.threads)
-    np, reason = load_numpy()
-    if np is None:
-        why("torch", reason)
-        return
-    torch, reason = load_torch(args.threads)
+    np, torch = load_numpy_and_torch(args.threads)
     if torch is None:
-        why("torch", reason)
         return
     try:
         from transformers import BertModel, logging as transformers_logging

@@ -33,7 +33,7 @@ per step]} (times: one step, the first left out).
 """
 import argparse, json, os, time
 
-from common import emit, load_numpy, load_torch, set_threads, why
+from common import emit, set_threads, load_numpy_and_torch
 
 
 def parse():
@@ -47,13 +47,8 @@ def parse():
 def main():
     args = parse()
     set_threads(args.threads)
-    np, reason = load_numpy()
-    if np is None:
-        why("torch", reason)
-        return
-    torch, reason = load_torch(args.threads)
+    np, torch = load_numpy_and_torch(args.threads)
     if torch is None:
-        why("torch", reason)
         return
     F = torch.nn.functional
     config = json.loads(args.config)
