@@ -108,6 +108,20 @@ int te_attention_backward_head(const te_attention_problem *p, long head, const f
 /// Returns free heap pages to the system (glibc malloc_trim(0)); 1 when some were released.
 int te_release_free_heap(void);
 
+/// One chunk of a parallel job: `chunk` is in 0..<chunks of ``te_worker_pool_run``.
+typedef void (*te_chunk_function)(void *context, long chunk);
+
+/// Runs `function(context, c)` for every c < `chunks` on the calling thread and up to
+/// `threads - 1` pooled workers (WorkerPool.c), returning when all have finished. Workers spin
+/// for a while after a job before they sleep, so the next job starts without a wake-up.
+/// Returns 0 (nothing run) when the pool is busy (another thread's job, or a call from inside
+/// a chunk), `threads` < 2 or `chunks` is outside 1..<2^20: the caller runs the chunks itself.
+int te_worker_pool_run(long chunks, int threads, te_chunk_function function, void *context);
+
+/// How long an idle worker spins before it sleeps (default 200 000 ns, or TENSOR_CPU_SPIN_US
+/// microseconds when set at the pool's first job; 0 sleeps at once).
+void te_worker_pool_set_spin(long nanoseconds);
+
 #ifdef __cplusplus
 }
 #endif
