@@ -82,3 +82,40 @@ extension BackendOp {
         return ops + finish
     }
 }
+
+extension BackendOp {
+    /// LayerNorm (`mean` given) or RMSNorm on 16-bit storage as casts around the float32 op:
+    /// the input widened exactly, the float32 normalisation (statistics straight into `mean`
+    /// and `rstd`), the output rounded once to `types.c`.
+    static func normStorageComposite(
+        input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?, rows: Int, columns: Int,
+        epsilon: Float, output: any BackendBuffer, mean: (any BackendBuffer)?, rstd: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let layout = StridedLayout.contiguous([rows, columns])
+        let (source, _) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: rows * columns, temporary: temporary)
+        if let mean {
+            ops.append(.layerNorm(input: source, weight: weight, bias: bias, rows: rows, columns: columns,
+                                  epsilon: epsilon, output: target, mean: mean, rstd: rstd))
+        } else {
+            ops.append(.rmsNorm(input: source, weight: weight, rows: rows, columns: columns, epsilon: epsilon,
+                                output: target, rstd: rstd))
+        }
+        return ops + finish
+    }
+
+    /// (Log-)softmax on 16-bit storage as casts around the float32 op (the input read through
+    /// its layout by the widening cast).
+    static func softmaxStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.softmax(input: source, layout: sourceLayout, logarithm: logarithm, output: target))
+        return ops + finish
+    }
+}
