@@ -5,13 +5,13 @@ extension CPUDevice {
     /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
     /// otherwise) but a matmul, binary op or activation on float16 / bfloat16 storage, which
     /// runs as its composite (casts to float32 around the float32 kernel); so do LayerNorm,
-    /// RMSNorm and softmax on 16-bit storage.
+    /// RMSNorm, softmax and attention on 16-bit storage.
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types): return types.isFloat32
         case let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
-             let .softmax(_, _, _, _, types):
+             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
             return types.isFloat32
         default: return true
         }
@@ -85,7 +85,8 @@ extension CPUDevice {
             try groupDequantize(codes: codes, scales: scales, layout: layout, into: output)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
-        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types):
+            try requireFloat32(types, op: "attentionForward")
             try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
                                  logSumExp: logSumExp)
         case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,

@@ -1,8 +1,9 @@
 import Foundation
 import TensorCore
 
-/// Conformance of LayerNorm, RMSNorm and (log-)softmax on float16 / bfloat16 storage
-/// (``OperandTypes``: the input's type `a`, the output's `c`): the Vulkan kernels' storage16
+/// Conformance of LayerNorm, RMSNorm, (log-)softmax and fused attention on float16 / bfloat16
+/// storage (``OperandTypes``: the input's type `a` (attention: the query's; `b` the key's and
+/// value's), the output's `c`): the Vulkan kernels' storage16
 /// variants where a backend has them, the casts composite elsewhere, and the composite on
 /// every backend (`compositeCases`).
 ///
@@ -22,7 +23,7 @@ extension ConformanceTable {
     ]
 
     static func storageTransformerCases() -> [ConformanceCase] {
-        storageNormCases() + storageSoftmaxCases()
+        storageNormCases() + storageSoftmaxCases() + storageAttentionCases()
     }
 
     /// LayerNorm (weight and bias) and RMSNorm (weight) at the norm shapes that matter for the
@@ -169,5 +170,94 @@ extension ConformanceTable {
             }
             return .init(actual: withinBounds(actual, reference, bounds), reference: reference)
         }
+    }
+}
+
+extension ConformanceTable {
+    /// Attention forward (output and logSumExp) at the attention shapes (one element, primes
+    /// with Lq != Lk both ways and a value dimension apart from the head's, several workgroups
+    /// and key tiles), unmasked, causal, and a [B, 1, 1, Lk] -inf padding mask with causal.
+    static func storageAttentionCases() -> [ConformanceCase] {
+        let typeSets: [OperandTypes] = [
+            OperandTypes(a: .float16, b: .float16, c: .float16),
+            OperandTypes(a: .bfloat16, b: .bfloat16, c: .bfloat16),
+            OperandTypes(a: .float32, b: .float16, c: .float32),
+            OperandTypes(a: .bfloat16, b: .float32, c: .float16),
+        ]
+        var cases: [ConformanceCase] = []
+        for types in typeSets {
+            for s in attentionShapes {
+                for (maskName, causal, padded) in [("unmasked", false, false), ("causal", true, false),
+                                                   ("padding -inf, causal", true, true)] {
+                    let shape = "q [\(s.b), \(s.h), \(s.lq), \(s.dh)] k [\(s.lk)] v [\(s.dv)]"
+                    cases.append(ConformanceCase(.attentionForward, "attentionForward \(maskName) \(types)",
+                                                 shapeClass: s.shapeClass, shape: shape, values: "normal",
+                                                 bound: storageBound(types.c)) { (h) throws(TensorError) in
+                        try storageAttentionCase(h, s, types, causal: causal, padded: padded)
+                    })
+                }
+            }
+        }
+        return cases
+    }
+
+    /// Bounds: with A = scale max_j sum_d |q_d| |k_jd| for a query, each float32 score errs by
+    /// at most dh eps32 A and no two visible scores differ by more than 2A. Each probability
+    /// then carries a relative error of 2 dh eps32 A plus the exp errors the Vulkan spec allows
+    /// (3 + 2|d| ulps, 2 eps32 each, |d| <= 2A: its own, the sum's largest, and one per
+    /// rescaling of the running sum, one per key tile of 16) and lk eps32 for the sum; the output (sum_j p_j v_j) errs by that
+    /// relative error of sum_j p_j |v_j|, plus lk eps32 of it for the accumulation. logSumExp
+    /// (float32) errs by the score error, the sum's relative error, and log's 3 ulps or 2^-21.
+    private static func storageAttentionCase(_ h: Harness, _ s: AttentionShape, _ types: OperandTypes, causal: Bool,
+                                             padded: Bool) throws(TensorError) -> ConformanceCase.Computed {
+        let bh = s.b * s.h
+        let (qBytes, q) = storageValues(h.values(bh * s.lq * s.dh, "normal"), types.a)
+        let (kBytes, k) = storageValues(h.values(bh * s.lk * s.dh, "normal"), types.b)
+        let (vBytes, v) = storageValues(h.values(bh * s.lk * s.dv, "normal"), types.b)
+        let scale = 1 / Float(s.dh).squareRoot()
+        let geometry = AttentionGeometry(batch: s.b, heads: s.h, queryLength: s.lq, keyLength: s.lk, headDimension: s.dh,
+                                         valueDimension: s.dv, scale: scale, causal: causal)
+        var full: [Float]?
+        var mask: AttentionMask?
+        if padded {
+            // The last lk / 3 keys of every batch (key 0 stays visible, so no row is empty).
+            let values = (0..<(s.b * s.lk)).map { $0 % s.lk >= s.lk - s.lk / 3 ? -Float.infinity : 0 }
+            full = (0..<(bh * s.lq * s.lk)).map { values[$0 / (s.h * s.lq * s.lk) * s.lk + $0 % s.lk] }
+            mask = AttentionMask(buffer: try h.input(values),
+                                 layout: StridedLayout(shape: [s.b, s.h, s.lq, s.lk], strides: [s.lk, 0, 0, 1]))
+        }
+        let expected = attentionReference(q, k, v, mask: full, s, scale: Double(scale), causal: causal, gradOutput: nil)
+        let magnitude = attentionReference(q, k, v.map(abs), mask: full, s, scale: Double(scale), causal: causal,
+                                           gradOutput: nil)
+        let count = bh * s.lq * s.dv
+        let out = try h.outputBytes(count * types.c.byteSize), lse = try h.output(bh * s.lq)
+        try h.run(.attentionForward(geometry, query: try h.inputBytes(qBytes), key: try h.inputBytes(kBytes),
+                                    value: try h.inputBytes(vBytes), mask: mask, output: out.buffer,
+                                    logSumExp: lse.buffer, types: types))
+        let eps32 = 0x1p-24
+        var outputBounds: [Double] = [], lseBounds: [Double] = []
+        for row in 0..<(bh * s.lq) {
+            let head = row / s.lq
+            var a = 0.0
+            for j in 0..<s.lk {
+                var sum = 0.0
+                for d in 0..<s.dh { sum += abs(Double(q[row * s.dh + d]) * Double(k[(head * s.lk + j) * s.dh + d])) }
+                a = max(a, sum)
+            }
+            a *= Double(scale)
+            let scoreError = Double(s.dh) * eps32 * a
+            // The probability's own exp, the largest in the sum, and one rescaling per key tile.
+            let expUlps = Double(2 + s.lk / 16 + 1) * (3 + 4 * a)
+            let relative = 2 * scoreError + 2 * eps32 * expUlps + 2 * Double(s.lk) * eps32 + 8 * eps32
+            for d in 0..<s.dv {
+                let slack = relative * magnitude.output[row * s.dv + d]
+                outputBounds.append(halfUlp(abs(expected.output[row * s.dv + d]) + slack, types.c) + slack)
+            }
+            lseBounds.append(0x1p-21 + scoreError + relative + 8 * eps32 * abs(expected.logSumExp[row]))
+        }
+        let actual = decode(try h.readBytes(out, byteCount: count * types.c.byteSize), types.c, count: count)
+            + (try h.read(lse)).map(Double.init)
+        let reference = expected.output + expected.logSumExp
+        return .init(actual: withinBounds(actual, reference, outputBounds + lseBounds), reference: reference)
     }
 }

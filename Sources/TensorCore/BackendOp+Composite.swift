@@ -34,6 +34,10 @@ extension BackendOp {
         case let .softmax(input, layout, logarithm, output, types) where !types.isFloat32:
             return try Self.softmaxStorageComposite(input: input, layout: layout, logarithm: logarithm, output: output,
                                                     types: types, temporary: temporary)
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types) where !types.isFloat32:
+            return try Self.attentionStorageComposite(geometry, query: query, key: key, value: value, mask: mask,
+                                                      output: output, logSumExp: logSumExp, types: types,
+                                                      temporary: temporary)
         case let .matmul(a, b, c, geometry, epilogue) where !geometry.types.isFloat32:
             return try Self.storageComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
                                              temporary: temporary)

@@ -119,3 +119,27 @@ extension BackendOp {
         return ops + finish
     }
 }
+
+extension BackendOp {
+    /// Fused attention on 16-bit storage as casts around the float32 op: query, key and value
+    /// widened exactly, the float32 attention (logSumExp straight into `logSumExp`), the
+    /// output rounded once to `types.c`.
+    static func attentionStorageComposite(
+        _ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
+        mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer, types: OperandTypes,
+        temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let bh = g.batchHeads
+        let (q, _) = try widened(query, .contiguous([bh * g.queryLength * g.headDimension]), types.a, into: &ops,
+                                 temporary: temporary)
+        let (k, _) = try widened(key, .contiguous([bh * g.keyLength * g.headDimension]), types.b, into: &ops,
+                                 temporary: temporary)
+        let (v, _) = try widened(value, .contiguous([bh * g.keyLength * g.valueDimension]), types.b, into: &ops,
+                                 temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: bh * g.queryLength * g.valueDimension,
+                                            temporary: temporary)
+        ops.append(.attentionForward(g, query: q, key: k, value: v, mask: mask, output: target, logSumExp: logSumExp))
+        return ops + finish
+    }
+}

@@ -171,11 +171,15 @@ public enum BackendOp: Sendable {
     /// query i, `output[i] = sum_j p_ij v_j` with `p_ij = exp(s_ij - logSumExp[i])`, `s_ij =
     /// scale * q_i . k_j + mask[b, h, i, j]` (`-inf` where causal and j > i), and `logSumExp[i]
     /// = log sum_j exp(s_ij)`, computed with a running maximum and sum so the scores are never
-    /// stored. A row whose scores are all `-inf` gives output 0 and logSumExp `-inf`. A
-    /// primitive: every backend executes it.
+    /// stored. A row whose scores are all `-inf` gives output 0 and logSumExp `-inf`.
+    /// `types.a` is the query's storage type, `types.b` the key's and value's, `types.c` the
+    /// output's (float32, float16 or bfloat16; float32 arithmetic, the output rounded once);
+    /// the mask and logSumExp are float32. A primitive on float32 storage: every backend
+    /// executes it; on 16-bit storage it has a composite (casts around the float32 op).
     case attentionForward(AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
-                          mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer)
-    /// The backward of ``attentionForward(_:query:key:value:mask:output:logSumExp:)`` from its
+                          mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer,
+                          types: OperandTypes = .float32)
+    /// The backward of ``attentionForward(_:query:key:value:mask:output:logSumExp:types:)`` from its
     /// output and logSumExp (the probabilities are recomputed per tile): with `D_i = dO_i .
     /// O_i` and `dS_ij = p_ij (dO_i . v_j - D_i)`, `gradQuery[i] = scale sum_j dS_ij k_j`,
     /// `gradKey[j] = scale sum_i dS_ij q_i`, `gradValue[j] = sum_i p_ij dO_i`, every element

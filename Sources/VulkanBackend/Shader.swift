@@ -22,8 +22,9 @@ enum Shader: Int, CaseIterable, Sendable {
     case matmulTiledStorage16, matvecStorage16
     /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
     case binaryStorage16, activationStorage16
-    /// The transformer kernels' 16-bit storage variants (LayerNorm / RMSNorm forward, softmax).
-    case layerNormStorage16, softmaxStorage16
+    /// The transformer kernels' 16-bit storage variants (LayerNorm / RMSNorm forward, softmax,
+    /// attention forward).
+    case layerNormStorage16, softmaxStorage16, attentionForwardStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
 
@@ -68,6 +69,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .activationStorage16: return SPIRV.activationStorage16
         case .layerNormStorage16: return SPIRV.layerNormStorage16
         case .softmaxStorage16: return SPIRV.softmaxStorage16
+        case .attentionForwardStorage16: return SPIRV.attentionForwardStorage16
         case .spin: return SPIRV.spin
         }
     }
@@ -95,7 +97,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .layerNorm, .layerNormStorage16: return 6
         case .layerNormBackward: return 9
         // q, k, v, mask, then the outputs (forward) or o, lse, dO and the gradients (backward).
-        case .attentionForward: return 6
+        case .attentionForward, .attentionForwardStorage16: return 6
         case .attentionBackwardQueries: return 8
         case .attentionBackwardKeys: return 9
         }

@@ -2,16 +2,16 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension VulkanDevice {
-    /// Every op has a compute shader here; a matmul, binary op, activation, LayerNorm, RMSNorm
-    /// or softmax on float16 / bfloat16 storage only where
+    /// Every op has a compute shader here; a matmul, binary op, activation, LayerNorm, RMSNorm,
+    /// softmax or attention forward on float16 / bfloat16 storage only where
     /// the device has 16-bit storage buffers (elsewhere it runs as its composite: casts
-    /// around the float32 product).
+    /// around the float32 op).
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32 || enabledFeatures.contains(.fp16Storage)
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types),
              let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
-             let .softmax(_, _, _, _, types):
+             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
             return types.isFloat32 || enabledFeatures.contains(.fp16Storage)
         default: return true
         }
@@ -83,9 +83,9 @@ extension VulkanDevice {
             try groupDequantize(codes: codes, scales: scales, layout: layout, into: output)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
-        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types):
             try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
-                                 logSumExp: logSumExp)
+                                 logSumExp: logSumExp, types: types)
         case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,
                                     gradKey, gradValue):
             try attentionBackward(geometry, query: query, key: key, value: value, mask: mask, output: output,

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 import TensorEngine
 
-/// LayerNorm, RMSNorm and softmax on float16 and bfloat16 tensors, on every device: the
+/// LayerNorm, RMSNorm, softmax and attention on float16 and bfloat16 tensors, on every device: the
 /// result keeps the input's type, computed in float32 and rounded once (Vulkan with 16-bit
 /// storage: the kernels' 16-bit variants; the CPU: casts around the float32 kernels). The
 /// float64 references are computed from the 16-bit inputs as stored (exact in float64); each
@@ -158,5 +158,92 @@ import TensorEngine
         let labels = try Tensor(int32: [1, 2, 3], shape: [1, 3], on: device)
         #expect(throws: TensorError.self) { try softmax(labels) }
         #expect(throws: TensorError.self) { try rmsNorm(labels, weight: nil, epsilon: 1e-6) }
+    }
+
+    /// Float64 softmax(q k^T scale) v for [1, heads, length, dim] operands (causal optional),
+    /// and each element's float32 slack: sum_j p_j |v_j| times the relative error of the
+    /// probabilities (see storageAttentionCase in TransformerStorageConformance).
+    static func attention(_ q: [Double], _ k: [Double], _ v: [Double], heads: Int, lq: Int, lk: Int, dim: Int,
+                          causal: Bool) -> (values: [Double], slack: [Double]) {
+        let scale = 1 / Double(Float(dim).squareRoot())
+        var values: [Double] = [], slack: [Double] = []
+        for h in 0..<heads {
+            for i in 0..<lq {
+                let visible = causal ? min(lk, i + 1) : lk
+                var scores: [Double] = [], a = 0.0
+                for j in 0..<visible {
+                    var dot = 0.0, magnitude = 0.0
+                    for d in 0..<dim {
+                        dot += q[(h * lq + i) * dim + d] * k[(h * lk + j) * dim + d]
+                        magnitude += abs(q[(h * lq + i) * dim + d] * k[(h * lk + j) * dim + d])
+                    }
+                    scores.append(dot * scale)
+                    a = max(a, magnitude * scale)
+                }
+                let top = scores.max()!
+                let weights = scores.map { exp($0 - top) }
+                let total = weights.reduce(0, +)
+                let relative = 2 * Double(dim) * eps32 * a + 2 * eps32 * Double(3 + lk / 16) * (3 + 4 * a)
+                    + 2 * Double(lk) * eps32 + 8 * eps32
+                for d in 0..<dim {
+                    var sum = 0.0, absolute = 0.0
+                    for j in 0..<visible {
+                        sum += weights[j] / total * v[(h * lk + j) * dim + d]
+                        absolute += weights[j] / total * abs(v[(h * lk + j) * dim + d])
+                    }
+                    values.append(sum)
+                    slack.append(relative * absolute)
+                }
+            }
+        }
+        return (values, slack)
+    }
+
+    @Test(arguments: TestDevices.all)
+    func attentionOnHalvesKeepsTheirType(device: Device) throws {
+        let (heads, lq, lk, dim) = (3, 9, 21, 16)
+        for type in [DType.float16, .bfloat16] {
+            let q = try Tensor.randn([1, heads, lq, dim], seed: 22, on: device).cast(to: type)
+            // Key and value as transposed 16-bit views: made contiguous (in 16 bits) first.
+            let k = try Tensor.randn([1, heads, dim, lk], seed: 23, on: device).cast(to: type).permuted([0, 1, 3, 2])
+            let v = try Tensor.randn([1, heads, lk, dim], seed: 24, on: device).cast(to: type)
+            let qv = try q.toArray().map(Double.init), kv = try k.toArray().map(Double.init)
+            let vv = try v.toArray().map(Double.init)
+            for causal in [false, true] {
+                let y = try scaledDotProductAttention(query: q, key: k, value: v, causal: causal)
+                #expect(y.dtype == type && y.shape == [1, heads, lq, dim])
+                let expected = Self.attention(qv, kv, vv, heads: heads, lq: lq, lk: lk, dim: dim, causal: causal)
+                ReducedPrecisionTests.expectWithin(try y.toArray(), expected.values, slack: expected.slack, type: type,
+                                                   "\(type) attention causal \(causal) on \(device)")
+            }
+            // Operands of different types give float32.
+            let mixed = try scaledDotProductAttention(query: q.cast(to: .float32), key: k, value: v)
+            #expect(mixed.dtype == .float32)
+            let expected = Self.attention(qv, kv, vv, heads: heads, lq: lq, lk: lk, dim: dim, causal: false)
+            ReducedPrecisionTests.expectWithin(try mixed.toArray(), expected.values, slack: expected.slack, type: .float32,
+                                               "float32 x \(type) attention on \(device)")
+        }
+    }
+
+    @Test(arguments: TestDevices.all)
+    func attentionGradientOnHalves(device: Device) throws {
+        // With gradients the fused attention runs in float32 between casts.
+        let type = DType.float16
+        let stored = try (0..<3).map { (seed) throws(TensorError) in
+            try Tensor.randn([1, 2, 5, 8], seed: UInt64(25 + seed), on: device).cast(to: type)
+        }
+        let scale = try Tensor.randn([1, 2, 5, 8], seed: 28, on: device)
+        let leaves = stored.map { $0.requiringGrad() }
+        let y = try scaledDotProductAttention(query: leaves[0], key: leaves[1], value: leaves[2], causal: true)
+        #expect(y.dtype == type)
+        try (y.cast(to: .float32) * scale).sum().backward()
+        let wide = try stored.map { (t) throws(TensorError) in try t.cast(to: .float32).requiringGrad() }
+        try (scaledDotProductAttention(query: wide[0], key: wide[1], value: wide[2], causal: true)
+            .cast(to: type).cast(to: .float32) * scale).sum().backward()
+        for (leaf, reference) in zip(leaves, wide) {
+            let grad = try #require(leaf.grad), expected = try #require(reference.grad)
+            #expect(grad.dtype == type)
+            #expect(try grad.toArray() == expected.cast(to: type).toArray())
+        }
     }
 }
