@@ -1,4 +1,9 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+//! variant storage16: TE_STORAGE16=1
+#ifdef TE_STORAGE16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // LayerNorm (CENTERED != 0) or RMSNorm (CENTERED == 0) over the rows of a contiguous
 // [rows, columns] x (BackendOp.layerNorm / .rmsNorm): per row mean (LayerNorm only) and
 // rstd = 1 / sqrt(var + epsilon), and y = (x - mean) * rstd * w + b.
@@ -11,6 +16,9 @@
 // (x - m0) - sum(d)/n, so a large mean (1e4 + noise) costs no precision.
 // Bindings 1 and 2 (weight, bias) are read only when HAS_WEIGHT / HAS_BIAS; binding 4
 // (mean) is written only when CENTERED.
+// The storage16 variant reads x and writes y as float32, float16 or bfloat16 (constant 4:
+// OperandTypes.kernelCode, x's type in bits 0-7, y's in 16-23): float32 arithmetic, y
+// rounded once to nearest even; weight, bias, mean and rstd stay float32.
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint CENTERED = 1;
 layout(constant_id = 1) const uint HAS_WEIGHT = 1;
@@ -23,6 +31,21 @@ layout(std430, binding = 2) readonly buffer Bias { float b[]; };
 layout(std430, binding = 3) writeonly buffer Out { float y[]; };
 layout(std430, binding = 4) writeonly buffer Mean { float meanOut[]; };
 layout(std430, binding = 5) writeonly buffer Rstd { float rstdOut[]; };
+#ifdef TE_STORAGE16
+#include "float16.glsl"
+layout(constant_id = 4) const uint IO_TYPES = 0u;
+const uint TYPE_X = IO_TYPES & 0xFFu;
+const uint TYPE_Y = (IO_TYPES >> 16) & 0xFFu;
+layout(std430, binding = 0) readonly buffer In16 { uint16_t x16[]; };
+layout(std430, binding = 3) writeonly buffer Out16 { uint16_t y16[]; };
+float load(uint i) { return TYPE_X == uint(TE_DTYPE_FLOAT32) ? x[i] : te_from_16(uint(x16[i]), TYPE_X); }
+void store(uint i, float v) {
+    if (TYPE_Y == uint(TE_DTYPE_FLOAT32)) y[i] = v; else y16[i] = uint16_t(te_to_16(v, TYPE_Y));
+}
+#else
+float load(uint i) { return x[i]; }
+void store(uint i, float v) { y[i] = v; }
+#endif
 layout(push_constant) uniform Params { uint rows; uint columns; float epsilon; } p;
 
 shared vec2 partial[256];
@@ -53,13 +76,13 @@ void main() {
         float m0 = 0.0;
         if (CENTERED != 0u) {
             float s = 0.0;
-            if (live) for (uint c = lane; c < p.columns; c += ROW_LANES) s += x[base + c];
+            if (live) for (uint c = lane; c < p.columns; c += ROW_LANES) s += load(base + c);
             m0 = segmentSum(vec2(s, 0.0), segmentBase, lane).x / n;
         }
         vec2 s = vec2(0.0);
         if (live) {
             for (uint c = lane; c < p.columns; c += ROW_LANES) {
-                float d = x[base + c] - m0;
+                float d = load(base + c) - m0;
                 s += vec2(d, d * d);
             }
         }
@@ -73,10 +96,10 @@ void main() {
                 rstdOut[row] = rstd;
             }
             for (uint c = lane; c < p.columns; c += ROW_LANES) {
-                float v = ((x[base + c] - m0) - correction) * rstd;
+                float v = ((load(base + c) - m0) - correction) * rstd;
                 if (HAS_WEIGHT != 0u) v *= w[c];
                 if (HAS_BIAS != 0u) v += b[c];
-                y[base + c] = v;
+                store(base + c, v);
             }
         }
     }

@@ -1,5 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+//! variant storage16: TE_STORAGE16=1
+#ifdef TE_STORAGE16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Softmax over the last axis of a strided view of x (row r starts at offset +
 // rowLayout(r), columns are columnStride apart), or log-softmax when LOGARITHM != 0; the
 // output is contiguous [rows, columns].
@@ -8,6 +12,9 @@
 // exp(x - max); then each lane writes its strided share of the row. Narrow rows
 // (LANE_PER_ROW != 0, e.g. class logits): one invocation per row, no barriers.
 // Max-subtracted, so no input overflows.
+// The storage16 variant reads x and writes dst as float32, float16 or bfloat16 (constant 2:
+// OperandTypes.kernelCode, x's type in bits 0-7, dst's in 16-23): float32 arithmetic, dst
+// rounded once to nearest even.
 #include "strided.glsl"
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint LOGARITHM = 0;
@@ -15,6 +22,21 @@ layout(constant_id = 1) const uint LANE_PER_ROW = 0;
 
 layout(std430, binding = 0) readonly buffer In { float x[]; };
 layout(std430, binding = 1) writeonly buffer Out { float dst[]; };
+#ifdef TE_STORAGE16
+#include "float16.glsl"
+layout(constant_id = 2) const uint IO_TYPES = 0u;
+const uint TYPE_X = IO_TYPES & 0xFFu;
+const uint TYPE_OUT = (IO_TYPES >> 16) & 0xFFu;
+layout(std430, binding = 0) readonly buffer In16 { uint16_t x16[]; };
+layout(std430, binding = 1) writeonly buffer Out16 { uint16_t dst16[]; };
+float load(uint i) { return TYPE_X == uint(TE_DTYPE_FLOAT32) ? x[i] : te_from_16(uint(x16[i]), TYPE_X); }
+void store(uint i, float v) {
+    if (TYPE_OUT == uint(TE_DTYPE_FLOAT32)) dst[i] = v; else dst16[i] = uint16_t(te_to_16(v, TYPE_OUT));
+}
+#else
+float load(uint i) { return x[i]; }
+void store(uint i, float v) { dst[i] = v; }
+#endif
 layout(push_constant) uniform Params {
     uint rows;
     uint columns;
@@ -29,7 +51,7 @@ uint rowStart(uint row) {
     return p.offset + (p.rank == 0u ? row * p.columns : te_strided_offset(row, p.rank, p.shape, p.strides));
 }
 
-#define X(c) x[base + (c) * p.columnStride]
+#define X(c) load(base + (c) * p.columnStride)
 
 shared float partial[256];
 
@@ -44,10 +66,10 @@ void narrowRows() {
         for (uint c = 0u; c < p.columns; ++c) total += exp(X(c) - top);
         if (LOGARITHM != 0u) {
             float shift = top + log(total);
-            for (uint c = 0u; c < p.columns; ++c) dst[outBase + c] = X(c) - shift;
+            for (uint c = 0u; c < p.columns; ++c) store(outBase + c, X(c) - shift);
         } else {
             float inverse = 1.0 / total;
-            for (uint c = 0u; c < p.columns; ++c) dst[outBase + c] = exp(X(c) - top) * inverse;
+            for (uint c = 0u; c < p.columns; ++c) store(outBase + c, exp(X(c) - top) * inverse);
         }
     }
 }
@@ -84,10 +106,10 @@ void main() {
         barrier();
         if (LOGARITHM != 0u) {
             float shift = top + log(total);
-            for (uint c = lane; c < p.columns; c += 256u) dst[outBase + c] = X(c) - shift;
+            for (uint c = lane; c < p.columns; c += 256u) store(outBase + c, X(c) - shift);
         } else {
             float inverse = 1.0 / total;
-            for (uint c = lane; c < p.columns; c += 256u) dst[outBase + c] = exp(X(c) - top) * inverse;
+            for (uint c = lane; c < p.columns; c += 256u) store(outBase + c, exp(X(c) - top) * inverse);
         }
     }
 }

@@ -4,11 +4,15 @@ import TensorCore
 extension CPUDevice {
     /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
     /// otherwise) but a matmul, binary op or activation on float16 / bfloat16 storage, which
-    /// runs as its composite (casts to float32 around the float32 kernel).
+    /// runs as its composite (casts to float32 around the float32 kernel); so do LayerNorm,
+    /// RMSNorm, softmax and attention on 16-bit storage.
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types): return types.isFloat32
+        case let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
+             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
+            return types.isFloat32
         default: return true
         }
     }
@@ -34,7 +38,8 @@ extension CPUDevice {
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
         case let .reduceSum(input, layout, scale, output):
             try reduceSum(input, layout: layout, scale: scale, into: output)
-        case let .softmax(input, layout, logarithm, output):
+        case let .softmax(input, layout, logarithm, output, types):
+            try requireFloat32(types, op: "softmax")
             try softmax(input, layout: layout, logarithm: logarithm, into: output)
         case let .activateFewBit(activation, input, count, output, fewBit):
             try activateFewBit(activation, input, count: count, into: output, fewBit: fewBit)
@@ -56,13 +61,15 @@ extension CPUDevice {
         case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
             try adamUpdate(parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
                            count: count, step: step)
-        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd):
+        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd, types):
+            try requireFloat32(types, op: "layerNorm")
             try layerNorm(input, weight: weight, bias: bias, rows: rows, columns: columns, epsilon: epsilon,
                           into: output, mean: mean, rstd: rstd)
         case let .layerNormBackward(input, weight, gradOutput, mean, rstd, rows, columns, gradInput, gradWeight, gradBias):
             try layerNormBackward(input, weight: weight, gradOutput: gradOutput, mean: mean, rstd: rstd, rows: rows,
                                   columns: columns, into: gradInput, gradWeight: gradWeight, gradBias: gradBias)
-        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd):
+        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd, types):
+            try requireFloat32(types, op: "rmsNorm")
             try rmsNorm(input, weight: weight, rows: rows, columns: columns, epsilon: epsilon, into: output, rstd: rstd)
         case let .rmsNormBackward(input, weight, gradOutput, rstd, rows, columns, gradInput, gradWeight):
             try rmsNormBackward(input, weight: weight, gradOutput: gradOutput, rstd: rstd, rows: rows, columns: columns,
@@ -78,7 +85,8 @@ extension CPUDevice {
             try groupDequantize(codes: codes, scales: scales, layout: layout, into: output)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
-        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types):
+            try requireFloat32(types, op: "attentionForward")
             try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
                                  logSumExp: logSumExp)
         case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,
@@ -98,6 +106,16 @@ extension CPUDevice {
             try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
         case let .scatterAddRows(source, indices, count, columns, rows, output):
             try scatterAddRows(source, indices: indices, count: count, columns: columns, rows: rows, into: output)
+        }
+    }
+}
+
+extension CPUDevice {
+    /// Throws unless every operand is float32: the CPU kernels read and write float32 only
+    /// (16-bit storage runs as the op's composite, which ``Backend/run(_:)`` picks).
+    func requireFloat32(_ types: OperandTypes, op: String) throws(TensorError) {
+        guard types.isFloat32 else {
+            throw .unsupportedOperation(op: op, backend: name, reason: "\(types) storage runs as the op's composite here")
         }
     }
 }

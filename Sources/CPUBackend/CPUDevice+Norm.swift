@@ -2,7 +2,7 @@ import TensorCore
 
 extension CPUDevice {
     /// LayerNorm over the rows of contiguous `input` [rows, columns] (the rules of
-    /// ``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:)``),
+    /// ``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:types:)``),
     /// rows split across threads.
     ///
     /// ```swift
@@ -17,7 +17,7 @@ extension CPUDevice {
     }
 
     /// RMSNorm over the rows of contiguous `input` [rows, columns] (the rules of
-    /// ``BackendOp/rmsNorm(input:weight:rows:columns:epsilon:output:rstd:)``).
+    /// ``BackendOp/rmsNorm(input:weight:rows:columns:epsilon:output:rstd:types:)``).
     ///
     /// ```swift
     /// try cpu.rmsNorm(x, weight: g, rows: 4096, columns: 384, epsilon: 1e-6, into: y, rstd: rstd)

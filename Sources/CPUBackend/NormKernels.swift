@@ -1,4 +1,4 @@
-/// The row kernels of LayerNorm and RMSNorm (``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:)``
+/// The row kernels of LayerNorm and RMSNorm (``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:types:)``
 /// and the rest), 16 lanes at a time with a scalar tail. `centered` selects LayerNorm
 /// (subtract the mean) over RMSNorm.
 ///

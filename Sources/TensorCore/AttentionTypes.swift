@@ -1,5 +1,5 @@
 /// The sizes and parameters of one fused scaled dot-product attention
-/// (``BackendOp/attentionForward(_:query:key:value:mask:output:logSumExp:)`` and its backward).
+/// (``BackendOp/attentionForward(_:query:key:value:mask:output:logSumExp:types:)`` and its backward).
 ///
 /// Query is contiguous [batch, heads, queryLength, headDimension], key [batch, heads,
 /// keyLength, headDimension], value [batch, heads, keyLength, valueDimension], the output

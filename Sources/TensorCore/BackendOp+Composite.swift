@@ -23,6 +23,21 @@ extension BackendOp {
         case let .activate(activation, input, layout, output, types) where !types.isFloat32:
             return try Self.activateStorageComposite(activation, input: input, layout: layout, output: output,
                                                      types: types, temporary: temporary)
+        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd, types) where !types.isFloat32:
+            return try Self.normStorageComposite(input: input, weight: weight, bias: bias, rows: rows, columns: columns,
+                                                 epsilon: epsilon, output: output, mean: mean, rstd: rstd, types: types,
+                                                 temporary: temporary)
+        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd, types) where !types.isFloat32:
+            return try Self.normStorageComposite(input: input, weight: weight, bias: nil, rows: rows, columns: columns,
+                                                 epsilon: epsilon, output: output, mean: nil, rstd: rstd, types: types,
+                                                 temporary: temporary)
+        case let .softmax(input, layout, logarithm, output, types) where !types.isFloat32:
+            return try Self.softmaxStorageComposite(input: input, layout: layout, logarithm: logarithm, output: output,
+                                                    types: types, temporary: temporary)
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types) where !types.isFloat32:
+            return try Self.attentionStorageComposite(geometry, query: query, key: key, value: value, mask: mask,
+                                                      output: output, logSumExp: logSumExp, types: types,
+                                                      temporary: temporary)
         case let .matmul(a, b, c, geometry, epilogue) where !geometry.types.isFloat32:
             return try Self.storageComposite(a: a, b: b, c: c, geometry: geometry, epilogue: epilogue,
                                              temporary: temporary)

@@ -82,3 +82,64 @@ extension BackendOp {
         return ops + finish
     }
 }
+
+extension BackendOp {
+    /// LayerNorm (`mean` given) or RMSNorm on 16-bit storage as casts around the float32 op:
+    /// the input widened exactly, the float32 normalisation (statistics straight into `mean`
+    /// and `rstd`), the output rounded once to `types.c`.
+    static func normStorageComposite(
+        input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?, rows: Int, columns: Int,
+        epsilon: Float, output: any BackendBuffer, mean: (any BackendBuffer)?, rstd: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let layout = StridedLayout.contiguous([rows, columns])
+        let (source, _) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: rows * columns, temporary: temporary)
+        if let mean {
+            ops.append(.layerNorm(input: source, weight: weight, bias: bias, rows: rows, columns: columns,
+                                  epsilon: epsilon, output: target, mean: mean, rstd: rstd))
+        } else {
+            ops.append(.rmsNorm(input: source, weight: weight, rows: rows, columns: columns, epsilon: epsilon,
+                                output: target, rstd: rstd))
+        }
+        return ops + finish
+    }
+
+    /// (Log-)softmax on 16-bit storage as casts around the float32 op (the input read through
+    /// its layout by the widening cast).
+    static func softmaxStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.softmax(input: source, layout: sourceLayout, logarithm: logarithm, output: target))
+        return ops + finish
+    }
+}
+
+extension BackendOp {
+    /// Fused attention on 16-bit storage as casts around the float32 op: query, key and value
+    /// widened exactly, the float32 attention (logSumExp straight into `logSumExp`), the
+    /// output rounded once to `types.c`.
+    static func attentionStorageComposite(
+        _ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
+        mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer, types: OperandTypes,
+        temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let bh = g.batchHeads
+        let (q, _) = try widened(query, .contiguous([bh * g.queryLength * g.headDimension]), types.a, into: &ops,
+                                 temporary: temporary)
+        let (k, _) = try widened(key, .contiguous([bh * g.keyLength * g.headDimension]), types.b, into: &ops,
+                                 temporary: temporary)
+        let (v, _) = try widened(value, .contiguous([bh * g.keyLength * g.valueDimension]), types.b, into: &ops,
+                                 temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: bh * g.queryLength * g.valueDimension,
+                                            temporary: temporary)
+        ops.append(.attentionForward(g, query: q, key: k, value: v, mask: mask, output: target, logSumExp: logSumExp))
+        return ops + finish
+    }
+}

@@ -50,7 +50,10 @@ public enum BackendOp: Sendable {
     /// Softmax over the last axis of `layout` (any strided view of `input`), written
     /// contiguously as [rows, columns] with columns the last extent (max-subtracted, so it
     /// never overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.
-    case softmax(input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer)
+    /// `types.a` is the input's storage type and `types.c` the output's (float32 arithmetic,
+    /// the output rounded once); 16-bit storage has a composite (casts around the float32 op).
+    case softmax(input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer,
+                 types: OperandTypes = .float32)
     /// Few-bit forward: `output[i] = f(input[i])` and element i's code written to the
     /// codes of `fewBit` (see ``FewBitOutput``), in one pass.
     case activateFewBit(Activation, input: any BackendBuffer, count: Int, output: any BackendBuffer,
@@ -103,9 +106,13 @@ public enum BackendOp: Sendable {
     /// LayerNorm over the rows of the contiguous `input` [rows, columns] (PyTorch's, biased
     /// variance): `mean[r]` and `rstd[r] = 1 / sqrt(var[r] + epsilon)` per row, and
     /// `output[r, c] = (input[r, c] - mean[r]) * rstd[r] * weight[c] + bias[c]`, weight 1 and
-    /// bias 0 when absent. A primitive (no composite): every backend executes it.
+    /// bias 0 when absent. `types.a` is the input's storage type and `types.c` the output's
+    /// (float32, float16 or bfloat16; float32 arithmetic, the output rounded once); weight,
+    /// bias, mean and rstd are float32. A primitive on float32 storage: every backend executes
+    /// it; on 16-bit storage it has a composite (casts around the float32 op).
     case layerNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?, rows: Int,
-                   columns: Int, epsilon: Float, output: any BackendBuffer, mean: any BackendBuffer, rstd: any BackendBuffer)
+                   columns: Int, epsilon: Float, output: any BackendBuffer, mean: any BackendBuffer, rstd: any BackendBuffer,
+                   types: OperandTypes = .float32)
     /// LayerNorm's backward from the forward's `input`, `mean` and `rstd`: with `xh = (x -
     /// mean) * rstd` and `g = gradOutput * weight`, `gradInput = rstd * (g - mean_c(g) - xh *
     /// mean_c(g * xh))`, and the column sums `gradWeight[c] = sum_r gradOutput * xh`,
@@ -116,9 +123,10 @@ public enum BackendOp: Sendable {
                            gradInput: any BackendBuffer, gradWeight: (any BackendBuffer)?, gradBias: (any BackendBuffer)?)
     /// RMSNorm over the rows of the contiguous `input` [rows, columns]: `rstd[r] = 1 /
     /// sqrt(mean_c(input^2) + epsilon)` and `output[r, c] = input[r, c] * rstd[r] * weight[c]`
-    /// (weight 1 when absent). A primitive.
+    /// (weight 1 when absent). `types` as for ``layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:types:)``.
+    /// A primitive on float32 storage; on 16-bit storage it has a composite.
     case rmsNorm(input: any BackendBuffer, weight: (any BackendBuffer)?, rows: Int, columns: Int, epsilon: Float,
-                 output: any BackendBuffer, rstd: any BackendBuffer)
+                 output: any BackendBuffer, rstd: any BackendBuffer, types: OperandTypes = .float32)
     /// RMSNorm's backward: with `xh = x * rstd` and `g = gradOutput * weight`, `gradInput =
     /// rstd * (g - xh * mean_c(g * xh))` and `gradWeight[c] = sum_r gradOutput * xh` (when
     /// given, summed in a fixed order). A primitive.
@@ -163,11 +171,15 @@ public enum BackendOp: Sendable {
     /// query i, `output[i] = sum_j p_ij v_j` with `p_ij = exp(s_ij - logSumExp[i])`, `s_ij =
     /// scale * q_i . k_j + mask[b, h, i, j]` (`-inf` where causal and j > i), and `logSumExp[i]
     /// = log sum_j exp(s_ij)`, computed with a running maximum and sum so the scores are never
-    /// stored. A row whose scores are all `-inf` gives output 0 and logSumExp `-inf`. A
-    /// primitive: every backend executes it.
+    /// stored. A row whose scores are all `-inf` gives output 0 and logSumExp `-inf`.
+    /// `types.a` is the query's storage type, `types.b` the key's and value's, `types.c` the
+    /// output's (float32, float16 or bfloat16; float32 arithmetic, the output rounded once);
+    /// the mask and logSumExp are float32. A primitive on float32 storage: every backend
+    /// executes it; on 16-bit storage it has a composite (casts around the float32 op).
     case attentionForward(AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer, value: any BackendBuffer,
-                          mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer)
-    /// The backward of ``attentionForward(_:query:key:value:mask:output:logSumExp:)`` from its
+                          mask: AttentionMask?, output: any BackendBuffer, logSumExp: any BackendBuffer,
+                          types: OperandTypes = .float32)
+    /// The backward of ``attentionForward(_:query:key:value:mask:output:logSumExp:types:)`` from its
     /// output and logSumExp (the probabilities are recomputed per tile): with `D_i = dO_i .
     /// O_i` and `dS_ij = p_ij (dO_i . v_j - D_i)`, `gradQuery[i] = scale sum_j dS_ij k_j`,
     /// `gradKey[j] = scale sum_i dS_ij q_i`, `gradValue[j] = sum_i p_ij dO_i`, every element

@@ -37,12 +37,30 @@ import TensorCore
 /// let pad = try Tensor([Float](repeating: 0, count: 2 * 128), shape: [2, 1, 1, 128], on: .cpu)
 /// let y = try scaledDotProductAttention(query: q, key: k, value: v, mask: pad, causal: true)   // [2, 12, 128, 32]
 /// ```
+///
+/// float16 or bfloat16 query, key and value are read as stored and computed in float32; the
+/// result is of their type when all three share it (float32 otherwise), rounded once (the
+/// Vulkan kernel's 16-bit variant, or casts around the float32 kernel). The mask stays
+/// float32. When a gradient is recorded, the operands are cast to float32 first, so backward
+/// is the float32 graph between casts.
+///
+/// ```swift
+/// let h = try scaledDotProductAttention(query: q.cast(to: .float16), key: k.cast(to: .float16),
+///                                       value: v.cast(to: .float16), causal: true)   // float16
+/// ```
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                       causal: Bool = false, scale: Float? = nil,
                                       storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
     let op = "scaledDotProductAttention"
     try storage.validate(op: op)
-    try OpSupport.floats(op, query, key, value)
+    try ReducedPrecision.requireFloatingPoint(op, query, key, value)
+    let resultType = query.dtype == key.dtype && key.dtype == value.dtype ? query.dtype : .float32
+    if ReducedPrecision.recordsGradient([query, key, value]) {
+        // The float32 graph between casts: each cast's gradient is cast back.
+        return try scaledDotProductAttention(query: ReducedPrecision.widened(query), key: ReducedPrecision.widened(key),
+                                             value: ReducedPrecision.widened(value), mask: mask, causal: causal,
+                                             scale: scale, storage: storage).cast(to: resultType)
+    }
     try OpSupport.sameDevice(op, query, key)
     try OpSupport.sameDevice(op, query, value)
     for (name, tensor) in [("query", query), ("key", key), ("value", value)] where tensor.rank != 4 {
@@ -81,9 +99,14 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     }
     let geometry = AttentionGeometry(batch: batch, heads: heads, queryLength: queryLength, keyLength: keyLength,
                                      headDimension: headDim, valueDimension: valueDim, scale: factor, causal: causal)
-    let q = try query.contiguous(), k = try key.contiguous(), v = try value.contiguous()
+    // Key and value share one storage type in the kernel: float32 when they differ.
+    let sharedKeyValue = key.dtype == value.dtype
+    let q = try query.contiguous()
+    let k = try (sharedKeyValue ? key : ReducedPrecision.widened(key)).contiguous()
+    let v = try (sharedKeyValue ? value : ReducedPrecision.widened(value)).contiguous()
     let device = query.device
-    let (out, lse) = try attentionForward(geometry, q, k, v, mask: attentionMask, on: device)
+    let types = OperandTypes(a: q.dtype, b: k.dtype, c: resultType)
+    let (out, lse) = try attentionForward(geometry, q, k, v, mask: attentionMask, on: device, types: types)
     let maskView = attentionMask
     if case let .int8(groupSize) = storage {
         guard !GradMode.disabled, [query, key, value].contains(where: { $0.requiresGrad }) else { return out }
@@ -105,13 +128,18 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
 }
 
 /// The fused forward: the output [B, H, Lq, Dv] and each query's log-sum-exp [B, H, Lq].
+/// `types` are q's, k's and v's, and the output's storage types (float32 unless a caller without
+/// gradients passed 16-bit operands).
 private func attentionForward(_ geometry: AttentionGeometry, _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask?,
-                              on device: Device) throws(TensorError) -> (output: Tensor, logSumExp: Tensor) {
-    let out = try OpSupport.output([geometry.batch, geometry.heads, geometry.queryLength, geometry.valueDimension], on: device)
+                              on device: Device,
+                              types: OperandTypes = .float32) throws(TensorError) -> (output: Tensor, logSumExp: Tensor) {
+    let shape = [geometry.batch, geometry.heads, geometry.queryLength, geometry.valueDimension]
+    let out = Tensor(storage: try device.backend.makeBuffer(count: ShapeMath.elementCount(shape), dtype: types.c),
+                     shape: shape, dtype: types.c, device: device)
     let lse = try OpSupport.output([geometry.batch, geometry.heads, geometry.queryLength], on: device)
     if lse.elementCount > 0 {
         try device.backend.run(.attentionForward(geometry, query: q.storage, key: k.storage, value: v.storage,
-                                                 mask: mask, output: out.storage, logSumExp: lse.storage))
+                                                 mask: mask, output: out.storage, logSumExp: lse.storage, types: types))
     }
     return (out, lse)
 }

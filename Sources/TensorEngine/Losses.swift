@@ -12,14 +12,27 @@ import TensorCore
 /// let logProbabilities = try softmax(logits, logarithm: true)
 /// let small = try softmax(scores, storage: .mesa)    // backward from 8-bit probabilities
 /// ```
+///
+/// A float16 or bfloat16 `x` gives a result of its type: read as stored (a view in place),
+/// computed in float32 and rounded once. When a gradient is recorded, `x` is cast to float32
+/// first, so backward is the float32 graph between casts.
+///
+/// ```swift
+/// let p = try softmax(logits.cast(to: .float16))     // float16
+/// ```
 public func softmax(_ x: Tensor, logarithm: Bool = false, storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
-    try OpSupport.floats("softmax", x)
+    try ReducedPrecision.requireFloatingPoint("softmax", x)
     try storage.validate(op: "softmax")
     guard x.rank >= 1 else { throw .invalidShape(op: "softmax", shape: x.shape, reason: "needs at least one axis") }
-    let out = try OpSupport.output(x.shape, on: x.device)
+    if ReducedPrecision.recordsGradient([x]) {
+        return try softmax(ReducedPrecision.widened(x), logarithm: logarithm, storage: storage).cast(to: x.dtype)
+    }
+    let out = Tensor(storage: try x.device.backend.makeBuffer(count: x.elementCount, dtype: x.dtype), shape: x.shape,
+                     dtype: x.dtype, device: x.device)
     if out.elementCount > 0 {
         // The view itself: a transposed input (softmax down a column) is read in place.
-        try x.device.backend.run(.softmax(input: x.storage, layout: x.layout, logarithm: logarithm, output: out.storage))
+        try x.device.backend.run(.softmax(input: x.storage, layout: x.layout, logarithm: logarithm, output: out.storage,
+                                          types: OperandTypes(a: x.dtype, c: x.dtype)))
     }
     let name = logarithm ? "logSoftmax" : "softmax"
     guard !GradMode.disabled, x.requiresGrad else { return out }

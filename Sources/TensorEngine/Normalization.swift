@@ -30,6 +30,15 @@ import TensorCore
 /// let y = try layerNorm(x, weight: g, bias: b, epsilon: 1e-12)   // [2, 5, 384]
 /// let shared = try layerNorm(x, weight: g, bias: b, epsilon: 1e-12, memory: .output, storage: .mesa)
 /// ```
+///
+/// A float16 or bfloat16 `x` gives a result of its type: read as stored, normalised in
+/// float32 and rounded once (the Vulkan kernel's 16-bit variant, or casts around the float32
+/// kernel). Weight and bias are used as float32. When a gradient is recorded, the input is
+/// cast to float32 first, so backward is the float32 graph between casts.
+///
+/// ```swift
+/// let h = try layerNorm(x.cast(to: .bfloat16), weight: g, bias: b, epsilon: 1e-5)   // bfloat16
+/// ```
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, memory: NormalizationMemory = .input,
                       storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
     try Normalization.run("layerNorm", x, weight: weight, bias: bias, epsilon: epsilon, centered: true,
@@ -52,6 +61,12 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Floa
 /// let y = try rmsNorm(x, weight: g, epsilon: 1e-6)
 /// let shared = try rmsNorm(x, weight: g, epsilon: 1e-6, memory: .output)
 /// ```
+///
+/// A float16 or bfloat16 `x` gives a result of its type, as for ``layerNorm(_:weight:bias:epsilon:memory:storage:)``.
+///
+/// ```swift
+/// let h = try rmsNorm(x.cast(to: .float16), weight: g, epsilon: 1e-6)   // float16
+/// ```
 public func rmsNorm(_ x: Tensor, weight: Tensor?, epsilon: Float, memory: NormalizationMemory = .input,
                     storage: ActivationStorage = .float32) throws(TensorError) -> Tensor {
     try Normalization.run("rmsNorm", x, weight: weight, bias: nil, epsilon: epsilon, centered: false,
@@ -61,7 +76,15 @@ public func rmsNorm(_ x: Tensor, weight: Tensor?, epsilon: Float, memory: Normal
 enum Normalization {
     static func run(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, centered: Bool,
                     memory: NormalizationMemory, storage: ActivationStorage) throws(TensorError) -> Tensor {
-        try OpSupport.floats(op, x)
+        try ReducedPrecision.requireFloatingPoint(op, x)
+        if ReducedPrecision.recordsGradient([x, weight, bias]) {
+            // The float32 graph between casts: each cast's gradient is cast back.
+            let wide = try run(op, ReducedPrecision.widened(x),
+                               weight: weight.map { (w) throws(TensorError) in try ReducedPrecision.widened(w) },
+                               bias: bias.map { (b) throws(TensorError) in try ReducedPrecision.widened(b) },
+                               epsilon: epsilon, centered: centered, memory: memory, storage: storage)
+            return try wide.cast(to: x.dtype)
+        }
         try storage.validate(op: op)
         guard x.rank >= 1 else { throw .invalidShape(op: op, shape: x.shape, reason: "needs at least one axis") }
         guard epsilon.isFinite, epsilon >= 0 else {
@@ -71,7 +94,7 @@ enum Normalization {
         for (name, parameter) in [("weight", weight), ("bias", bias)] {
             guard let parameter else { continue }
             try OpSupport.sameDevice(op, x, parameter)
-            try OpSupport.floats(op + " " + name, parameter)
+            try ReducedPrecision.requireFloatingPoint(op + " " + name, parameter)
             guard parameter.shape == [columns] else {
                 throw .shapeMismatch(op: op, lhs: x.shape, rhs: parameter.shape,
                                      reason: "\(name) must have the shape [\(columns)] of the input's last axis")
@@ -79,16 +102,21 @@ enum Normalization {
         }
         let rows = x.elementCount / max(columns, 1)
         let input = try x.detached().contiguous()
-        let w = try weight?.detached().contiguous(), b = try bias?.detached().contiguous()
-        let out = try OpSupport.output(x.shape, on: x.device)
+        // Weight and bias as float32 (16-bit ones arrive here only when no gradient is recorded).
+        let w = try weight.map { (w) throws(TensorError) in try ReducedPrecision.widened(w.detached()).contiguous() }
+        let b = try bias.map { (b) throws(TensorError) in try ReducedPrecision.widened(b.detached()).contiguous() }
+        let types = OperandTypes(a: x.dtype, c: x.dtype)
+        let out = Tensor(storage: try x.device.backend.makeBuffer(count: x.elementCount, dtype: x.dtype), shape: x.shape,
+                         dtype: x.dtype, device: x.device)
         let mean = centered ? try OpSupport.output([rows], on: x.device) : nil
         let rstd = try OpSupport.output([rows], on: x.device)
         if out.elementCount > 0 {
             let forward: BackendOp = centered
                 ? .layerNorm(input: input.storage, weight: w?.storage, bias: b?.storage, rows: rows, columns: columns,
-                             epsilon: epsilon, output: out.storage, mean: mean!.storage, rstd: rstd.storage)
+                             epsilon: epsilon, output: out.storage, mean: mean!.storage, rstd: rstd.storage,
+                             types: types)
                 : .rmsNorm(input: input.storage, weight: w?.storage, rows: rows, columns: columns, epsilon: epsilon,
-                           output: out.storage, rstd: rstd.storage)
+                           output: out.storage, rstd: rstd.storage, types: types)
             try x.device.backend.run(forward)
         }
         let parameters = [weight, bias].compactMap { $0 }

@@ -5,19 +5,27 @@ extension VulkanDevice {
     /// ``BackendOp/attentionForward``): one 64-lane workgroup per block of queries of one
     /// (batch, head), keys and values staged 16 at a time in shared memory.
     ///
+    /// float16 / bfloat16 `types` (query `a`, key and value `b`, output `c`) run the 16-bit
+    /// storage variant (float32 arithmetic, the output rounded once to nearest even; the mask
+    /// and logSumExp float32; the device needs 16-bit storage buffers).
+    ///
     /// ```swift
     /// try gpu.attentionForward(geometry, query: q, key: k, value: v, mask: nil, output: o, logSumExp: lse)
     /// ```
     public func attentionForward(_ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer,
                                  value: any BackendBuffer, mask: AttentionMask?, output: any BackendBuffer,
-                                 logSumExp: any BackendBuffer) throws(TensorError) {
+                                 logSumExp: any BackendBuffer, types: OperandTypes = .float32) throws(TensorError) {
         let op = "attentionForward"
-        let (inputs, push) = try attentionInputs(g, query: query, key: key, value: value, mask: mask, op: op)
+        try requireStorage16(types, op: op)
+        let (inputs, push) = try attentionInputs(g, query: query, key: key, value: value, mask: mask, op: op,
+                                                 types: types)
         let out = try buffer(output, op), lse = try buffer(logSumExp, op)
-        try requireHolds(out, g.batchHeads * g.queryLength * g.valueDimension, op: op, role: "output")
+        try requireHolds(out, g.batchHeads * g.queryLength * g.valueDimension, op: op, role: "output", dtype: types.c)
         try requireHolds(lse, g.batchHeads * g.queryLength, op: op, role: "logSumExp")
         guard g.batchHeads > 0, g.queryLength > 0 else { return }
-        try dispatch(.attentionForward, buffers: inputs + [(out, .write), (lse, .write)], push: push,
+        let constants = types.isFloat32 ? SpecConstants() : SpecConstants([0: types.kernelCode])
+        try dispatch(types.isFloat32 ? .attentionForward : .attentionForwardStorage16, constants: constants,
+                     buffers: inputs + [(out, .write), (lse, .write)], push: push,
                      groups: attentionGroups(g.queryLength, g.batchHeads))
     }
 
@@ -62,17 +70,19 @@ extension VulkanDevice {
         (min((rows + 63) / 64, maxGroupCount.x), min(batchHeads, maxGroupCount.y), 1)
     }
 
-    private func requireHolds(_ buffer: VulkanBuffer, _ count: Int, op: String, role: String) throws(TensorError) {
-        guard count <= buffer.elementCount else {
-            throw .invalidArgument(op: op, reason: "\(role) holds \(buffer.elementCount) elements, \(count) needed")
+    private func requireHolds(_ buffer: VulkanBuffer, _ count: Int, op: String, role: String,
+                              dtype: DType = .float32) throws(TensorError) {
+        let capacity = buffer.byteCount / dtype.byteSize
+        guard count <= capacity else {
+            throw .invalidArgument(op: op, reason: "\(role) holds \(capacity) elements, \(count) needed")
         }
     }
 
     /// The q, k, v and mask bindings (the query stands in for an absent mask) and the push
     /// constants of Shaders/common/attention.glsl.
     private func attentionInputs(_ g: AttentionGeometry, query: any BackendBuffer, key: any BackendBuffer,
-                                 value: any BackendBuffer, mask: AttentionMask?,
-                                 op: String) throws(TensorError) -> ([(VulkanBuffer, Access)], PushConstants) {
+                                 value: any BackendBuffer, mask: AttentionMask?, op: String,
+                                 types: OperandTypes = .float32) throws(TensorError) -> ([(VulkanBuffer, Access)], PushConstants) {
         guard g.batch >= 0, g.heads >= 0, g.queryLength >= 0, g.keyLength >= 0, g.headDimension >= 0,
               g.valueDimension >= 0 else {
             throw .invalidArgument(op: op, reason: "negative extent in \(g)")
@@ -87,9 +97,9 @@ extension VulkanDevice {
             throw .invalidArgument(op: op, reason: "\(g) exceeds 32-bit indexing")
         }
         let q = try buffer(query, op), k = try buffer(key, op), v = try buffer(value, op)
-        try requireHolds(q, g.batchHeads * g.queryLength * g.headDimension, op: op, role: "query")
-        try requireHolds(k, g.batchHeads * g.keyLength * g.headDimension, op: op, role: "key")
-        try requireHolds(v, g.batchHeads * g.keyLength * g.valueDimension, op: op, role: "value")
+        try requireHolds(q, g.batchHeads * g.queryLength * g.headDimension, op: op, role: "query", dtype: types.a)
+        try requireHolds(k, g.batchHeads * g.keyLength * g.headDimension, op: op, role: "key", dtype: types.b)
+        try requireHolds(v, g.batchHeads * g.keyLength * g.valueDimension, op: op, role: "value", dtype: types.b)
         var maskBuffer = q
         var strides = [0, 0, 0, 0], offset = 0
         if let mask {

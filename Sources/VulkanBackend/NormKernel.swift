@@ -2,30 +2,40 @@ import TensorCore
 
 extension VulkanDevice {
     /// LayerNorm over the rows of contiguous `input` [rows, columns] (Shaders/layer_norm.comp;
-    /// the rules of ``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:)``):
+    /// the rules of ``BackendOp/layerNorm(input:weight:bias:rows:columns:epsilon:output:mean:rstd:types:)``):
     /// one segment of 32 to 256 lanes per row, shared-memory sums.
+    ///
+    /// A float16 / bfloat16 input or output (`types.a`, `types.c`) runs the 16-bit storage
+    /// variant (float32 arithmetic, the output rounded once to nearest even; weight, bias,
+    /// mean and rstd float32; the device needs 16-bit storage buffers).
     ///
     /// ```swift
     /// try gpu.layerNorm(x, weight: g, bias: b, rows: 4096, columns: 384, epsilon: 1e-12,
     ///                   into: y, mean: mean, rstd: rstd)
+    /// try gpu.layerNorm(x16, weight: g, bias: b, rows: 4096, columns: 384, epsilon: 1e-12,
+    ///                   into: y16, mean: mean, rstd: rstd, types: OperandTypes(a: .float16, c: .float16))
     /// ```
     public func layerNorm(_ input: any BackendBuffer, weight: (any BackendBuffer)?, bias: (any BackendBuffer)?,
                           rows: Int, columns: Int, epsilon: Float, into output: any BackendBuffer,
-                          mean: any BackendBuffer, rstd: any BackendBuffer) throws(TensorError) {
+                          mean: any BackendBuffer, rstd: any BackendBuffer,
+                          types: OperandTypes = .float32) throws(TensorError) {
         try normForward("layerNorm", input, weight: weight, bias: bias, rows: rows, columns: columns, epsilon: epsilon,
-                        output: output, mean: mean, rstd: rstd)
+                        output: output, mean: mean, rstd: rstd, types: types)
     }
 
     /// RMSNorm over the rows of contiguous `input` [rows, columns] (Shaders/layer_norm.comp;
-    /// the rules of ``BackendOp/rmsNorm(input:weight:rows:columns:epsilon:output:rstd:)``).
+    /// the rules of ``BackendOp/rmsNorm(input:weight:rows:columns:epsilon:output:rstd:types:)``).
+    ///
+    /// 16-bit `types` as for ``layerNorm(_:weight:bias:rows:columns:epsilon:into:mean:rstd:types:)``.
     ///
     /// ```swift
     /// try gpu.rmsNorm(x, weight: g, rows: 4096, columns: 384, epsilon: 1e-6, into: y, rstd: rstd)
     /// ```
     public func rmsNorm(_ input: any BackendBuffer, weight: (any BackendBuffer)?, rows: Int, columns: Int,
-                        epsilon: Float, into output: any BackendBuffer, rstd: any BackendBuffer) throws(TensorError) {
+                        epsilon: Float, into output: any BackendBuffer, rstd: any BackendBuffer,
+                        types: OperandTypes = .float32) throws(TensorError) {
         try normForward("rmsNorm", input, weight: weight, bias: nil, rows: rows, columns: columns, epsilon: epsilon,
-                        output: output, mean: nil, rstd: rstd)
+                        output: output, mean: nil, rstd: rstd, types: types)
     }
 
     /// LayerNorm's backward (Shaders/layer_norm_backward.comp; the rules of
@@ -84,11 +94,12 @@ extension VulkanDevice {
     }
 
     private func normBuffer(_ buffer: (any BackendBuffer)?, holds count: Int, _ op: String,
-                            _ role: String) throws(TensorError) -> VulkanBuffer? {
+                            _ role: String, dtype: DType = .float32) throws(TensorError) -> VulkanBuffer? {
         guard let buffer else { return nil }
         let vulkan = try self.buffer(buffer, op)
-        guard count <= vulkan.elementCount else {
-            throw .invalidArgument(op: op, reason: "\(role) holds \(vulkan.elementCount) elements, \(count) needed")
+        let capacity = vulkan.byteCount / dtype.byteSize
+        guard count <= capacity else {
+            throw .invalidArgument(op: op, reason: "\(role) holds \(capacity) elements, \(count) needed")
         }
         return vulkan
     }
@@ -104,9 +115,12 @@ extension VulkanDevice {
     private func normForward(_ op: String, _ input: any BackendBuffer, weight: (any BackendBuffer)?,
                              bias: (any BackendBuffer)?, rows: Int, columns: Int, epsilon: Float,
                              output: any BackendBuffer, mean: (any BackendBuffer)?,
-                             rstd: any BackendBuffer) throws(TensorError) {
+                             rstd: any BackendBuffer, types: OperandTypes) throws(TensorError) {
+        let types = OperandTypes(a: types.a, c: types.c)   // types.b (unused) stays float32
+        try requireStorage16(types, op: op)
         let count = try normExtent(op, rows, columns)
-        let x = try normBuffer(input, holds: count, op, "input")!, y = try normBuffer(output, holds: count, op, "output")!
+        let x = try normBuffer(input, holds: count, op, "input", dtype: types.a)!
+        let y = try normBuffer(output, holds: count, op, "output", dtype: types.c)!
         let w = try normBuffer(weight, holds: columns, op, "weight"), b = try normBuffer(bias, holds: columns, op, "bias")
         let m = try normBuffer(mean, holds: rows, op, "mean"), r = try normBuffer(rstd, holds: rows, op, "rstd")!
         guard rows > 0, columns > 0 else { return }
@@ -115,10 +129,11 @@ extension VulkanDevice {
         push.append(rows)
         push.append(columns)
         push.append(epsilon)
-        let constants = SpecConstants([0: m == nil ? 0 : 1, 1: w == nil ? 0 : 1, 2: b == nil ? 0 : 1, 3: UInt32(lanes)])
+        var constants = SpecConstants([0: m == nil ? 0 : 1, 1: w == nil ? 0 : 1, 2: b == nil ? 0 : 1, 3: UInt32(lanes)])
+        if !types.isFloat32 { constants.set(4, types.kernelCode) }
         // Absent operands bind a placeholder the shader never touches under its flags (for
         // the writable mean slot, rstd: the validation layer counts it as written).
-        try dispatch(.layerNorm, constants: constants,
+        try dispatch(types.isFloat32 ? .layerNorm : .layerNormStorage16, constants: constants,
                      buffers: [(x, .read), w.map { ($0, .read) } ?? (x, .unused), b.map { ($0, .read) } ?? (x, .unused),
                                (y, .write), m.map { ($0, .write) } ?? (r, .unused), (r, .write)],
                      push: push, groups: (min((rows + 256 / lanes - 1) / (256 / lanes), maxGroupCount.x), 1, 1))

@@ -22,6 +22,9 @@ enum Shader: Int, CaseIterable, Sendable {
     case matmulTiledStorage16, matvecStorage16
     /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
     case binaryStorage16, activationStorage16
+    /// The transformer kernels' 16-bit storage variants (LayerNorm / RMSNorm forward, softmax,
+    /// attention forward).
+    case layerNormStorage16, softmaxStorage16, attentionForwardStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
 
@@ -64,6 +67,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matvecStorage16: return SPIRV.matvecStorage16
         case .binaryStorage16: return SPIRV.binaryStorage16
         case .activationStorage16: return SPIRV.activationStorage16
+        case .layerNormStorage16: return SPIRV.layerNormStorage16
+        case .softmaxStorage16: return SPIRV.softmaxStorage16
+        case .attentionForwardStorage16: return SPIRV.attentionForwardStorage16
         case .spin: return SPIRV.spin
         }
     }
@@ -73,6 +79,7 @@ enum Shader: Int, CaseIterable, Sendable {
         switch self {
         case .fill, .spin: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
+        case .softmaxStorage16: return 2
         case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
@@ -87,10 +94,10 @@ enum Shader: Int, CaseIterable, Sendable {
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec, .matmulTiledStorage16, .matvecStorage16: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
-        case .layerNorm: return 6
+        case .layerNorm, .layerNormStorage16: return 6
         case .layerNormBackward: return 9
         // q, k, v, mask, then the outputs (forward) or o, lse, dO and the gradients (backward).
-        case .attentionForward: return 6
+        case .attentionForward, .attentionForwardStorage16: return 6
         case .attentionBackwardQueries: return 8
         case .attentionBackwardKeys: return 9
         }

@@ -2,14 +2,16 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension VulkanDevice {
-    /// Every op has a compute shader here; a matmul, binary op or activation on float16 /
-    /// bfloat16 storage only where
+    /// Every op has a compute shader here; a matmul, binary op, activation, LayerNorm, RMSNorm,
+    /// softmax or attention forward on float16 / bfloat16 storage only where
     /// the device has 16-bit storage buffers (elsewhere it runs as its composite: casts
-    /// around the float32 product).
+    /// around the float32 op).
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32 || enabledFeatures.contains(.fp16Storage)
-        case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types):
+        case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types),
+             let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
+             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
             return types.isFloat32 || enabledFeatures.contains(.fp16Storage)
         default: return true
         }
@@ -36,8 +38,8 @@ extension VulkanDevice {
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
         case let .reduceSum(input, layout, scale, output):
             try reduceSum(input, layout: layout, scale: scale, into: output)
-        case let .softmax(input, layout, logarithm, output):
-            try softmax(input, layout: layout, logarithm: logarithm, into: output)
+        case let .softmax(input, layout, logarithm, output, types):
+            try softmax(input, layout: layout, logarithm: logarithm, into: output, types: types)
         case let .activateFewBit(activation, input, count, output, fewBit):
             try activateFewBit(activation, input, count: count, into: output, fewBit: fewBit)
         case let .fewBitBackward(fewBit, gradOutput, count, gradInput):
@@ -58,14 +60,15 @@ extension VulkanDevice {
         case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
             try adamUpdate(parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
                            count: count, step: step)
-        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd):
+        case let .layerNorm(input, weight, bias, rows, columns, epsilon, output, mean, rstd, types):
             try layerNorm(input, weight: weight, bias: bias, rows: rows, columns: columns, epsilon: epsilon,
-                          into: output, mean: mean, rstd: rstd)
+                          into: output, mean: mean, rstd: rstd, types: types)
         case let .layerNormBackward(input, weight, gradOutput, mean, rstd, rows, columns, gradInput, gradWeight, gradBias):
             try layerNormBackward(input, weight: weight, gradOutput: gradOutput, mean: mean, rstd: rstd, rows: rows,
                                   columns: columns, into: gradInput, gradWeight: gradWeight, gradBias: gradBias)
-        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd):
-            try rmsNorm(input, weight: weight, rows: rows, columns: columns, epsilon: epsilon, into: output, rstd: rstd)
+        case let .rmsNorm(input, weight, rows, columns, epsilon, output, rstd, types):
+            try rmsNorm(input, weight: weight, rows: rows, columns: columns, epsilon: epsilon, into: output, rstd: rstd,
+                        types: types)
         case let .rmsNormBackward(input, weight, gradOutput, rstd, rows, columns, gradInput, gradWeight):
             try rmsNormBackward(input, weight: weight, gradOutput: gradOutput, rstd: rstd, rows: rows, columns: columns,
                                 into: gradInput, gradWeight: gradWeight)
@@ -80,9 +83,9 @@ extension VulkanDevice {
             try groupDequantize(codes: codes, scales: scales, layout: layout, into: output)
         case let .copyInto(source, sourceLayout, destination, destinationLayout, dtype):
             try copyInto(source, layout: sourceLayout, to: destination, layout: destinationLayout, dtype: dtype)
-        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp):
+        case let .attentionForward(geometry, query, key, value, mask, output, logSumExp, types):
             try attentionForward(geometry, query: query, key: key, value: value, mask: mask, output: output,
-                                 logSumExp: logSumExp)
+                                 logSumExp: logSumExp, types: types)
         case let .attentionBackward(geometry, query, key, value, mask, output, logSumExp, gradOutput, gradQuery,
                                     gradKey, gradValue):
             try attentionBackward(geometry, query: query, key: key, value: value, mask: mask, output: output,
