@@ -24,7 +24,7 @@ public enum ConformanceTable {
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
             dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
-            storageElementwiseCases(),
+            storageElementwiseCases(), matmulKernelCases(),
         ]
         return groups.flatMap { $0 }
     }

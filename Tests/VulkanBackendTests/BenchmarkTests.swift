@@ -28,7 +28,7 @@ extension VulkanTests {
             let kernels: [(String, MatmulKernelChoice)] = [
                 ("naive", .naive), ("small", tiled(.small)), ("medium", tiled(.medium)), ("large", tiled(.large)),
                 ("cpuSmall", tiled(.cpuSmall)), ("cpuLarge", tiled(.cpuLarge)),
-                ("auto", MatmulKernelChoice.choose(g, cpuDevice: device.info.type == .cpu)),
+                ("auto", MatmulKernelChoice.choose(g, device: device.matmulProfile)),
             ]
             let only = ProcessInfo.processInfo.environment["TENSOR_VULKAN_BENCH_ONLY"]?.split(separator: ",").map(String.init)
             for (label, kernel) in kernels where only?.contains(label) ?? true {
