@@ -133,6 +133,23 @@ extension VulkanTests {
             try run(forced, bias: true, activation: .silu, pre: true)
         }
 
+        /// The conformance table's split-K and matrix-vector shapes (Sources/TensorConformance/
+        /// MatmulKernelConformance.swift) reach the new kernels on the test device itself.
+        @Test func conformanceShapesReachTheNewKernels() throws {
+            let device = try Fixture.device
+            let profile = device.matmulProfile
+            for (m, n, k) in [(8, 16, 4096), (8, 16, 4097), (5, 33, 3001), (32, 32, 2048)] {
+                let choice = MatmulKernelChoice.choose(MatmulGeometry(m: m, n: n, k: k), device: profile)
+                guard case .splitK = choice else {
+                    Issue.record("\(m)x\(n)x\(k) runs \(choice), not split-K")
+                    continue
+                }
+            }
+            let transposed = MatmulKernelChoice.choose(MatmulGeometry(m: 3, n: 129, k: 31, transposeB: true), device: profile)
+            #expect(transposed == (device.enabledFeatures.contains(.subgroupArithmetic) ? .matvecSubgroup : .matvec))
+            #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 3, n: 129, k: 31), device: profile) == .matvec)
+        }
+
         /// Split-K's parts must be one product covering K exactly in whole BK steps.
         @Test func splitKRefusesWhatItCannotRun() throws {
             let device = try Fixture.device
