@@ -108,6 +108,18 @@ extension VulkanDevice {
             throw TensorError.unsupportedOperation(op: "matmul", backend: "Vulkan",
                                                    reason: "the subgroup matrix-vector kernel needs subgroup arithmetic")
         }
+        switch kernel {
+        case let .tiled(config, _), let .splitK(config, _, _):
+            guard config.isValid else {
+                throw TensorError.invalidArgument(op: "matmul", reason: "tile \(config) breaks the tiled kernel's constraints")
+            }
+            guard config.fits(matmulProfile) else {
+                throw TensorError.unsupportedOperation(op: "matmul", backend: "Vulkan", reason: "tile \(config) needs "
+                    + "\(config.sharedMemoryBytes) bytes of shared memory and \(config.threads) invocations; the device allows "
+                    + "\(info.maxComputeSharedMemoryBytes) and \(info.maxComputeWorkgroupInvocations)")
+            }
+        default: break
+        }
         if case let .splitK(config, _, split) = kernel, g.batch != 1 || split.splits < 2
             || split.chunk % config.bk != 0 || split.splits != (g.k + split.chunk - 1) / split.chunk {
             throw TensorError.invalidArgument(op: "matmul", reason: "split-K into \(split.splits) parts of \(split.chunk) "
@@ -134,7 +146,6 @@ extension VulkanDevice {
         var partials: VulkanBuffer?
         switch kernel {
         case let .tiled(config, aligned), let .splitK(config, aligned, _):
-            precondition(config.isValid, "invalid matmul tile configuration \(config)")
             shader = storage16 ? .matmulTiledStorage16 : .matmulTiled
             constants.set(0, UInt32(config.threads))
             constants.set(1, UInt32(config.bm))

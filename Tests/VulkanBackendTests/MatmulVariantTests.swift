@@ -58,8 +58,18 @@ extension VulkanTests {
 
         func run(_ forced: Forced, bias useBias: Bool, activation: Activation, pre usePre: Bool) throws {
             let device = try Fixture.device
+            var config: MatmulTileConfig?
+            switch forced.kernel {
+            case let .tiled(tile, _), let .splitK(tile, _, _): config = tile
+            default: config = nil
+            }
             if forced.kernel == .matvecSubgroup, !device.enabledFeatures.contains(.subgroupArithmetic) {
                 print("note: \(device.name) has no subgroup arithmetic; the subgroup kernel is refused instead")
+                #expect(throws: TensorError.self) { try runOnDevice(device, forced, useBias, activation, usePre) }
+                return
+            }
+            if let config, !config.fits(device.matmulProfile) {
+                print("note: \(device.name) cannot hold tile \(config); it is refused instead")
                 #expect(throws: TensorError.self) { try runOnDevice(device, forced, useBias, activation, usePre) }
                 return
             }
@@ -150,7 +160,8 @@ extension VulkanTests {
             #expect(MatmulKernelChoice.choose(MatmulGeometry(m: 3, n: 129, k: 31), device: profile) == .matvec)
         }
 
-        /// Split-K's parts must be one product covering K exactly in whole BK steps.
+        /// Split-K's parts must be one product covering K exactly in whole BK steps; a tile
+        /// must meet the kernel's constraints.
         @Test func splitKRefusesWhatItCannotRun() throws {
             let device = try Fixture.device
             let a = try device.upload([Float](repeating: 1, count: 2 * 8 * 2048))
@@ -171,6 +182,10 @@ extension VulkanTests {
             #expect(throws: TensorError.self) {
                 try device.matmul(a, b, into: c, geometry: MatmulGeometry(m: 8, n: 16, k: 1000), epilogue: .none,
                                   kernel: .splitK(.medium, aligned: false, split: MatmulSplitK(k: 1000, splits: 5, bk: 8)))
+            }
+            #expect(throws: TensorError.self) {
+                try device.matmul(a, b, into: c, geometry: MatmulGeometry(m: 8, n: 16, k: 64), epilogue: .none,
+                                  kernel: .tiled(MatmulTileConfig(bm: 64, bn: 64, bk: 8, tm: 2, tn: 2), aligned: false))
             }
             Fixture.expectNoValidationMessages()
         }
