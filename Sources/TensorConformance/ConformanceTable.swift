@@ -24,9 +24,9 @@ public enum ConformanceTable {
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
             dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
-            storageElementwiseCases(), matmulKernelCases(),
+            storageElementwiseCases(),
         ]
-        return groups.flatMap { $0 }
+        return groups.flatMap { $0 } + matmulKernelCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a
