@@ -21,6 +21,11 @@
 // rows tRow + i BM/TM and columns tCol + j BN/TN.
 //
 // ALIGNED != 0 drops every bounds check (M % BM == N % BN == K % BK == 0).
+//
+// SPLIT_K != 0 (split-K, one product, batch 1): workgroup layer z covers k in
+// [z kChunk, min(K, (z + 1) kChunk)) (kChunk a multiple of BK) and stores its raw partial
+// sums, float32 and without epilogue, at C[z][row][col]; Shaders/matmul_split_k_reduce.comp
+// adds the layers and applies the epilogue.
 #extension GL_EXT_control_flow_attributes : enable
 #include "matmul_common.glsl"
 
@@ -33,6 +38,7 @@ layout(constant_id = 4) const uint TM = 4;
 layout(constant_id = 5) const uint TN = 4;
 layout(constant_id = 6) const uint ALIGNED = 0;
 layout(constant_id = 7) const uint STAGE_SHARED = 1;
+layout(constant_id = 8) const uint SPLIT_K = 0;
 
 const uint PAD = 4u;
 const uint STRIDE_A = BM + PAD;   // shared row stride of A tile ([k][m])
@@ -43,6 +49,8 @@ const uint LOADS_B = (BN * BK) / WG;
 shared vec4 tileA[(BK * STRIDE_A) / 4];
 shared vec4 tileB[(BK * STRIDE_B) / 4];
 
+uint kEnd;   // the end of this workgroup's k range (K unless split)
+
 // Fetches element l of this invocation's share of the A (or B) tile at k0 into a register.
 float fetchA(uint l, uint k0, uint rowBase, uint baseA) {
     uint idx = gl_LocalInvocationID.x + l * WG;
@@ -51,7 +59,7 @@ float fetchA(uint l, uint k0, uint rowBase, uint baseA) {
     uint gr = rowBase + r;
     uint gk = k0 + kk;
     if (ALIGNED != 0) return te_load_a(baseA + te_index_a(gr, gk));
-    return (gr < p.M && gk < p.K) ? te_load_a(baseA + te_index_a(gr, gk)) : 0.0;
+    return (gr < p.M && gk < kEnd) ? te_load_a(baseA + te_index_a(gr, gk)) : 0.0;
 }
 
 float fetchB(uint l, uint k0, uint colBase, uint baseB) {
@@ -61,7 +69,7 @@ float fetchB(uint l, uint k0, uint colBase, uint baseB) {
     uint gc = colBase + cc;
     uint gk = k0 + kk;
     if (ALIGNED != 0) return te_load_b(baseB + te_index_b(gk, gc));
-    return (gc < p.N && gk < p.K) ? te_load_b(baseB + te_index_b(gk, gc)) : 0.0;
+    return (gc < p.N && gk < kEnd) ? te_load_b(baseB + te_index_b(gk, gc)) : 0.0;
 }
 
 void storeA(uint l, float v) {
@@ -89,7 +97,12 @@ void main() {
     uint rowBase = gl_WorkGroupID.y * BM;
     uint colBase = gl_WorkGroupID.x * BN;
 
-    for (uint batch = gl_WorkGroupID.z; batch < p.batch; batch += gl_NumWorkGroups.z) {
+    uint kBegin = SPLIT_K != 0 ? gl_WorkGroupID.z * p.kChunk : 0u;
+    kEnd = SPLIT_K != 0 ? min(p.K, kBegin + p.kChunk) : p.K;
+    uint firstBatch = SPLIT_K != 0 ? 0u : gl_WorkGroupID.z;
+    uint batchStep = SPLIT_K != 0 ? p.batch : gl_NumWorkGroups.z;
+
+    for (uint batch = firstBatch; batch < p.batch; batch += batchStep) {
         uint baseA = batch * p.strideA;
         uint baseB = batch * p.strideB;
 
@@ -99,7 +112,7 @@ void main() {
         if (STAGE_SHARED == 0) {
             uint rowLimit = ALIGNED != 0 ? BM : min(BM, p.M - min(p.M, rowBase));
             uint colLimit = ALIGNED != 0 ? BN : min(BN, p.N - min(p.N, colBase));
-            for (uint k = 0u; k < p.K; ++k) {
+            for (uint k = kBegin; k < kEnd; ++k) {
                 float ar[TM];
                 float br[TN];
                 [[unroll]] for (uint i = 0u; i < TM; ++i) {
@@ -119,13 +132,13 @@ void main() {
         } else {
             float nextA[LOADS_A];
             float nextB[LOADS_B];
-            [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) nextA[l] = fetchA(l, 0u, rowBase, baseA);
-            [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) nextB[l] = fetchB(l, 0u, colBase, baseB);
-            for (uint k0 = 0u; k0 < p.K; k0 += BK) {
+            [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) nextA[l] = fetchA(l, kBegin, rowBase, baseA);
+            [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) nextB[l] = fetchB(l, kBegin, colBase, baseB);
+            for (uint k0 = kBegin; k0 < kEnd; k0 += BK) {
                 [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) storeA(l, nextA[l]);
                 [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) storeB(l, nextB[l]);
                 barrier();
-                if (k0 + BK < p.K) {
+                if (k0 + BK < kEnd) {
                     // Prefetch the next step while this one computes.
                     [[unroll]] for (uint l = 0u; l < LOADS_A; ++l) nextA[l] = fetchA(l, k0 + BK, rowBase, baseA);
                     [[unroll]] for (uint l = 0u; l < LOADS_B; ++l) nextB[l] = fetchB(l, k0 + BK, colBase, baseB);
@@ -157,7 +170,11 @@ void main() {
                 uint col = colBase + (STAGE_SHARED != 0 ? (j / 4u) * threadsN * 4u + tCol * 4u + j % 4u
                                                         : tCol + j * threadsN);
                 if (ALIGNED != 0 || (row < p.M && col < p.N)) {
-                    te_store(baseC + row * p.N + col, col, acc[i * TN + j]);
+                    if (SPLIT_K != 0) {
+                        c[gl_WorkGroupID.z * p.M * p.N + row * p.N + col] = acc[i * TN + j];
+                    } else {
+                        te_store(baseC + row * p.N + col, col, acc[i * TN + j]);
+                    }
                 }
             }
         }

@@ -73,6 +73,7 @@ layout(push_constant) uniform MatmulParams {
     uint strideA;
     uint strideB;
     float actParam;
+    uint kChunk;     // split-K: the k of each part but the last (K when not split)
 } p;
 
 // Element (row, k) of op(A) relative to the batch base.

@@ -26,7 +26,7 @@ public enum ConformanceTable {
             dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
             storageElementwiseCases(), storageTransformerCases(),
         ]
-        return groups.flatMap { $0 }
+        return groups.flatMap { $0 } + matmulKernelCases()
     }
 
     /// Every case of an op that has a composite, run again as that composite: the fallback a

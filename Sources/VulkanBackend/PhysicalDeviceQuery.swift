@@ -149,6 +149,9 @@ struct PhysicalDeviceDetails: @unchecked Sendable {
             driverVersion: driverInfo.isEmpty ? versionString(properties.driverVersion) : driverInfo,
             deviceLocalMemoryBytes: deviceLocal,
             subgroupSize: subgroupSize,
+            maxComputeSharedMemoryBytes: Int(properties.limits.maxComputeSharedMemorySize),
+            maxComputeWorkgroupInvocations: Int(min(properties.limits.maxComputeWorkGroupInvocations,
+                                                    properties.limits.maxComputeWorkGroupSize.0)),
             supportedFeatures: features,
             isUsable: unusable == nil,
             unusableReason: unusable

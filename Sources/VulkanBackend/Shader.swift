@@ -27,6 +27,9 @@ enum Shader: Int, CaseIterable, Sendable {
     case layerNormStorage16, softmaxStorage16, attentionForwardStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
+    /// The subgroup matrix-vector kernel (devices with subgroup arithmetic) and split-K's
+    /// reduction with the epilogue, each with its 16-bit storage variant.
+    case matvecSubgroup, matvecSubgroupStorage16, matmulSplitKReduce, matmulSplitKReduceStorage16
 
     /// The embedded SPIR-V words.
     var code: [UInt32] {
@@ -71,6 +74,10 @@ enum Shader: Int, CaseIterable, Sendable {
         case .softmaxStorage16: return SPIRV.softmaxStorage16
         case .attentionForwardStorage16: return SPIRV.attentionForwardStorage16
         case .spin: return SPIRV.spin
+        case .matvecSubgroup: return SPIRV.matvecSubgroup
+        case .matvecSubgroupStorage16: return SPIRV.matvecSubgroupStorage16
+        case .matmulSplitKReduce: return SPIRV.matmulSplitKReduce
+        case .matmulSplitKReduceStorage16: return SPIRV.matmulSplitKReduceStorage16
         }
     }
 
@@ -93,6 +100,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fewBit: return 4
         // A, B, C, bias, pre-activation, few-bit codes, few-bit borders: all declared always.
         case .matmulTiled, .matmulNaive, .matvec, .matmulTiledStorage16, .matvecStorage16: return 7
+        case .matvecSubgroup, .matvecSubgroupStorage16, .matmulSplitKReduce, .matmulSplitKReduceStorage16: return 7
         case .sparseMatmul, .outputSparseMatmul: return 6
         case .layerNorm, .layerNormStorage16: return 6
         case .layerNormBackward: return 9

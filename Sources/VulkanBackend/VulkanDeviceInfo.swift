@@ -40,6 +40,12 @@ public struct VulkanDeviceInfo: Sendable, Equatable, CustomStringConvertible {
     public var deviceLocalMemoryBytes: Int
     /// The default subgroup (wave, warp) size; never assume one.
     public var subgroupSize: Int
+    /// Shared (workgroup) memory one compute workgroup may declare, in bytes
+    /// (maxComputeSharedMemorySize; at least 16 KiB on every Vulkan device).
+    public var maxComputeSharedMemoryBytes: Int = 16384
+    /// Invocations one one-dimensional compute workgroup may have: the smaller of
+    /// maxComputeWorkGroupInvocations and maxComputeWorkGroupSize.x (at least 128).
+    public var maxComputeWorkgroupInvocations: Int = 128
     /// Fast paths the device supports (before the TENSOR_VULKAN_NO_* switches).
     public var supportedFeatures: VulkanFeatures
     /// True when the device meets the backend's minimum (Vulkan 1.1, a compute queue).

@@ -59,6 +59,8 @@ import VulkanBackend
             "matmul_naive": [.matmul],          // also tensorbench's naive baseline
             "matmul_tiled": [.matmul],
             "matvec": [.matmul],
+            "matvec_subgroup": [.matmul],         // M <= 4 with B transposed, subgroup arithmetic
+            "matmul_split_k_reduce": [.matmul],   // split-K: long K, few tiles
             "output_sparse_matmul": [.outputSparseMatmul],
             "reduce_sum": [.reduceSum],
             "scale_shift": [.scaleShift],

@@ -28,7 +28,8 @@ extension VulkanTests {
             let kernels: [(String, MatmulKernelChoice)] = [
                 ("naive", .naive), ("small", tiled(.small)), ("medium", tiled(.medium)), ("large", tiled(.large)),
                 ("cpuSmall", tiled(.cpuSmall)), ("cpuLarge", tiled(.cpuLarge)),
-                ("auto", MatmulKernelChoice.choose(g, cpuDevice: device.info.type == .cpu)),
+                ("nvidiaLarge", tiled(.nvidiaLarge)), ("amdLarge", tiled(.amdLarge)), ("intelLarge", tiled(.intelLarge)),
+                ("auto", MatmulKernelChoice.choose(g, device: device.matmulProfile)),
             ]
             let only = ProcessInfo.processInfo.environment["TENSOR_VULKAN_BENCH_ONLY"]?.split(separator: ",").map(String.init)
             for (label, kernel) in kernels where only?.contains(label) ?? true {
@@ -41,6 +42,40 @@ extension VulkanTests {
                 } / Double(repeats)
                 results[label] = g.flops / time / 1e9
                 print("matmul \(size)^3 \(label): \(String(format: "%.2f", g.flops / time / 1e9)) GFLOP/s")
+            }
+            Fixture.expectNoValidationMessages()
+        }
+
+        /// Long K with few outputs: the tiled kernel alone against split-K, and both
+        /// matrix-vector kernels (M = 1, B transposed). K from TENSOR_VULKAN_BENCH_K (4096).
+        @Test func matmulSplitKAndMatrixVector() throws {
+            let device = try Fixture.device
+            let k = Int(ProcessInfo.processInfo.environment["TENSOR_VULKAN_BENCH_K"] ?? "4096") ?? 4096
+            var random = TestRandom(seed: 7)
+            let narrow = MatmulGeometry(m: 8, n: 16, k: k)
+            let vector = MatmulGeometry(m: 1, n: 4096, k: k, transposeB: true)
+            let a = try device.upload(random.floats(8 * k))
+            let b = try device.upload(random.floats(4096 * k))
+            let c = try device.makeBuffer(elementCount: 4096 * 8)
+            let profile = device.matmulProfile
+            let config = MatmulTileConfig.choose(m: 8, n: 16, batch: 1, device: profile)
+            var runs: [(String, MatmulGeometry, MatmulKernelChoice)] = [
+                ("8x16 tiled", narrow, .tiled(config, aligned: config.isAligned(narrow))),
+                ("8x16 auto", narrow, MatmulKernelChoice.choose(narrow, device: profile)),
+                ("matvec", vector, .matvec),
+            ]
+            if device.enabledFeatures.contains(.subgroupArithmetic) {
+                runs.append(("matvecSubgroup", vector, .matvecSubgroup))
+            }
+            for (label, g, kernel) in runs {
+                try device.matmul(a, b, into: c, geometry: g, epilogue: .none, kernel: kernel)
+                try device.synchronize()
+                let repeats = 10
+                let time = try seconds {
+                    for _ in 0..<repeats { try device.matmul(a, b, into: c, geometry: g, epilogue: .none, kernel: kernel) }
+                    try device.synchronize()
+                } / Double(repeats)
+                print("matmul \(g.m)x\(g.n)x\(g.k) \(label) (\(kernel)): \(String(format: "%.1f", time * 1e6)) us")
             }
             Fixture.expectNoValidationMessages()
         }
