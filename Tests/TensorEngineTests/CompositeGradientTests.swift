@@ -156,3 +156,58 @@ import TensorCore
         #expect(try plain.toArray() == x.toArray())
     }
 }
+
+/// The replay of each primitive (``CompositeProgram/Step``): its gradient against finite
+/// differences, through strided, broadcast and offset layouts.
+@Suite(.vulkanValidation) struct CompositeProgramTests {
+    @Test(arguments: TestDevices.all)
+    func everyReplayedPrimitiveHasTheFiniteDifferenceGradient(device: Device) throws {
+        let transposed = StridedLayout(shape: [4, 3], strides: [1, 4])
+        let row = StridedLayout(shape: [3, 4], strides: [0, 1], offset: 2)
+        // Slots: 0 = x [3, 4], 1 = y [6]; 2...9 written by the steps.
+        let program = CompositeProgram(steps: [
+            .cast(source: 0, layout: transposed, destination: 2, type: nil),                    // x^T
+            .unary(.exp, input: 2, layout: .contiguous([12]), output: 3),
+            .binary(.mul, a: 0, aLayout: .contiguous([3, 4]), b: 1, bLayout: row, output: 4),   // x * y[2..<6]
+            .scaleShift(input: 4, layout: .contiguous([12]), scale: 0.5, offset: 1, output: 5),
+            .activate(.silu, input: 5, layout: .contiguous([12]), output: 6),
+            .softmax(input: 6, layout: .contiguous([3, 4]), logarithm: false, output: 7),
+            .reduceSum(input: 3, layout: StridedLayout(shape: [1, 12, 1], strides: [0, 1, 0]), scale: 2, output: 8),
+            .fill(slot: 9, value: 0.25, count: 1),
+            .select(condition: 9, conditionLayout: StridedLayout(shape: [12], strides: [0]), a: 7,
+                    aLayout: .contiguous([12]), b: 3, bLayout: .contiguous([12]), output: 9),
+            .matmul(a: 9, b: 2, c: 5, geometry: MatmulGeometry(m: 3, n: 3, k: 4)),             // [3, 4] x [4, 3]
+            .binary(.add, a: 5, aLayout: .contiguous([9]), b: 8, bLayout: StridedLayout(shape: [9], strides: [0]),
+                    output: 5),
+        ], inputSlots: [0, 1], outputSlot: 5, slotCount: 10)
+        try AutogradTests.check("composite program", on: device, shapes: [[3, 4], [6]]) { inputs in
+            try program.replay(inputs, on: device).sum()
+        }
+    }
+
+    /// A float16, batched product with B read transposed, through the storage composite.
+    @Test(arguments: TestDevices.all)
+    func batchedTransposedMatmulMatchesItsHandWrittenGradient(device: Device) throws {
+        var rng = SeededRandom(seed: 11)
+        let a = try Tensor(rng.normalFloats(2 * 3 * 5), shape: [2, 3, 5], on: device).cast(to: .float16).requiringGrad()
+        let b = try Tensor(rng.normalFloats(2 * 4 * 5), shape: [2, 4, 5], on: device).cast(to: .float16).requiringGrad()
+        let geometry = MatmulGeometry(m: 3, n: 4, k: 5, batch: 2, transposeB: true, batchStrideA: 15, batchStrideB: 20,
+                                      types: OperandTypes(a: .float16, b: .float16, c: .float16))
+        let fallback = try CompositeGradient.run("matmul", inputs: [a, b], shape: [2, 3, 4], dtype: .float16) { operands, output in
+            .matmul(a: operands[0].storage, b: operands[1].storage, c: output.storage, geometry: geometry, epilogue: .none)
+        }
+        let handWritten = try matmul(a, b.transposed())
+        #expect(try fallback.toArray() == handWritten.toArray())
+        let weights = try Tensor(rng.normalFloats(24), shape: [2, 3, 4], on: device)
+        try (fallback.cast(to: .float32) * weights).sum().backward()
+        let viaComposite = try [a, b].map { try #require($0.grad).toArray() }
+        a.clearGrad()
+        b.clearGrad()
+        try (handWritten.cast(to: .float32) * weights).sum().backward()
+        for (index, tensor) in [a, b].enumerated() {
+            let expected = try #require(tensor.grad).toArray()
+            #expect(CompositeGradientTests.relativeError(viaComposite[index], expected.map(Double.init)) < 2e-3,
+                    "operand \(index) on \(device.identifier)")
+        }
+    }
+}
