@@ -80,5 +80,11 @@ import TensorEngine
             }
         }
         #expect(try withNoGrad { try lerp(start, end, weight: weight) }.requiresGrad == false)
+        // An empty result: every input's gradient is zero, of its own shape.
+        let empty = try Tensor.zeros([0, 3], on: device).requiringGrad()
+        let row = try Tensor.ones([3], on: device).requiringGrad()
+        try lerp(empty, row, weight: 0.5).sum().backward()
+        #expect(try #require(empty.grad).shape == [0, 3])
+        #expect(try #require(row.grad).toArray() == [0, 0, 0])
     }
 }
