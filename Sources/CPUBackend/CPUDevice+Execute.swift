@@ -13,6 +13,7 @@ extension CPUDevice {
         case let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
              let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
             return types.isFloat32
+        case .lerp: return false   // runs as its composite
         default: return true
         }
     }
@@ -106,6 +107,8 @@ extension CPUDevice {
             try gatherRows(table, dtype: dtype, rows: rows, columns: columns, indices: indices, count: count, into: output)
         case let .scatterAddRows(source, indices, count, columns, rows, output):
             try scatterAddRows(source, indices: indices, count: count, columns: columns, rows: rows, into: output)
+        case .lerp:
+            throw .unsupportedOperation(op: "lerp", backend: name, reason: "no kernel: it runs as its composite")
         }
     }
 }

@@ -33,7 +33,7 @@ public enum ConformanceTable {
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
         (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases()
-         + storageMatmulCases() + storageElementwiseCases() + storageTransformerCases())
+         + storageMatmulCases() + storageElementwiseCases() + storageTransformerCases() + lerpCases())
             .map { $0.asComposite() }
     }
 

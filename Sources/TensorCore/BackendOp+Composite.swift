@@ -47,6 +47,9 @@ extension BackendOp {
         case let .adamUpdate(parameter, gradient, firstMoment, secondMoment, count, step):
             return try Self.adamComposite(parameter: parameter, gradient: gradient, firstMoment: firstMoment,
                                           secondMoment: secondMoment, count: count, step: step, temporary: temporary)
+        case let .lerp(start, startLayout, end, endLayout, weight, weightLayout, output):
+            return try Self.lerpComposite(start: start, startLayout: startLayout, end: end, endLayout: endLayout,
+                                          weight: weight, weightLayout: weightLayout, output: output, temporary: temporary)
         default:
             return nil
         }

@@ -237,6 +237,14 @@ public enum BackendOp: Sendable {
     case scatterAddRows(source: any BackendBuffer, indices: any BackendBuffer, count: Int, columns: Int, rows: Int,
                         output: any BackendBuffer)
 
+    /// Linear interpolation (`torch.lerp`): `output[i] = start[startLayout(i)] +
+    /// weight[weightLayout(i)] * (end[endLayout(i)] - start[startLayout(i)])` in float32, each
+    /// step rounded; the three float32 layouts have the output's shape (broadcast axes have
+    /// stride 0); `output` is contiguous. No backend has a kernel: it runs as its composite
+    /// (a subtraction, a product and a sum), which is also its gradient.
+    case lerp(start: any BackendBuffer, startLayout: StridedLayout, end: any BackendBuffer, endLayout: StridedLayout,
+              weight: any BackendBuffer, weightLayout: StridedLayout, output: any BackendBuffer)
+
     /// Which op this is, without its operands: the conformance table's key.
     public var operation: BackendOperation {
         switch self {
@@ -275,6 +283,7 @@ public enum BackendOp: Sendable {
         case .dropout: return .dropout
         case .gatherRows: return .gatherRows
         case .scatterAddRows: return .scatterAddRows
+        case .lerp: return .lerp
         }
     }
 }
@@ -295,4 +304,5 @@ public enum BackendOperation: String, Sendable, CaseIterable {
     case attentionForward, attentionBackward
     case select, reduceIndex, topK, dropout
     case gatherRows, scatterAddRows
+    case lerp
 }
