@@ -3,12 +3,16 @@ import TensorCore
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension CPUDevice {
     /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
-    /// otherwise) but a matmul, binary op or activation on float16 / bfloat16 storage, which
-    /// runs as its composite (casts to float32 around the float32 kernel).
+    /// otherwise) but the ops on float16 / bfloat16 storage (a matmul, binary, unary,
+    /// scale-shift, activation and its backward, a sum), which run as their composites
+    /// (casts to float32 around the float32 kernel).
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types): return types.isFloat32
+        case let .unary(_, _, _, _, types), let .scaleShift(_, _, _, _, _, types), let .reduceSum(_, _, _, _, types),
+             let .activationBackward(_, _, _, _, _, types):
+            return types.isFloat32
         default: return true
         }
     }
@@ -22,17 +26,17 @@ extension CPUDevice {
             try copyStrided(from: source, layout: layout, to: destination)
         case let .binary(binaryOp, a, aLayout, b, bLayout, output, _):
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
-        case let .unary(unaryOp, input, layout, output):
+        case let .unary(unaryOp, input, layout, output, _):
             try unary(unaryOp, input, layout: layout, into: output)
-        case let .scaleShift(input, layout, scale, offset, output):
+        case let .scaleShift(input, layout, scale, offset, output, _):
             try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
         case let .activate(activation, input, layout, output, _):
             try activate(activation, input, layout: layout, into: output)
-        case let .activationBackward(activation, input, gradOutput, count, gradInput):
+        case let .activationBackward(activation, input, gradOutput, count, gradInput, _):
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
-        case let .reduceSum(input, layout, scale, output):
+        case let .reduceSum(input, layout, scale, output, _):
             try reduceSum(input, layout: layout, scale: scale, into: output)
         case let .softmax(input, layout, logarithm, output):
             try softmax(input, layout: layout, logarithm: logarithm, into: output)

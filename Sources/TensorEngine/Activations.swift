@@ -35,19 +35,24 @@ public func activate(_ x: Tensor, _ activation: Activation) throws(TensorError) 
 /// ```swift
 /// let dx = try activationBackward(.silu, input: x, gradOutput: dy)
 /// ```
+///
+/// float16 and bfloat16 operands are read as stored and computed in float32; the result has
+/// their type when both agree, float32 otherwise (rounded once, to nearest even).
 public func activationBackward(_ activation: Activation, input x: Tensor, gradOutput: Tensor) throws(TensorError) -> Tensor {
     try OpSupport.sameDevice("activationBackward", x, gradOutput)
-    try OpSupport.floats("activationBackward", x, gradOutput)
+    try ReducedPrecision.requireFloatingPoint("activationBackward", x, gradOutput)
     guard x.shape == gradOutput.shape else {
         throw .shapeMismatch(op: "activationBackward", lhs: x.shape, rhs: gradOutput.shape,
                              reason: "input and gradient shapes differ")
     }
     let input = try x.contiguous()
     let grad = try gradOutput.contiguous()
-    let out = try OpSupport.output(x.shape, on: x.device)
+    let resultType = ReducedPrecision.resultType(x.dtype, gradOutput.dtype)
+    let out = try ReducedPrecision.output(x.shape, dtype: resultType, on: x.device)
     if out.elementCount > 0 {
         try x.device.backend.run(.activationBackward(activation, input: input.storage, gradOutput: grad.storage,
-                                                     count: out.elementCount, gradInput: out.storage))
+                                                     count: out.elementCount, gradInput: out.storage,
+                                                     types: OperandTypes(a: x.dtype, b: gradOutput.dtype, c: resultType)))
     }
     return out
 }

@@ -30,4 +30,10 @@ enum ReducedPrecision {
             throw .unsupportedDType(op: op, dtype: tensor.dtype)
         }
     }
+
+    /// A new contiguous tensor of `shape` and `dtype` on `device`.
+    static func output(_ shape: [Int], dtype: DType, on device: Device) throws(TensorError) -> Tensor {
+        let buffer = try device.backend.makeBuffer(count: ShapeMath.elementCount(shape), dtype: dtype)
+        return Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
+    }
 }

@@ -22,6 +22,8 @@ enum Shader: Int, CaseIterable, Sendable {
     case matmulTiledStorage16, matvecStorage16
     /// The elementwise kernels' 16-bit storage variants (binary ops, activations forward).
     case binaryStorage16, activationStorage16
+    /// The one-input elementwise kernels' and the sum's 16-bit storage variants.
+    case scaleShiftStorage16, unaryStorage16, reduceSumStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
 
@@ -64,6 +66,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .matvecStorage16: return SPIRV.matvecStorage16
         case .binaryStorage16: return SPIRV.binaryStorage16
         case .activationStorage16: return SPIRV.activationStorage16
+        case .scaleShiftStorage16: return SPIRV.scaleShiftStorage16
+        case .unaryStorage16: return SPIRV.unaryStorage16
+        case .reduceSumStorage16: return SPIRV.reduceSumStorage16
         case .spin: return SPIRV.spin
         }
     }
@@ -74,6 +79,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .fill, .spin: return 1
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
+        case .scaleShiftStorage16, .unaryStorage16, .reduceSumStorage16: return 2
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
         case .select: return 4
