@@ -127,9 +127,10 @@ import TensorEngine
             for activation in [Activation.gelu, .silu, .tanh, .relu] {
                 let slopes = xv.map { Reference.derivative(activation, $0) }
                 let expected = (0..<xv.count).map { gv[$0] * slopes[$0] }
-                // The float32 derivative and the float64 central difference each within 1e-5 of the slope.
+                // The float32 derivative within a few ulps of the slope, plus an absolute 2e-7 where
+                // it crosses 0 (the central difference is within 1e-10).
                 try Self.expectWithin(activationBackward(activation, input: x, gradOutput: g), expected,
-                                      slack: { 1e-5 * abs(gv[$0]) * max(1, abs(slopes[$0])) }, type: type,
+                                      slack: { 2e-6 * abs(gv[$0]) * (abs(slopes[$0]) + 0.1) }, type: type,
                                       "\(type) \(activation) backward on \(device)")
             }
             let mixed = try activationBackward(.gelu, input: x, gradOutput: g.cast(to: .float32))
