@@ -186,4 +186,25 @@ import TensorEngine
             #expect(try #require(a.grad).toArray() == [3, 0, 3])
         }
     }
+
+    @Test(arguments: TestDevices.all)
+    func sgdAndGradientClippingOnHalfParameters(device: Device) throws {
+        for type in Self.types {
+            // SGD: p - lr * g with lr * g and the difference exact in both types.
+            let p = try Tensor([1, -2, 0.5, 3], shape: [4], on: device).cast(to: type).requiringGrad()
+            try (p * 3).sum().backward()
+            try SGD(parameters: [p], learningRate: 0.25).step()
+            #expect(p.dtype == type)
+            #expect(try p.toArray() == [0.25, -2.75, -0.25, 2.25])
+            // A global norm of 600: each square (90000) is past float16's range, the norm is not.
+            let q = try Tensor.ones([4], on: device).cast(to: type).requiringGrad()
+            try (q * 300).sum().backward()
+            let norm = try clipGradientNorm([q], maxNorm: 1)
+            #expect(abs(Double(norm) - 600) <= 600 * 0x1p-20, "\(type) norm \(norm) on \(device)")
+            let clipped = try #require(q.grad)
+            #expect(clipped.dtype == type)
+            // 300 / 600 rounded once to the type (1e-6 in the factor's denominator is far below it).
+            #expect(try clipped.toArray() == [0.5, 0.5, 0.5, 0.5])
+        }
+    }
 }
