@@ -207,4 +207,24 @@ import TensorEngine
             #expect(try clipped.toArray() == [0.5, 0.5, 0.5, 0.5])
         }
     }
+
+    @Test(arguments: TestDevices.all)
+    func activationGradientsStayHalf(device: Device) throws {
+        let count = 40
+        for type in Self.types {
+            for activation in [Activation.gelu, .silu, .tanh] {
+                let x = try Tensor.randn([count], std: 2, seed: 20, on: device).cast(to: type).requiringGrad()
+                let y = try activate(x, activation)
+                // The graph keeps the 16-bit input itself, not a float32 copy.
+                #expect(y.retainedBytesByOp()["activate \(activation)"] == count * type.byteSize)
+                try (y * 0.5).sum().backward()                         // gradOutput 0.5, exact
+                let xv = try x.toArray().map(Double.init)
+                let slopes = xv.map { Reference.derivative(activation, $0) }
+                // As activationBackwardOnHalves: 2e-6 |gradOutput| (|f'| + 0.1) of float32 error.
+                try Self.expectWithin(try #require(x.grad), slopes.map { 0.5 * $0 },
+                                      slack: { 2e-6 * 0.5 * (abs(slopes[$0]) + 0.1) },
+                                      type: type, "\(type) \(activation) gradient on \(device)")
+            }
+        }
+    }
 }
