@@ -65,7 +65,7 @@ public func which(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws(TensorEr
 /// let kept = try `where`(x .> 0, x, 0)
 /// ```
 public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Float) throws(TensorError) -> Tensor {
-    try `where`(condition, a, Tensor(scalar: b, on: a.device))
+    try `where`(condition, a, Tensor.scalar(b, like: a))   // a's type: a float16 `a` gives float16
 }
 
 /// ``where(_:_:_:)`` with a scalar for the elements where the condition is nonzero.
@@ -74,5 +74,5 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Float) throws(TensorE
 /// let masked = try `where`(padding, -1e9, scores)
 /// ```
 public func `where`(_ condition: Tensor, _ a: Float, _ b: Tensor) throws(TensorError) -> Tensor {
-    try `where`(condition, Tensor(scalar: a, on: b.device), b)
+    try `where`(condition, Tensor.scalar(a, like: b), b)   // b's type
 }

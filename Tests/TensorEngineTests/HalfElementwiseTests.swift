@@ -227,4 +227,22 @@ import TensorEngine
             }
         }
     }
+
+    @Test(arguments: TestDevices.all)
+    func scalarsTakeTheTensorsType(device: Device) throws {
+        for type in Self.types {
+            // 0.1 is not representable: the tensor holds 0.1 rounded to its type, and so does
+            // the scalar it is compared with (as PyTorch: `half_tensor == 0.1` is true there).
+            let x = try Tensor([0.1, 0.2, -1], shape: [3], on: device).cast(to: type)
+            #expect(try (x .== 0.1).toArray() == [1, 0, 0])
+            #expect(try (0.1 .< x).toArray() == [0, 1, 0])
+            let kept = try `where`(x .> 0, x, 0)
+            #expect(kept.dtype == type)
+            let xv = try x.toArray()
+            #expect(try kept.toArray() == [xv[0], xv[1], 0])
+            let filled = try `where`(x .> 0, 0.5, x)
+            #expect(filled.dtype == type)
+            #expect(try filled.toArray() == [0.5, 0.5, xv[2]])
+        }
+    }
 }
