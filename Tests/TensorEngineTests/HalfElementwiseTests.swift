@@ -245,4 +245,38 @@ import TensorEngine
             #expect(try filled.toArray() == [0.5, 0.5, xv[2]])
         }
     }
+
+    @Test(arguments: TestDevices.all)
+    func crossEntropyOnHalfLogits(device: Device) throws {
+        let (batch, classes) = (6, 5)
+        let labelValues: [Int32] = [0, 4, 2, -100, 1, 3]                 // one row ignored
+        let labels = try Tensor(int32: labelValues, shape: [batch], on: device)
+        for type in Self.types {
+            let logits = try Tensor.randn([batch, classes], std: 2, seed: 21, on: device).cast(to: type).requiringGrad()
+            let lv = try logits.toArray().map(Double.init)
+            let loss = try softmaxCrossEntropy(logits: logits, labels: labels)
+            #expect(loss.dtype == type && loss.shape == [])
+            // float64: mean over the counted rows of logsumexp(row) - row[label], and its
+            // gradient (softmax - onehot) / counted.
+            let counted = Double(labelValues.filter { $0 != -100 }.count)
+            var expectedLoss = 0.0
+            var expectedGrad = [Double](repeating: 0, count: batch * classes)
+            for r in 0..<batch where labelValues[r] != -100 {
+                let row = Array(lv[(r * classes)..<((r + 1) * classes)])
+                let top = row.max()!
+                let sum = row.reduce(0) { $0 + Foundation.exp($1 - top) }
+                expectedLoss += (top + Foundation.log(sum) - row[Int(labelValues[r])]) / counted
+                for c in 0..<classes {
+                    let p = Foundation.exp(row[c] - top) / sum
+                    expectedGrad[r * classes + c] = (p - (c == Int(labelValues[r]) ? 1 : 0)) / counted
+                }
+            }
+            // float32 log-softmax and mean: a few ulps of the terms (2^-20 of |loss| + 2^-20).
+            try Self.expectWithin(loss, [expectedLoss], slack: { _ in 0x1p-20 * (abs(expectedLoss) + 1) },
+                                  type: type, "\(type) cross-entropy on \(device)")
+            try loss.backward()
+            try Self.expectWithin(try #require(logits.grad), expectedGrad, slack: { _ in 0x1p-22 },
+                                  type: type, "\(type) cross-entropy gradient on \(device)")
+        }
+    }
 }
