@@ -279,4 +279,36 @@ import TensorEngine
                                   type: type, "\(type) cross-entropy gradient on \(device)")
         }
     }
+
+    @Test(arguments: TestDevices.all)
+    func poolingAndNormalizingKeepTheType(device: Device) throws {
+        let (batch, length, features) = (2, 3, 4)
+        let maskValues: [Float] = [1, 1, 0, 1, 0, 0]
+        let mask = try Tensor(maskValues, shape: [batch, length], on: device)
+        for type in Self.types {
+            let x = try Tensor.randn([batch, length, features], seed: 22, on: device).cast(to: type)
+            let xv = try x.toArray().map(Double.init)
+            func value(_ b: Int, _ t: Int, _ f: Int) -> Double { xv[(b * length + t) * features + f] }
+            var pooled: [Double] = [], magnitudes: [Double] = []
+            for b in 0..<batch {
+                let kept = (0..<length).filter { maskValues[b * length + $0] != 0 }
+                for f in 0..<features {
+                    pooled.append(kept.reduce(0.0) { $0 + value(b, $1, f) } / Double(kept.count))
+                    magnitudes.append(kept.reduce(0.0) { $0 + abs(value(b, $1, f)) } / Double(kept.count))
+                }
+            }
+            // float32 sum of at most 3 terms and a division: 4 eps32 of the magnitudes.
+            try Self.expectWithin(meanPool(x, mask: mask), pooled, slack: { 4 * Self.eps32 * magnitudes[$0] },
+                                  type: type, "\(type) meanPool on \(device)")
+            var unit: [Double] = []
+            for row in 0..<(batch * length) {
+                let v = Array(xv[(row * features)..<((row + 1) * features)])
+                let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                unit += v.map { $0 / norm }
+            }
+            // float32 squares, sum, square root and division: 8 eps32 of each |unit| <= 1.
+            try Self.expectWithin(l2Normalize(x), unit, slack: { _ in 8 * Self.eps32 }, type: type,
+                                  "\(type) l2Normalize on \(device)")
+        }
+    }
 }
