@@ -25,24 +25,24 @@ extension CPUDevice {
         case let .copyStrided(source, layout, destination):
             try copyStrided(from: source, layout: layout, to: destination)
         case let .binary(binaryOp, a, aLayout, b, bLayout, output, types):
-            try requireFloat32(types, "binary")
+            try requireFloat32(types, op: "binary")
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
         case let .unary(unaryOp, input, layout, output, types):
-            try requireFloat32(types, "unary")
+            try requireFloat32(types, op: "unary")
             try unary(unaryOp, input, layout: layout, into: output)
         case let .scaleShift(input, layout, scale, offset, output, types):
-            try requireFloat32(types, "scaleShift")
+            try requireFloat32(types, op: "scaleShift")
             try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
         case let .activate(activation, input, layout, output, types):
-            try requireFloat32(types, "activate")
+            try requireFloat32(types, op: "activate")
             try activate(activation, input, layout: layout, into: output)
         case let .activationBackward(activation, input, gradOutput, count, gradInput, types):
-            try requireFloat32(types, "activationBackward")
+            try requireFloat32(types, op: "activationBackward")
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
         case let .reduceSum(input, layout, scale, output, types):
-            try requireFloat32(types, "reduceSum")
+            try requireFloat32(types, op: "reduceSum")
             try reduceSum(input, layout: layout, scale: scale, into: output)
         case let .softmax(input, layout, logarithm, output):
             try softmax(input, layout: layout, logarithm: logarithm, into: output)
@@ -113,11 +113,11 @@ extension CPUDevice {
 }
 
 extension CPUDevice {
-    /// Throws unless every operand is float32: 16-bit storage runs as the op's composite
-    /// (``supports(_:)`` says no), never in this backend's float32 kernels.
-    private func requireFloat32(_ types: OperandTypes, _ op: String) throws(TensorError) {
+    /// Throws unless every operand is float32: the CPU kernels read and write float32 only
+    /// (16-bit storage runs as the op's composite, which ``Backend/run(_:)`` picks).
+    func requireFloat32(_ types: OperandTypes, op: String) throws(TensorError) {
         guard types.isFloat32 else {
-            throw .unsupportedOperation(op: op, backend: name, reason: "\(types) storage runs as the op's composite (casts)")
+            throw .unsupportedOperation(op: op, backend: name, reason: "\(types) storage runs as the op's composite here")
         }
     }
 }
