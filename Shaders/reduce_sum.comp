@@ -7,16 +7,35 @@
 // inner == 1 (all 256 lanes along a contiguous row), 32 otherwise (coalesced columns).
 // The subgroup variant adds rows with subgroupAdd (devices with subgroup arithmetic,
 // unless TENSOR_VULKAN_NO_SUBGROUP is set); any subgroup size works.
+// The storage16 variant (shared-memory tree only) reads a float16 / bfloat16 input and
+// writes a float16 / bfloat16 output (constant 1, see TE_STORAGE16_IN_OUT_BINDINGS in
+// float16.glsl): the sum accumulates in float32 and is rounded once when stored.
 //! variant subgroup: TE_SUBGROUP=1
+//! variant storage16: TE_STORAGE16=1
+#extension GL_GOOGLE_include_directive : require
 #ifdef TE_SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #extension GL_KHR_shader_subgroup_basic : require
+#endif
+#ifdef TE_STORAGE16
+#extension GL_EXT_shader_16bit_storage : require
 #endif
 layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
 layout(constant_id = 0) const uint INNER_LANES = 1;
 
 layout(std430, binding = 0) readonly buffer In { float src[]; };
 layout(std430, binding = 1) writeonly buffer Out { float dst[]; };
+#ifdef TE_STORAGE16
+#include "float16.glsl"
+TE_STORAGE16_IN_OUT_BINDINGS(1)
+float load(uint i) { return TE_TYPE_IN == uint(TE_DTYPE_FLOAT32) ? src[i] : te_from_16(uint(in_16[i]), TE_TYPE_IN); }
+void store(uint i, float v) {
+    if (TE_TYPE_OUT == uint(TE_DTYPE_FLOAT32)) dst[i] = v; else out_16[i] = uint16_t(te_to_16(v, TE_TYPE_OUT));
+}
+#else
+float load(uint i) { return src[i]; }
+void store(uint i, float v) { dst[i] = v; }
+#endif
 layout(push_constant) uniform Params {
     uint outer;
     uint axis;
@@ -42,7 +61,7 @@ void main() {
             if (j < p.inner) {
                 uint base = p.offset + o * p.outerStride + j * p.innerStride;
                 for (uint a = lane; a < p.axis; a += AXIS_LANES) {
-                    sum += src[base + a * p.axisStride];
+                    sum += load(base + a * p.axisStride);
                 }
             }
 #ifdef TE_SUBGROUP
@@ -55,7 +74,7 @@ void main() {
                     float t = 0.0;
                     for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize) t += partial[i];
                     t = subgroupAdd(t);
-                    if (subgroupElect()) dst[o] = t * p.scale;
+                    if (subgroupElect()) store(o, t * p.scale);
                 }
                 barrier();
                 continue;
@@ -70,7 +89,7 @@ void main() {
                 barrier();
             }
             if (lane == 0u && j < p.inner) {
-                dst[o * p.inner + j] = partial[column] * p.scale;
+                store(o * p.inner + j, partial[column] * p.scale);
             }
             barrier();
         }

@@ -76,4 +76,14 @@ uint te_to_16(float v, uint type) {
     layout(std430, binding = 1) readonly buffer In1Storage16 { uint16_t in1_16[]; }; \
     layout(std430, binding = 2) writeonly buffer OutStorage16 { uint16_t out_16[]; };
 
+// The storage16 variants of the one-input kernels (unary, scale-shift, sum): binding 0 (input)
+// and binding 1 (output) each hold float32, float16 or bfloat16 as IO_TYPES says
+// (OperandTypes.kernelCode: the input's DType code in bits 0-7, the output's in bits 16-23).
+#define TE_STORAGE16_IN_OUT_BINDINGS(constantId) \
+    layout(constant_id = constantId) const uint IO_TYPES = 0u; \
+    const uint TE_TYPE_IN = IO_TYPES & 0xFFu; \
+    const uint TE_TYPE_OUT = (IO_TYPES >> 16) & 0xFFu; \
+    layout(std430, binding = 0) readonly buffer InStorage16 { uint16_t in_16[]; }; \
+    layout(std430, binding = 1) writeonly buffer OutStorage16 { uint16_t out_16[]; };
+
 #endif

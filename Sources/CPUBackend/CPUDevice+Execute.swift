@@ -3,13 +3,16 @@ import TensorCore
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension CPUDevice {
     /// Every op has a CPU kernel (AVX-512/AVX2 C loops where the CPU has them, portable Swift
-    /// otherwise) but a matmul, binary op or activation on float16 / bfloat16 storage, which
-    /// runs as its composite (casts to float32 around the float32 kernel); so do LayerNorm,
-    /// RMSNorm, softmax and attention on 16-bit storage.
+    /// otherwise) but the ops on float16 / bfloat16 storage (a matmul, binary, unary,
+    /// scale-shift, activation and its backward, a sum, LayerNorm, RMSNorm, softmax, attention
+    /// forward), which run as their composites (casts to float32 around the float32 kernel).
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types): return types.isFloat32
+        case let .unary(_, _, _, _, types), let .scaleShift(_, _, _, _, _, types), let .reduceSum(_, _, _, _, types),
+             let .activationBackward(_, _, _, _, _, types):
+            return types.isFloat32
         case let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
              let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
             return types.isFloat32
@@ -25,19 +28,25 @@ extension CPUDevice {
             try fill(buffer, value: value, count: count)
         case let .copyStrided(source, layout, destination):
             try copyStrided(from: source, layout: layout, to: destination)
-        case let .binary(binaryOp, a, aLayout, b, bLayout, output, _):
+        case let .binary(binaryOp, a, aLayout, b, bLayout, output, types):
+            try requireFloat32(types, op: "binary")
             try binary(binaryOp, a, aLayout, b, bLayout, into: output)
-        case let .unary(unaryOp, input, layout, output):
+        case let .unary(unaryOp, input, layout, output, types):
+            try requireFloat32(types, op: "unary")
             try unary(unaryOp, input, layout: layout, into: output)
-        case let .scaleShift(input, layout, scale, offset, output):
+        case let .scaleShift(input, layout, scale, offset, output, types):
+            try requireFloat32(types, op: "scaleShift")
             try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
-        case let .activate(activation, input, layout, output, _):
+        case let .activate(activation, input, layout, output, types):
+            try requireFloat32(types, op: "activate")
             try activate(activation, input, layout: layout, into: output)
-        case let .activationBackward(activation, input, gradOutput, count, gradInput):
+        case let .activationBackward(activation, input, gradOutput, count, gradInput, types):
+            try requireFloat32(types, op: "activationBackward")
             try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
-        case let .reduceSum(input, layout, scale, output):
+        case let .reduceSum(input, layout, scale, output, types):
+            try requireFloat32(types, op: "reduceSum")
             try reduceSum(input, layout: layout, scale: scale, into: output)
         case let .softmax(input, layout, logarithm, output, types):
             try requireFloat32(types, op: "softmax")

@@ -24,7 +24,7 @@ public enum ConformanceTable {
             sparseCases(), castCases(), oneHotCases(), deltaUpdateCases(), adamUpdateCases(), compositeCases(),
             normCases(), copyIntoCases(), attentionCases(), selectCases(), reduceIndexCases(), topKCases(),
             dropoutCases(), embeddingCases(), normFromOutputCases(), quantizeCases(), storageMatmulCases(),
-            storageElementwiseCases(), storageTransformerCases(),
+            storageElementwiseCases(), storageTransformerCases(), storageOneInputCases(),
         ]
         return groups.flatMap { $0 } + matmulKernelCases()
     }
@@ -33,7 +33,8 @@ public enum ConformanceTable {
     /// backend without the kernel gets is held to the same float64 reference and bound.
     static func compositeCases() -> [ConformanceCase] {
         (scaleShiftCases() + epilogueCases() + fewBitCases().filter { $0.operation == .matmul } + adamUpdateCases()
-         + storageMatmulCases() + storageElementwiseCases() + storageTransformerCases() + lerpCases())
+         + storageMatmulCases() + storageElementwiseCases() + storageTransformerCases() + storageOneInputCases()
+         + lerpCases())
             .map { $0.asComposite() }
     }
 

@@ -14,7 +14,20 @@ extension BackendOp {
         temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp]? {
         switch self {
-        case let .scaleShift(input, layout, scale, offset, output):
+        case let .scaleShift(input, layout, scale, offset, output, types) where !types.isFloat32:
+            return try Self.scaleShiftStorageComposite(input: input, layout: layout, scale: scale, offset: offset,
+                                                       output: output, types: types, temporary: temporary)
+        case let .unary(op, input, layout, output, types) where !types.isFloat32:
+            return try Self.unaryStorageComposite(op, input: input, layout: layout, output: output, types: types,
+                                                  temporary: temporary)
+        case let .reduceSum(input, layout, scale, output, types) where !types.isFloat32:
+            return try Self.reduceSumStorageComposite(input: input, layout: layout, scale: scale, output: output,
+                                                      types: types, temporary: temporary)
+        case let .activationBackward(activation, input, gradOutput, count, gradInput, types) where !types.isFloat32:
+            return try Self.activationBackwardStorageComposite(activation, input: input, gradOutput: gradOutput,
+                                                               count: count, gradInput: gradInput, types: types,
+                                                               temporary: temporary)
+        case let .scaleShift(input, layout, scale, offset, output, _):
             return try Self.scaleShiftComposite(input: input, layout: layout, scale: scale, offset: offset,
                                                 output: output, temporary: temporary)
         case let .binary(op, a, aLayout, b, bLayout, output, types) where !types.isFloat32:

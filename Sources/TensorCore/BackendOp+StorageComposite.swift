@@ -81,6 +81,59 @@ extension BackendOp {
         ops.append(.activate(activation, input: source, layout: sourceLayout, output: target))
         return ops + finish
     }
+
+    /// `input * scale + offset` on 16-bit storage as casts around the float32 op.
+    static func scaleShiftStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.scaleShift(input: source, layout: sourceLayout, scale: scale, offset: offset, output: target))
+        return ops + finish
+    }
+
+    /// A unary function on 16-bit storage as casts around the float32 op.
+    static func unaryStorageComposite(
+        _ op: UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        ops.append(.unary(op, input: source, layout: sourceLayout, output: target))
+        return ops + finish
+    }
+
+    /// A sum over an axis of 16-bit storage: the [outer, axis, inner] view cast to a
+    /// contiguous float32 temporary (exact), the float32 sum, and one rounding to the output's type.
+    static func reduceSumStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, scale: Float, output: any BackendBuffer,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
+        let count = layout.shape.count == 3 ? layout.shape[0] * layout.shape[2] : 0
+        let (target, finish) = try narrowed(output, types.c, count: count, temporary: temporary)
+        ops.append(.reduceSum(input: source, layout: sourceLayout, scale: scale, output: target))
+        return ops + finish
+    }
+
+    /// An activation's backward on 16-bit storage (input, gradOutput, gradInput) as casts
+    /// around the float32 backward.
+    static func activationBackwardStorageComposite(
+        _ activation: Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
+        gradInput: any BackendBuffer, types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
+    ) throws(TensorError) -> [BackendOp] {
+        var ops: [BackendOp] = []
+        let flat = StridedLayout.contiguous([count])
+        let (source, _) = try widened(input, flat, types.a, into: &ops, temporary: temporary)
+        let (gradient, _) = try widened(gradOutput, flat, types.b, into: &ops, temporary: temporary)
+        let (target, finish) = try narrowed(gradInput, types.c, count: count, temporary: temporary)
+        ops.append(.activationBackward(activation, input: source, gradOutput: gradient, count: count, gradInput: target))
+        return ops + finish
+    }
 }
 
 extension BackendOp {

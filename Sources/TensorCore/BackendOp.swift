@@ -28,11 +28,16 @@ public enum BackendOp: Sendable {
                 bLayout: StridedLayout, output: any BackendBuffer, types: OperandTypes = .float32)
     /// `output[i] = op(input[layout(i)])` for every index of `layout.shape`: the input may be
     /// any strided view (transposed, broadcast, offset); `output` is contiguous.
-    case unary(UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer)
+    /// `types.a` is the input's storage type, `types.c` the output's (`types.b` unused;
+    /// float32 arithmetic, rounded once on store).
+    case unary(UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
+               types: OperandTypes = .float32)
     /// `output[i] = input[layout(i)] * scale + offset` for every index of `layout.shape`: the
-    /// input may be any strided view; `output` is contiguous.
+    /// input may be any strided view; `output` is contiguous. `types.a` is the input's
+    /// storage type, `types.c` the output's (`types.b` unused; float32 arithmetic, rounded
+    /// once on store).
     case scaleShift(input: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float,
-                    output: any BackendBuffer)
+                    output: any BackendBuffer, types: OperandTypes = .float32)
     /// C = op(A) op(B), then the epilogue, per ``MatmulGeometry``.
     case matmul(a: any BackendBuffer, b: any BackendBuffer, c: any BackendBuffer,
                 geometry: MatmulGeometry, epilogue: MatmulEpilogue)
@@ -41,12 +46,16 @@ public enum BackendOp: Sendable {
     /// `types.a` is the input's storage type, `types.c` the output's (`types.b` unused).
     case activate(Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
                   types: OperandTypes = .float32)
-    /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements.
+    /// `gradInput[i] = gradOutput[i] * f'(input[i])` for `count` elements. `types` are the
+    /// storage types of input (a), gradOutput (b) and gradInput (c) (float32 arithmetic).
     case activationBackward(Activation, input: any BackendBuffer, gradOutput: any BackendBuffer, count: Int,
-                            gradInput: any BackendBuffer)
+                            gradInput: any BackendBuffer, types: OperandTypes = .float32)
     /// `output[o, j] = scale * sum_a input[layout(o, a, j)]` for a rank-3 `layout` [outer, axis,
     /// inner] with any strides (a view is read in place), written contiguously as [outer, inner].
-    case reduceSum(input: any BackendBuffer, layout: StridedLayout, scale: Float, output: any BackendBuffer)
+    /// `types.a` is the input's storage type, `types.c` the output's (`types.b` unused); the
+    /// sum accumulates in float32 and is rounded once on store.
+    case reduceSum(input: any BackendBuffer, layout: StridedLayout, scale: Float, output: any BackendBuffer,
+                   types: OperandTypes = .float32)
     /// Softmax over the last axis of `layout` (any strided view of `input`), written
     /// contiguously as [rows, columns] with columns the last extent (max-subtracted, so it
     /// never overflows); with `logarithm`, log-softmax `x - max - log(sum(exp(x - max)))`.

@@ -7,8 +7,9 @@ extension Tensor {
     /// int32 or uint8 truncates toward zero and saturates to the type's range, NaN giving 0;
     /// integers to floats round to nearest even. Views are read in place, without a copy
     /// first. Gradients flow through casts between floating-point types (the gradient is
-    /// cast back); arithmetic itself is float32 (`matmul`, `linear`, elementwise ops and
-    /// activations also read and write float16 / bfloat16 tensors directly).
+    /// cast back); arithmetic itself is float32 (`matmul`, `linear`, elementwise and
+    /// tensor-scalar ops, unary functions, activations, sums and means also read and write
+    /// float16 / bfloat16 tensors directly).
     ///
     /// ```swift
     /// let w16 = try w.cast(to: .bfloat16)              // half the memory

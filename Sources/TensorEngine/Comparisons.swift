@@ -140,12 +140,24 @@ public func greaterEqual(_ a: Tensor, _ b: Float) throws(TensorError) -> Tensor 
 /// ```
 public func greaterEqual(_ a: Float, _ b: Tensor) throws(TensorError) -> Tensor { try compare(.greaterEqual, a, b) }
 
-/// A comparison of a tensor with a scalar (a rank-0 tensor on its device, broadcast).
+/// A comparison of a tensor with a scalar (a rank-0 tensor on its device, broadcast, in the
+/// tensor's type: a float16 tensor is compared with the scalar rounded to float16, as PyTorch
+/// converts a Python scalar to the tensor's dtype).
 private func compare(_ op: BinaryOp, _ a: Tensor, _ b: Float) throws(TensorError) -> Tensor {
-    try elementwise(op, a, Tensor(scalar: b, on: a.device))
+    try elementwise(op, a, Tensor.scalar(b, like: a))
 }
 private func compare(_ op: BinaryOp, _ a: Float, _ b: Tensor) throws(TensorError) -> Tensor {
-    try elementwise(op, Tensor(scalar: a, on: b.device), b)
+    try elementwise(op, Tensor.scalar(a, like: b), b)
+}
+
+extension Tensor {
+    /// `value` as a rank-0 tensor on `tensor`'s device, of its type when that is float16 or
+    /// bfloat16 (rounded to nearest even), float32 otherwise: a scalar operand that does not
+    /// change the result's type, as a Python scalar in PyTorch.
+    static func scalar(_ value: Float, like tensor: Tensor) throws(TensorError) -> Tensor {
+        let scalar = try Tensor(scalar: value, on: tensor.device)
+        return tensor.dtype == .float16 || tensor.dtype == .bfloat16 ? try scalar.cast(to: tensor.dtype) : scalar
+    }
 }
 
 extension Tensor {    /// `1` where `self == other`, else `0` (float32 mask, broadcasting).

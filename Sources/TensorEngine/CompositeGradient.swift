@@ -156,10 +156,10 @@ private struct Lowering {
         case let .binary(binaryOp, a, aLayout, b, bLayout, output, types) where types.isFloat32:
             let (sa, sb) = (try read(a, by: op), try read(b, by: op))
             step = .binary(binaryOp, a: sa, aLayout: aLayout, b: sb, bLayout: bLayout, output: define(output))
-        case let .unary(unaryOp, input, layout, output):
+        case let .unary(unaryOp, input, layout, output, types) where types.isFloat32:
             let s = try read(input, by: op)
             step = .unary(unaryOp, input: s, layout: layout, output: define(output))
-        case let .scaleShift(input, layout, scale, offset, output):
+        case let .scaleShift(input, layout, scale, offset, output, types) where types.isFloat32:
             let s = try read(input, by: op)
             step = .scaleShift(input: s, layout: layout, scale: scale, offset: offset, output: define(output))
         case let .activate(activation, input, layout, output, types) where types.isFloat32:
@@ -168,7 +168,7 @@ private struct Lowering {
         case let .matmul(a, b, c, geometry, epilogue) where epilogue.isNone && geometry.types.isFloat32:
             let (sa, sb) = (try read(a, by: op), try read(b, by: op))
             step = .matmul(a: sa, b: sb, c: define(c), geometry: geometry)
-        case let .reduceSum(input, layout, scale, output):
+        case let .reduceSum(input, layout, scale, output, types) where types.isFloat32:
             let s = try read(input, by: op)
             step = .reduceSum(input: s, layout: layout, scale: scale, output: define(output))
         case let .softmax(input, layout, logarithm, output, types) where types.isFloat32:

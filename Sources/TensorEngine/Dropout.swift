@@ -7,7 +7,8 @@ import TensorCore
 /// (``Philox4x32/dropoutUniform(seed:index:)``) is below the probability, so every device
 /// draws the same mask, and the backward regenerates it from the seed: nothing but the seed
 /// is kept (``Tensor/retainedBytesByOp()`` reports no bytes for it). Use a new seed per step.
-/// Throws for a probability outside [0, 1] (or NaN).
+/// Throws for a probability outside [0, 1] (or NaN). A float16 / bfloat16 input is dropped
+/// and scaled in float32 and the result rounded once to its type.
 ///
 /// ```swift
 /// let x = try Tensor.ones([4, 8], on: .cpu)
@@ -19,8 +20,11 @@ public func dropout(_ x: Tensor, probability: Float, seed: UInt64, training: Boo
     guard probability >= 0, probability <= 1 else {
         throw .invalidArgument(op: op, reason: "probability \(probability) outside [0, 1]")
     }
-    try x.requireFloat(op)
+    try ReducedPrecision.requireFloatingPoint(op, x)
     guard training, probability > 0 else { return x }
+    if x.dtype != .float32 {
+        return try dropout(ReducedPrecision.widened(x), probability: probability, seed: seed).cast(to: x.dtype)
+    }
     let source = try x.detached().contiguous()
     let out = try OpSupport.output(x.shape, on: x.device)
     if out.elementCount > 0 {

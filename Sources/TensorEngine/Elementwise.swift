@@ -9,7 +9,8 @@ import TensorCore
 /// ```
 ///
 /// float16 and bfloat16 operands are read as stored and computed in float32; the result has
-/// their type when both agree, float32 otherwise (rounded once, to nearest even).
+/// their type when both agree, float32 otherwise (rounded once, to nearest even). A
+/// comparison's 0/1 mask is float32 whatever the operands.
 ///
 /// ```swift
 /// let h = try elementwise(.mul, x.cast(to: .float16), x.cast(to: .float16))   // float16
@@ -18,7 +19,7 @@ public func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws(TensorE
     let name = op.description
     try OpSupport.sameDevice(name, a, b)
     try ReducedPrecision.requireFloatingPoint(name, a, b)
-    let resultType = ReducedPrecision.resultType(a.dtype, b.dtype)
+    let resultType = op.isComparison ? .float32 : ReducedPrecision.resultType(a.dtype, b.dtype)
     if ReducedPrecision.recordsGradient([a, b]) {
         return try elementwise(op, ReducedPrecision.widened(a), ReducedPrecision.widened(b)).cast(to: resultType)
     }
@@ -121,14 +122,25 @@ func broadcastStrides(_ tensor: Tensor, to shape: [Int]) -> [Int] {
     }
 }
 
-/// `a * scale + offset` elementwise, in one pass.
+/// `a * scale + offset` elementwise, in one pass (also `a * 2`, `a + 1`, `-a`, ...).
+///
+/// A float16 or bfloat16 input is read as stored, computed in float32, and the result stored
+/// in the input's type (rounded once, to nearest even), as PyTorch's `x * 2.0` on a half tensor.
+///
+/// ```swift
+/// let y = try scaleShift(x, scale: 2, offset: 1)     // 2x + 1
+/// let h = try x.cast(to: .float16) * 0.5             // float16
+/// ```
 public func scaleShift(_ a: Tensor, scale: Float, offset: Float = 0) throws(TensorError) -> Tensor {
-    try OpSupport.floats("scaleShift", a)
-    let out = try OpSupport.output(a.shape, on: a.device)
+    try ReducedPrecision.requireFloatingPoint("scaleShift", a)
+    if ReducedPrecision.recordsGradient([a]) {
+        return try scaleShift(ReducedPrecision.widened(a), scale: scale, offset: offset).cast(to: a.dtype)
+    }
+    let out = try ReducedPrecision.output(a.shape, dtype: a.dtype, on: a.device)
     if out.elementCount > 0 {
         // The view itself: a transposed or broadcast input is read in place, not copied first.
         try a.device.backend.run(.scaleShift(input: a.storage, layout: a.layout, scale: scale, offset: offset,
-                                             output: out.storage))
+                                             output: out.storage, types: OperandTypes(a: a.dtype, c: a.dtype)))
     }
     return Autograd.record("scaleShift", out, inputs: [a]) { (g) throws(TensorError) in [try scaleShift(g, scale: scale)] }
 }
@@ -152,12 +164,23 @@ extension Tensor {
 /// ```swift
 /// let y = try unary(.exp, x)     // also x.exp()
 /// ```
+///
+/// A float16 or bfloat16 input is read as stored, computed in float32, and the result stored
+/// in the input's type (rounded once, to nearest even).
+///
+/// ```swift
+/// let r = try x.cast(to: .bfloat16).sqrt()         // bfloat16
+/// ```
 public func unary(_ op: UnaryOp, _ x: Tensor) throws(TensorError) -> Tensor {
-    try OpSupport.floats(op.description, x)
-    let out = try OpSupport.output(x.shape, on: x.device)
+    try ReducedPrecision.requireFloatingPoint(op.description, x)
+    if ReducedPrecision.recordsGradient([x]) {
+        return try unary(op, ReducedPrecision.widened(x)).cast(to: x.dtype)
+    }
+    let out = try ReducedPrecision.output(x.shape, dtype: x.dtype, on: x.device)
     if out.elementCount > 0 {
         // The view itself: a transposed or broadcast input is read in place, not copied first.
-        try x.device.backend.run(.unary(op, input: x.storage, layout: x.layout, output: out.storage))
+        try x.device.backend.run(.unary(op, input: x.storage, layout: x.layout, output: out.storage,
+                                        types: OperandTypes(a: x.dtype, c: x.dtype)))
     }
     // Each derivative keeps only what it reads (exp and sqrt their output, log its input, abs both).
     let input = op == .log || op == .abs ? x.detached() : nil

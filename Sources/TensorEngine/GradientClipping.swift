@@ -23,7 +23,9 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) throws(Tens
         var sumOfSquares = 0.0
         for parameter in withGradients {
             guard let gradient = parameter.grad, gradient.elementCount > 0 else { continue }
-            sumOfSquares += Double(try (gradient * gradient).sum().item())
+            // Squared in float32: a float16 square overflows from |g| = 256.
+            let wide = try ReducedPrecision.widened(gradient)
+            sumOfSquares += Double(try (wide * wide).sum().item())
         }
         let norm = Float(sumOfSquares.squareRoot())
         let factor = min(1, maxNorm / (norm + 1e-6))

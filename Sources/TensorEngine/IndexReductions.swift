@@ -43,6 +43,7 @@ extension Tensor {
     }
 
     /// The maximum or minimum over `axis` and its int32 position, in one pass (as `torch.max(x, dim)`).
+    /// A float16 / bfloat16 tensor's values keep its type (found in float32, exactly).
     ///
     /// ```swift
     /// let (values, indices) = try x.reduceWithIndex(.max, axis: 1)
@@ -50,7 +51,11 @@ extension Tensor {
     public func reduceWithIndex(_ kind: ReduceIndexOp, axis: Int,
                                 keepDims: Bool = false) throws(TensorError) -> (values: Tensor, indices: Tensor) {
         let op = kind.description
-        try requireFloat(op)
+        try ReducedPrecision.requireFloatingPoint(op, self)
+        if dtype != .float32 {
+            let (values, indices) = try ReducedPrecision.widened(self).reduceWithIndex(kind, axis: axis, keepDims: keepDims)
+            return (try values.cast(to: dtype), indices)
+        }
         guard rank > 0 else { throw .invalidArgument(op: op, reason: "a rank-0 tensor has no axis \(axis)") }
         let resolved = try ShapeMath.normalizeAxis(axis, rank: rank, op: op)
         let length = shape[resolved]
@@ -98,7 +103,8 @@ func oneHotMask(_ indices: Tensor, rows: Int, classes: Int) throws(TensorError) 
 /// it comes first when `largest`, last otherwise). The gradient of the values scatters back to
 /// the positions. Throws for `k` outside 0...extent and for an axis out of range. Each row is a
 /// sort on the CPU and k passes over the row on Vulkan (meant for small k); the backward
-/// builds a [rows, k, extent] one-hot mask.
+/// builds a [rows, k, extent] one-hot mask. A float16 / bfloat16 tensor's values keep its
+/// type (ranked in float32, exactly).
 ///
 /// ```swift
 /// let x = try Tensor([3, 1, 4, 1, 5, 9], shape: [2, 3], on: .cpu)
@@ -107,7 +113,11 @@ func oneHotMask(_ indices: Tensor, rows: Int, classes: Int) throws(TensorError) 
 public func topK(_ x: Tensor, k: Int, axis: Int = -1,
                  largest: Bool = true) throws(TensorError) -> (values: Tensor, indices: Tensor) {
     let op = "topK"
-    try x.requireFloat(op)
+    try ReducedPrecision.requireFloatingPoint(op, x)
+    if x.dtype != .float32 {
+        let (values, indices) = try topK(ReducedPrecision.widened(x), k: k, axis: axis, largest: largest)
+        return (try values.cast(to: x.dtype), indices)
+    }
     guard x.rank > 0 else { throw .invalidArgument(op: op, reason: "a rank-0 tensor has no axis \(axis)") }
     let resolved = try ShapeMath.normalizeAxis(axis, rank: x.rank, op: op)
     let extent = x.shape[resolved]

@@ -63,10 +63,18 @@ public func softmax(_ x: Tensor, logarithm: Bool = false, storage: ActivationSto
 /// let loss = try softmaxCrossEntropy(logits: model(x), labels: y)   // y: Tensor(int32:shape:on:)
 /// try loss.backward()
 /// ```
+///
+/// float16 / bfloat16 logits are cast to float32 (exactly) for the whole computation, and the
+/// loss is rounded once to their type (as PyTorch's `cross_entropy` on half logits); the
+/// gradient flows back through the cast.
 public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: Int32 = -100) throws(TensorError) -> Tensor {
     let op = "softmaxCrossEntropy"
     try OpSupport.sameDevice(op, logits, labels)
-    try OpSupport.floats(op, logits)
+    try ReducedPrecision.requireFloatingPoint(op, logits)
+    if logits.dtype != .float32 {
+        return try softmaxCrossEntropy(logits: ReducedPrecision.widened(logits), labels: labels, ignoreIndex: ignoreIndex)
+            .cast(to: logits.dtype)
+    }
     guard labels.dtype == .int32 else { throw .unsupportedDType(op: op + " labels", dtype: labels.dtype) }
     guard logits.rank == 2, labels.shape == [logits.shape[0]] else {
         throw .shapeMismatch(op: op, lhs: logits.shape, rhs: labels.shape, reason: "logits must be [batch, classes] and labels [batch]")

@@ -2,8 +2,9 @@ import TensorCore
 
 /// float16 and bfloat16 operands of the float32-arithmetic ops.
 ///
-/// Without gradients, a product on 16-bit tensors runs on them directly: the backend's
-/// 16-bit storage kernel where it has one (Vulkan with 16-bit storage buffers), otherwise
+/// Without gradients, an op on 16-bit tensors (a product, an elementwise or tensor-scalar op,
+/// a unary function, an activation, a sum) runs on them directly: the backend's 16-bit
+/// storage kernel where it has one (Vulkan with 16-bit storage buffers), otherwise
 /// the op's composite (casts to float32 around the float32 kernel). With gradients, the
 /// operands are cast to float32 first, so the graph is the float32 one between casts (each
 /// cast's gradient is cast back), and the result is cast to the result type.
@@ -29,5 +30,11 @@ enum ReducedPrecision {
         for tensor in tensors where !tensor.dtype.isFloatingPoint {
             throw .unsupportedDType(op: op, dtype: tensor.dtype)
         }
+    }
+
+    /// A new contiguous tensor of `shape` and `dtype` on `device`.
+    static func output(_ shape: [Int], dtype: DType, on device: Device) throws(TensorError) -> Tensor {
+        let buffer = try device.backend.makeBuffer(count: ShapeMath.elementCount(shape), dtype: dtype)
+        return Tensor(storage: buffer, shape: shape, dtype: dtype, device: device)
     }
 }

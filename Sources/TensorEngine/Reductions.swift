@@ -38,23 +38,31 @@ extension Tensor {
         return Autograd.record("expand", view, inputs: [self]) { (g) throws(TensorError) in [try Autograd.reduce(g, to: original)] }
     }
 
+    /// float16 and bfloat16 tensors are summed in float32 and the result rounded once to
+    /// their type (as `torch.sum` on a half tensor); with gradients, the float32 sum between casts.
     private func reduce(_ op: String, axis: Int, keepDims: Bool, mean: Bool) throws(TensorError) -> Tensor {
-        try requireFloat(op)
+        try ReducedPrecision.requireFloatingPoint(op, self)
         guard rank > 0 else { throw .invalidArgument(op: op, reason: "a rank-0 tensor has no axis \(axis)") }
         let resolved = try ShapeMath.normalizeAxis(axis, rank: rank, op: op)
+        if dtype != .float32 && (ReducedPrecision.recordsGradient([self]) || shape[resolved] == 0) {
+            // An empty axis: the float32 fill (0, or NaN for the mean), rounded.
+            return try ReducedPrecision.widened(self).reduce(op, axis: resolved, keepDims: keepDims, mean: mean)
+                .cast(to: dtype)
+        }
         // The view itself when the axes before and after `axis` each walk with one stride
         // (a transposed matrix, a permuted or sliced tensor); otherwise a contiguous copy.
         let (source, layout) = try reductionLayout(axis: resolved)
         let length = shape[resolved]
         var outShape = shape
         if keepDims { outShape[resolved] = 1 } else { outShape.remove(at: resolved) }
-        let out = try OpSupport.output(outShape, on: device)
+        let out = try ReducedPrecision.output(outShape, dtype: dtype, on: device)
         guard out.elementCount > 0 else { return out }
         let scale: Float = mean ? (length == 0 ? .nan : 1 / Float(length)) : 1
         if length == 0 {
             try device.backend.run(.fill(out.storage, value: mean ? .nan : 0, count: out.elementCount))
         } else {
-            try device.backend.run(.reduceSum(input: source.storage, layout: layout, scale: scale, output: out.storage))
+            try device.backend.run(.reduceSum(input: source.storage, layout: layout, scale: scale, output: out.storage,
+                                              types: OperandTypes(a: dtype, c: dtype)))
         }
         let inputShape = shape
         var keptShape = shape

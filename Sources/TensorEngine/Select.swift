@@ -5,6 +5,8 @@ import TensorCore
 /// mask such as a comparison gives, and gets no gradient; `a`'s gradient is the output's where
 /// the condition holds (0 elsewhere), `b`'s the rest, each summed over its broadcast axes.
 /// `which` is the same function (mlx-swift's name, callable without backquotes).
+/// float16 / bfloat16 operands are selected in float32 (exactly) and the result has their
+/// type when `a` and `b` agree, float32 otherwise.
 ///
 /// ```swift
 /// let x = try Tensor([-2, 0.5, 3], shape: [3], on: .cpu)
@@ -15,7 +17,12 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws(Tensor
     let op = "where"
     try OpSupport.sameDevice(op, condition, a)
     try OpSupport.sameDevice(op, a, b)
-    try OpSupport.floats(op, condition, a, b)
+    try ReducedPrecision.requireFloatingPoint(op, condition, a, b)
+    if [condition, a, b].contains(where: { $0.dtype != .float32 }) {
+        // The float32 selection between casts (exact both ways); gradients flow through the casts.
+        return try `where`(ReducedPrecision.widened(condition), ReducedPrecision.widened(a), ReducedPrecision.widened(b))
+            .cast(to: ReducedPrecision.resultType(a.dtype, b.dtype))
+    }
     let shape = try ShapeMath.broadcast(try ShapeMath.broadcast(condition.shape, a.shape, op: op), b.shape, op: op)
     let out = try OpSupport.output(shape, on: a.device)
     guard out.elementCount > 0 else { return out }
@@ -58,7 +65,7 @@ public func which(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws(TensorEr
 /// let kept = try `where`(x .> 0, x, 0)
 /// ```
 public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Float) throws(TensorError) -> Tensor {
-    try `where`(condition, a, Tensor(scalar: b, on: a.device))
+    try `where`(condition, a, Tensor.scalar(b, like: a))   // a's type: a float16 `a` gives float16
 }
 
 /// ``where(_:_:_:)`` with a scalar for the elements where the condition is nonzero.
@@ -67,5 +74,5 @@ public func `where`(_ condition: Tensor, _ a: Tensor, _ b: Float) throws(TensorE
 /// let masked = try `where`(padding, -1e9, scores)
 /// ```
 public func `where`(_ condition: Tensor, _ a: Float, _ b: Tensor) throws(TensorError) -> Tensor {
-    try `where`(condition, Tensor(scalar: a, on: b.device), b)
+    try `where`(condition, Tensor.scalar(a, like: b), b)   // b's type
 }

@@ -40,18 +40,32 @@ extension VulkanDevice {
     }
 
     /// `gradInput[i] = gradOutput[i] * f'(input[i])`, with the exact derivative.
+    ///
+    /// float16 / bfloat16 operands (`types`: input, gradOutput, gradInput) run the 16-bit
+    /// storage variant (float32 arithmetic, rounded to nearest even on store; 16-bit storage
+    /// needed).
     public func activationBackward(_ activation: Activation, input: any BackendBuffer,
                                    gradOutput: any BackendBuffer, count: Int,
-                                   into gradInput: any BackendBuffer) throws(TensorError) {
+                                   into gradInput: any BackendBuffer, types: OperandTypes = .float32) throws(TensorError) {
+        try requireStorage16(types, op: "activationBackward")
         let source = try buffer(input, "activationBackward")
         let gradient = try buffer(gradOutput, "activationBackward")
         let target = try buffer(gradInput, "activationBackward")
         guard count > 0 else { return }
+        let flat = StridedLayout.contiguous([count])
+        try requireInside(flat, of: source, op: "activationBackward", dtype: types.a)
+        try requireInside(flat, of: gradient, op: "activationBackward", dtype: types.b)
+        let capacity = target.byteCount / types.c.byteSize
+        guard count <= capacity else {
+            throw .invalidArgument(op: "activationBackward", reason: "gradInput holds \(capacity) elements, \(count) needed")
+        }
         var push = PushConstants()
         push.append(count)
         push.append(activation.parameter)
         try push.appendInputLayout(.contiguous([count]), op: "activationBackward")   // unused by the backward
-        try dispatch(.activation, constants: SpecConstants([0: UInt32(bitPattern: activation.kernelCode), 1: 1]),
+        var constants = SpecConstants([0: UInt32(bitPattern: activation.kernelCode), 1: 1])
+        if !types.isFloat32 { constants.set(2, types.kernelCode) }
+        try dispatch(types.isFloat32 ? .activation : .activationStorage16, constants: constants,
                      buffers: [(source, .read), (gradient, .read), (target, .write)], push: push,
                      groups: elementwiseGroups(count))
     }

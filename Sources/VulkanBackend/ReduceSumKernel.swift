@@ -24,27 +24,36 @@ extension VulkanDevice {
     /// ```swift
     /// try gpu.reduceSum(m, layout: StridedLayout(shape: [1, 4, 8], strides: [0, 1, 4]), scale: 1, into: sums)
     /// ```
+    ///
+    /// A float16 / bfloat16 input or output (`types.a`, `types.c`) runs the 16-bit storage
+    /// variant (float32 accumulation, the result rounded to nearest even once on store;
+    /// 16-bit storage needed).
     public func reduceSum(_ input: any BackendBuffer, layout: StridedLayout, scale: Float,
-                          into output: any BackendBuffer) throws(TensorError) {
+                          into output: any BackendBuffer, types: OperandTypes = .float32) throws(TensorError) {
         try reduceSum(input, layout: layout, scale: scale, into: output,
-                      useSubgroup: enabledFeatures.contains(.subgroupArithmetic))
+                      useSubgroup: enabledFeatures.contains(.subgroupArithmetic), types: types)
     }
 
     func reduceSum(_ input: any BackendBuffer, layout: StridedLayout, scale: Float,
-                   into output: any BackendBuffer, useSubgroup: Bool) throws(TensorError) {
+                   into output: any BackendBuffer, useSubgroup: Bool, types: OperandTypes = .float32) throws(TensorError) {
+        let types = OperandTypes(a: types.a, c: types.c)   // no second operand
+        try requireStorage16(types, op: "reduceSum")
         let source = try buffer(input, "reduceSum")
         let target = try buffer(output, "reduceSum")
         guard layout.shape.count == 3, layout.strides.allSatisfy({ $0 >= 0 }) else {
             throw .invalidArgument(op: "reduceSum", reason: "layout \(layout.shape) strides \(layout.strides) "
                                    + "is not [outer, axis, inner] with non-negative strides")
         }
-        try requireInside(layout, of: source, op: "reduceSum")
+        try requireInside(layout, of: source, op: "reduceSum", dtype: types.a)
         let (outer, axis, inner) = (layout.shape[0], layout.shape[1], layout.shape[2])
         guard outer > 0, inner > 0 else { return }
-        guard outer * inner <= target.elementCount else {
-            throw .invalidArgument(op: "reduceSum", reason: "output holds \(target.elementCount) elements, \(outer * inner) needed")
+        let capacity = target.byteCount / types.c.byteSize
+        guard outer * inner <= capacity else {
+            throw .invalidArgument(op: "reduceSum", reason: "output holds \(capacity) elements, \(outer * inner) needed")
         }
-        if axis == 0 {
+        // An empty axis: a float32 output is filled with 0; a 16-bit one runs the kernel,
+        // whose empty sum stores 0 * scale.
+        if axis == 0 && types.c == .float32 {
             try fill(target, value: 0, count: outer * inner)
             return
         }
@@ -56,7 +65,15 @@ extension VulkanDevice {
         push.append(scale)
         push.append(layout.offset)
         for stride in layout.strides { push.append(stride) }
-        try dispatch(useSubgroup && inner == 1 ? .reduceSumSubgroup : .reduceSum, constants: SpecConstants([0: UInt32(lanes)]),
+        var constants = SpecConstants([0: UInt32(lanes)])
+        let shader: Shader
+        if !types.isFloat32 {
+            constants.set(1, types.kernelCode)
+            shader = .reduceSumStorage16
+        } else {
+            shader = useSubgroup && inner == 1 ? .reduceSumSubgroup : .reduceSum
+        }
+        try dispatch(shader, constants: constants,
                      buffers: [(source, .read), (target, .write)], push: push,
                      groups: (min((inner + lanes - 1) / lanes, maxGroupCount.x), min(outer, maxGroupCount.y), 1))
     }

@@ -25,6 +25,8 @@ enum Shader: Int, CaseIterable, Sendable {
     /// The transformer kernels' 16-bit storage variants (LayerNorm / RMSNorm forward, softmax,
     /// attention forward).
     case layerNormStorage16, softmaxStorage16, attentionForwardStorage16
+    /// The one-input elementwise kernels' and the sum's 16-bit storage variants.
+    case scaleShiftStorage16, unaryStorage16, reduceSumStorage16
     /// Diagnostic: a bounded busy loop (fence-timeout tests), run by no backend op.
     case spin
     /// The subgroup matrix-vector kernel (devices with subgroup arithmetic) and split-K's
@@ -73,6 +75,9 @@ enum Shader: Int, CaseIterable, Sendable {
         case .layerNormStorage16: return SPIRV.layerNormStorage16
         case .softmaxStorage16: return SPIRV.softmaxStorage16
         case .attentionForwardStorage16: return SPIRV.attentionForwardStorage16
+        case .scaleShiftStorage16: return SPIRV.scaleShiftStorage16
+        case .unaryStorage16: return SPIRV.unaryStorage16
+        case .reduceSumStorage16: return SPIRV.reduceSumStorage16
         case .spin: return SPIRV.spin
         case .matvecSubgroup: return SPIRV.matvecSubgroup
         case .matvecSubgroupStorage16: return SPIRV.matvecSubgroupStorage16
@@ -88,6 +93,7 @@ enum Shader: Int, CaseIterable, Sendable {
         case .scaleShift, .copyStrided, .reduceSum, .reduceSumSubgroup, .unary, .softmax, .cast, .oneHot: return 2
         case .softmaxStorage16: return 2
         case .binary, .activation, .binaryStorage16, .activationStorage16: return 3
+        case .scaleShiftStorage16, .unaryStorage16, .reduceSumStorage16: return 2
         case .deltaUpdate, .adamUpdate: return 4
         case .copyInto: return 2
         case .select: return 4

@@ -2,16 +2,18 @@ import TensorCore
 
 /// The backend contract's dispatch: every BackendOp onto this backend's kernel for it.
 extension VulkanDevice {
-    /// Every op has a compute shader here; a matmul, binary op, activation, LayerNorm, RMSNorm,
-    /// softmax or attention forward on float16 / bfloat16 storage only where
-    /// the device has 16-bit storage buffers (elsewhere it runs as its composite: casts
-    /// around the float32 op).
+    /// Every op has a compute shader here; an op on float16 / bfloat16 storage (a matmul,
+    /// binary, unary, scale-shift, activation, activation backward, sum, LayerNorm, RMSNorm,
+    /// softmax or attention forward) only where the device has 16-bit storage buffers
+    /// (elsewhere it runs as its composite: casts around the float32 op).
     public func supports(_ op: BackendOp) -> Bool {
         switch op {
         case let .matmul(_, _, _, geometry, _): return geometry.types.isFloat32 || enabledFeatures.contains(.fp16Storage)
         case let .binary(_, _, _, _, _, _, types), let .activate(_, _, _, _, types),
              let .layerNorm(_, _, _, _, _, _, _, _, _, types), let .rmsNorm(_, _, _, _, _, _, _, types),
-             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types):
+             let .softmax(_, _, _, _, types), let .attentionForward(_, _, _, _, _, _, _, types),
+             let .unary(_, _, _, _, types), let .scaleShift(_, _, _, _, _, types), let .reduceSum(_, _, _, _, types),
+             let .activationBackward(_, _, _, _, _, types):
             return types.isFloat32 || enabledFeatures.contains(.fp16Storage)
         case .lerp: return false   // runs as its composite
         default: return true
@@ -27,18 +29,19 @@ extension VulkanDevice {
             try copyStrided(from: source, layout: layout, to: destination)
         case let .binary(binaryOp, a, aLayout, b, bLayout, output, types):
             try binary(binaryOp, a, aLayout, b, bLayout, into: output, types: types)
-        case let .unary(unaryOp, input, layout, output):
-            try unary(unaryOp, input, layout: layout, into: output)
-        case let .scaleShift(input, layout, scale, offset, output):
-            try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output)
+        case let .unary(unaryOp, input, layout, output, types):
+            try unary(unaryOp, input, layout: layout, into: output, types: types)
+        case let .scaleShift(input, layout, scale, offset, output, types):
+            try scaleShift(input, layout: layout, scale: scale, offset: offset, into: output, types: types)
         case let .matmul(a, b, c, geometry, epilogue):
             try matmul(a, b, into: c, geometry: geometry, epilogue: epilogue)
         case let .activate(activation, input, layout, output, types):
             try activate(activation, input, layout: layout, into: output, types: types)
-        case let .activationBackward(activation, input, gradOutput, count, gradInput):
-            try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput)
-        case let .reduceSum(input, layout, scale, output):
-            try reduceSum(input, layout: layout, scale: scale, into: output)
+        case let .activationBackward(activation, input, gradOutput, count, gradInput, types):
+            try activationBackward(activation, input: input, gradOutput: gradOutput, count: count, into: gradInput,
+                                   types: types)
+        case let .reduceSum(input, layout, scale, output, types):
+            try reduceSum(input, layout: layout, scale: scale, into: output, types: types)
         case let .softmax(input, layout, logarithm, output, types):
             try softmax(input, layout: layout, logarithm: logarithm, into: output, types: types)
         case let .activateFewBit(activation, input, count, output, fewBit):
