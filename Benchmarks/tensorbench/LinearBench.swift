@@ -7,12 +7,14 @@ enum LinearBench {
           y = activation(x * W + b) for x [m, k], W [k, n]: our fused kernel (one call), the same
           work unfused on the same device (matmul, bias add, activation: three passes), and
           PyTorch's F.linear + activation in the same run. GFLOP/s (2 m n k) at min and median.
+          --shapes MxKxN,... replaces the default products (e.g. 1x4096x4096 for the matrix-vector
+          kernels, 16x8192x128 for split-K on a GPU).
         """
 
     static func run(_ options: Options, report: inout Report) throws {
         let device = try options.resolveDevice()
-        let shapes: [(Int, Int, Int)] = options.quick ? [(64, 512, 1024), (256, 512, 1024)]
-            : [(64, 1024, 4096), (256, 1024, 4096), (1024, 1024, 4096)]
+        let shapes: [(Int, Int, Int)] = options.shapes ?? (options.quick ? [(64, 512, 1024), (256, 512, 1024)]
+            : [(64, 1024, 4096), (256, 1024, 4096), (1024, 1024, 4096)])
         let repeats = options.repeats ?? (options.quick ? 5 : 10)
         let threads = options.threads ?? CPUThreads.current
         let firstRecord = report.records.count

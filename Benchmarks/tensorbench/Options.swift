@@ -11,6 +11,7 @@ struct Options {
     var jsonPath: String?
     var csvPath: String?
     var sizes: [Int]?
+    var shapes: [(Int, Int, Int)]?
     var noPeers = false
     var filter: String?
     var seed: UInt64?
@@ -26,6 +27,7 @@ struct Options {
           --threads N                    CPU backend threads (default: all cores)
           --repeat N                     timed repeats per figure (min and median are reported)
           --sizes A,B,C                  problem sizes instead of the defaults
+          --shapes MxKxN,...             linear: the m x k x n products instead of the defaults
           --quick                        smaller sizes and fewer repeats
           --no-peers                     skip the numpy / PyTorch columns
           --json FILE, --csv FILE        also write every figure to FILE
@@ -56,6 +58,13 @@ struct Options {
                 let parts = try value(argument).split(separator: ",").map { Int($0) }
                 guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError("--sizes needs positive integers, e.g. 256,512") }
                 sizes = parts.map { $0! }
+            case "--shapes":
+                let text = try value(argument)
+                let parsed = text.split(separator: ",").map { $0.split(separator: "x").compactMap { Int($0) } }
+                guard !parsed.isEmpty, parsed.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0 > 0 } }) else {
+                    throw UsageError("--shapes needs positive m x k x n triples, e.g. 64x1024x4096,1x4096x4096; got \(text)")
+                }
+                shapes = parsed.map { ($0[0], $0[1], $0[2]) }
             case "--filter": filter = try value(argument)
             case "--sparsity": rest.append("sparsity=" + (try value(argument)))   // embed: TEAL sparsities
             case "--seed":
