@@ -75,11 +75,9 @@ extension BackendOp {
         _ activation: Activation, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
-        var ops: [BackendOp] = []
-        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
-        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
-        ops.append(.activate(activation, input: source, layout: sourceLayout, output: target))
-        return ops + finish
+        try oneInputStorageComposite(input: input, layout: layout, output: output, types: types, temporary: temporary) {
+            .activate(activation, input: $0, layout: $1, output: $2)
+        }
     }
 
     /// `input * scale + offset` on 16-bit storage as casts around the float32 op.
@@ -87,11 +85,9 @@ extension BackendOp {
         input: any BackendBuffer, layout: StridedLayout, scale: Float, offset: Float, output: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
-        var ops: [BackendOp] = []
-        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
-        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
-        ops.append(.scaleShift(input: source, layout: sourceLayout, scale: scale, offset: offset, output: target))
-        return ops + finish
+        try oneInputStorageComposite(input: input, layout: layout, output: output, types: types, temporary: temporary) {
+            .scaleShift(input: $0, layout: $1, scale: scale, offset: offset, output: $2)
+        }
     }
 
     /// A unary function on 16-bit storage as casts around the float32 op.
@@ -99,10 +95,22 @@ extension BackendOp {
         _ op: UnaryOp, input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
+        try oneInputStorageComposite(input: input, layout: layout, output: output, types: types, temporary: temporary) {
+            .unary(op, input: $0, layout: $1, output: $2)
+        }
+    }
+
+    /// An elementwise op of one strided input on 16-bit storage: the input widened (when
+    /// 16-bit), `float32Op(source, sourceLayout, target)` and the result narrowed once.
+    private static func oneInputStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer, types: OperandTypes,
+        temporary: (Int) throws(TensorError) -> any BackendBuffer,
+        _ float32Op: (any BackendBuffer, StridedLayout, any BackendBuffer) -> BackendOp
+    ) throws(TensorError) -> [BackendOp] {
         var ops: [BackendOp] = []
         let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
         let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
-        ops.append(.unary(op, input: source, layout: sourceLayout, output: target))
+        ops.append(float32Op(source, sourceLayout, target))
         return ops + finish
     }
 
