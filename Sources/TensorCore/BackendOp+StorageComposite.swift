@@ -100,16 +100,18 @@ extension BackendOp {
         }
     }
 
-    /// An elementwise op of one strided input on 16-bit storage: the input widened (when
-    /// 16-bit), `float32Op(source, sourceLayout, target)` and the result narrowed once.
-    private static func oneInputStorageComposite(
-        input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer, types: OperandTypes,
-        temporary: (Int) throws(TensorError) -> any BackendBuffer,
+    /// An op of one strided input on 16-bit storage: the input widened (when 16-bit),
+    /// `float32Op(source, sourceLayout, target)` and its `outputCount` results (default: one
+    /// per input element) narrowed once.
+    static func oneInputStorageComposite(
+        input: any BackendBuffer, layout: StridedLayout, output: any BackendBuffer, outputCount: Int? = nil,
+        types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer,
         _ float32Op: (any BackendBuffer, StridedLayout, any BackendBuffer) -> BackendOp
     ) throws(TensorError) -> [BackendOp] {
         var ops: [BackendOp] = []
         let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
-        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
+        let (target, finish) = try narrowed(output, types.c, count: outputCount ?? layout.elementCount,
+                                            temporary: temporary)
         ops.append(float32Op(source, sourceLayout, target))
         return ops + finish
     }
@@ -120,12 +122,11 @@ extension BackendOp {
         input: any BackendBuffer, layout: StridedLayout, scale: Float, output: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
-        var ops: [BackendOp] = []
-        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
         let count = layout.shape.count == 3 ? layout.shape[0] * layout.shape[2] : 0
-        let (target, finish) = try narrowed(output, types.c, count: count, temporary: temporary)
-        ops.append(.reduceSum(input: source, layout: sourceLayout, scale: scale, output: target))
-        return ops + finish
+        return try oneInputStorageComposite(input: input, layout: layout, output: output, outputCount: count, types: types,
+                                            temporary: temporary) {
+            .reduceSum(input: $0, layout: $1, scale: scale, output: $2)
+        }
     }
 
     /// An activation's backward on 16-bit storage (input, gradOutput, gradInput) as casts
@@ -153,18 +154,15 @@ extension BackendOp {
         epsilon: Float, output: any BackendBuffer, mean: (any BackendBuffer)?, rstd: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
-        var ops: [BackendOp] = []
-        let layout = StridedLayout.contiguous([rows, columns])
-        let (source, _) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
-        let (target, finish) = try narrowed(output, types.c, count: rows * columns, temporary: temporary)
-        if let mean {
-            ops.append(.layerNorm(input: source, weight: weight, bias: bias, rows: rows, columns: columns,
-                                  epsilon: epsilon, output: target, mean: mean, rstd: rstd))
-        } else {
-            ops.append(.rmsNorm(input: source, weight: weight, rows: rows, columns: columns, epsilon: epsilon,
-                                output: target, rstd: rstd))
+        try oneInputStorageComposite(input: input, layout: .contiguous([rows, columns]), output: output, types: types,
+                                     temporary: temporary) { source, _, target in
+            if let mean {
+                return .layerNorm(input: source, weight: weight, bias: bias, rows: rows, columns: columns,
+                                  epsilon: epsilon, output: target, mean: mean, rstd: rstd)
+            }
+            return .rmsNorm(input: source, weight: weight, rows: rows, columns: columns, epsilon: epsilon,
+                            output: target, rstd: rstd)
         }
-        return ops + finish
     }
 
     /// (Log-)softmax on 16-bit storage as casts around the float32 op (the input read through
@@ -173,11 +171,9 @@ extension BackendOp {
         input: any BackendBuffer, layout: StridedLayout, logarithm: Bool, output: any BackendBuffer,
         types: OperandTypes, temporary: (Int) throws(TensorError) -> any BackendBuffer
     ) throws(TensorError) -> [BackendOp] {
-        var ops: [BackendOp] = []
-        let (source, sourceLayout) = try widened(input, layout, types.a, into: &ops, temporary: temporary)
-        let (target, finish) = try narrowed(output, types.c, count: layout.elementCount, temporary: temporary)
-        ops.append(.softmax(input: source, layout: sourceLayout, logarithm: logarithm, output: target))
-        return ops + finish
+        try oneInputStorageComposite(input: input, layout: layout, output: output, types: types, temporary: temporary) {
+            .softmax(input: $0, layout: $1, logarithm: logarithm, output: $2)
+        }
     }
 }
 
