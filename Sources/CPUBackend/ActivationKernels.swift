@@ -15,7 +15,7 @@ enum ActivationKernels {
         switch activation {
         case .identity: (forward, gradient) = (0.04, 0.04)
         case .relu, .leakyReLU: (forward, gradient) = (0.04, 0.07)
-        case .gelu: (forward, gradient) = (0.33, 0.45)
+        case .gelu: (forward, gradient) = (0.25, 0.45)
         case .geluTanh: (forward, gradient) = (0.25, 0.37)
         case .silu: (forward, gradient) = (0.19, 0.26)
         case .mish: (forward, gradient) = (0.18, 0.31)

@@ -80,6 +80,8 @@ KERNEL vi shift23(vi a) { EACH(vi, _mm512_slli_epi32(a.v[k], 23)); }
 /// a 2^s for an integer-valued s (exp_split's scale): scalef, exact exponent arithmetic with
 /// one rounding into the subnormals.
 KERNEL vf scale(vf a, vf s) { EACH(vf, _mm512_scalef_ps(a.v[k], s.v[k])); }
+/// a rounded to the nearest integer (ties to even), as a float.
+KERNEL vf vround(vf a) { EACH(vf, _mm512_roundscale_ps(a.v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
 /// 1 + m 2^s.
 KERNEL vf exp_plus1(vf m, vf s) { EACH(vf, _mm512_add_ps(_mm512_scalef_ps(m.v[k], s.v[k]), _mm512_set1_ps(1))); }
 /// 1 / a to about 1 ulp: the 14-bit estimate and one Newton step.
