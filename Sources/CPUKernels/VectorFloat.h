@@ -55,6 +55,8 @@ KERNEL vf splat(float x) { EACH(vf, _mm512_set1_ps(x)); }
 KERNEL vi splati(int x) { EACH(vi, _mm512_set1_epi32(x)); }
 KERNEL vf load(const float *p) { EACH(vf, _mm512_loadu_ps(p + 16 * k)); }
 KERNEL void store(float *p, vf a) { for (int k = 0; k < W; k++) _mm512_storeu_ps(p + 16 * k, a.v[k]); }
+/// A non-temporal store to 64-byte-aligned p (fence() before another thread reads it).
+KERNEL void stream(float *p, vf a) { for (int k = 0; k < W; k++) _mm512_stream_ps(p + 16 * k, a.v[k]); }
 KERNEL vf add(vf a, vf b) { EACH(vf, _mm512_add_ps(a.v[k], b.v[k])); }
 KERNEL vf sub(vf a, vf b) { EACH(vf, _mm512_sub_ps(a.v[k], b.v[k])); }
 KERNEL vf mul(vf a, vf b) { EACH(vf, _mm512_mul_ps(a.v[k], b.v[k])); }
@@ -80,8 +82,6 @@ KERNEL vi shift23(vi a) { EACH(vi, _mm512_slli_epi32(a.v[k], 23)); }
 /// a 2^s for an integer-valued s (exp_split's scale): scalef, exact exponent arithmetic with
 /// one rounding into the subnormals.
 KERNEL vf scale(vf a, vf s) { EACH(vf, _mm512_scalef_ps(a.v[k], s.v[k])); }
-/// a rounded to the nearest integer (ties to even), as a float.
-KERNEL vf vround(vf a) { EACH(vf, _mm512_roundscale_ps(a.v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
 /// 1 + m 2^s.
 KERNEL vf exp_plus1(vf m, vf s) { EACH(vf, _mm512_add_ps(_mm512_scalef_ps(m.v[k], s.v[k]), _mm512_set1_ps(1))); }
 /// 1 / a to about 1 ulp: the 14-bit estimate and one Newton step.
@@ -100,6 +100,7 @@ KERNEL vf splat(float x) { EACH(vf, _mm256_set1_ps(x)); }
 KERNEL vi splati(int x) { EACH(vi, _mm256_set1_epi32(x)); }
 KERNEL vf load(const float *p) { EACH(vf, _mm256_loadu_ps(p + 8 * k)); }
 KERNEL void store(float *p, vf a) { for (int k = 0; k < W; k++) _mm256_storeu_ps(p + 8 * k, a.v[k]); }
+KERNEL void stream(float *p, vf a) { for (int k = 0; k < W; k++) _mm256_stream_ps(p + 8 * k, a.v[k]); }
 KERNEL vf add(vf a, vf b) { EACH(vf, _mm256_add_ps(a.v[k], b.v[k])); }
 KERNEL vf sub(vf a, vf b) { EACH(vf, _mm256_sub_ps(a.v[k], b.v[k])); }
 KERNEL vf mul(vf a, vf b) { EACH(vf, _mm256_mul_ps(a.v[k], b.v[k])); }
@@ -130,6 +131,19 @@ KERNEL vf exp_plus1(vf m, vf s) { return fmadd(m, s, splat(1)); }
 KERNEL vf recip(vf a) { EACH(vf, _mm256_div_ps(_mm256_set1_ps(1), a.v[k])); }
 
 #endif
+
+#if TE_VECTOR_BITS == 512
+/// a rounded to the nearest integer (ties to even), as a float.
+KERNEL vf vround(vf a) { EACH(vf, _mm512_roundscale_ps(a.v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
+/// a (integer-valued) as int32.
+KERNEL vi ints(vf a) { EACH(vi, _mm512_cvtps_epi32(a.v[k])); }
+#else
+KERNEL vf vround(vf a) { EACH(vf, _mm256_round_ps(a.v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
+KERNEL vi ints(vf a) { EACH(vi, _mm256_cvtps_epi32(a.v[k])); }
+#endif
+
+/// Orders the non-temporal stores before what follows.
+KERNEL void fence(void) { _mm_sfence(); }
 
 #define C(v) splat((float)(v))
 #define CI(v) splati((int)(v))
