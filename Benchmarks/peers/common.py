@@ -11,17 +11,17 @@ import statistics
 import time
 
 
-WARMUP_SECONDS = 0.02
+WARMUP_SECONDS = 0.2
 
 
 def timed(fn, repeat, warmup=1, between=None):
-    """Runs fn untimed `warmup` times and on until 20 ms have passed, at most 100 calls (page
+    """Runs fn untimed `warmup` times and on until 200 ms have passed, at most 2000 calls (page
     faults, thread pools, kernel selection; a worker thread woken after a long sleep can share
     the caller's core until the scheduler moves it: tensorbench's Timing.measure does the
     same), then `repeat` times timed; `between` (if given) runs before each timed call,
     outside the timing (a cache flush, zeroing gradients). Returns (min, median) seconds."""
     start, calls = time.perf_counter(), 0
-    while calls < warmup or (warmup > 0 and calls < 100 and time.perf_counter() - start < WARMUP_SECONDS):
+    while calls < warmup or (warmup > 0 and calls < 2000 and time.perf_counter() - start < WARMUP_SECONDS):
         fn()
         calls += 1
     times = []

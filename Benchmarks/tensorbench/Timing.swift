@@ -7,16 +7,18 @@ struct Timing: Codable {
     var median: Double
     var samples: Int
 
-    /// Runs `body` untimed `warmup` times and on until 20 ms have passed (at most 100 calls),
+    /// Runs `body` untimed `warmup` times and on until 200 ms have passed (at most 2000 calls),
     /// then `repeats` times timed, each followed by a device synchronisation so queued GPU
     /// work is inside the measurement. The time-based warm-up matters for short bodies: a
     /// worker thread (OpenBLAS's) woken after a long sleep can run on the caller's core for the
-    /// first milliseconds, halving a 2-thread product until the scheduler moves it. The peer
-    /// scripts warm up the same way (Benchmarks/peers/common.py `timed`).
+    /// first milliseconds, halving a 2-thread product until the scheduler moves it (20 ms and
+    /// 100 calls were too few: a 256^3 product after a peer's run stayed at one core's rate in
+    /// every repeat of some runs). The peer scripts warm up the same way
+    /// (Benchmarks/peers/common.py `timed`).
     static func measure(repeats: Int, warmup: Int = 1, on device: Device, _ body: () throws -> Void) throws -> Timing {
         let start = DispatchTime.now().uptimeNanoseconds
         var calls = 0
-        while calls < warmup || (warmup > 0 && calls < 100 && DispatchTime.now().uptimeNanoseconds - start < 20_000_000) {
+        while calls < warmup || (warmup > 0 && calls < 2000 && DispatchTime.now().uptimeNanoseconds - start < 200_000_000) {
             try body()
             try device.synchronize()
             calls += 1

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPUKernels
 import TensorCore
 
 extension CPUDevice {
@@ -82,6 +83,8 @@ extension CPUDevice {
         let rowMajor = Int32(TE_CBLAS_ROW_MAJOR)
         let noTrans = Int32(TE_CBLAS_NO_TRANS), trans = Int32(TE_CBLAS_TRANS)
         let m = Int32(g.m), n = Int32(g.n), k = Int32(g.k)
+        // OpenBLAS's threads need the cores our pool's workers may be spinning on.
+        if g.m * g.n * g.k >= 1 << 18 { te_worker_pool_rest() }
         if g.m == 1 {
             // c[n] = B^T a: B stored [k, n] -> Trans over (k x n); stored [n, k] -> NoTrans.
             if g.transposeB {

@@ -33,6 +33,7 @@ static struct {
     _Atomic int busy;            // a caller owns the pool
     _Atomic int sleepers;        // workers parked on `wake`
     _Atomic long spin_ns;        // how long an idle worker spins before it parks
+    _Atomic unsigned long rests; // te_worker_pool_rest calls: a spinning worker parks at once
     int started;                 // workers created (only the owning caller changes it)
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -84,10 +85,12 @@ static void *worker_main(void *argument) {
     for (;;) {
         // Spin (yielding now and then, so a thread that needs this core gets it), then park.
         long deadline = now_ns() + atomic_load_explicit(&pool.spin_ns, memory_order_relaxed);
+        unsigned long rests = atomic_load_explicit(&pool.rests, memory_order_relaxed);
         uint64_t generation = seen;
         for (unsigned spins = 0;; spins++) {
             generation = generation_of(atomic_load_explicit(&pool.ticket, memory_order_acquire));
             if (generation != seen) break;
+            if (atomic_load_explicit(&pool.rests, memory_order_relaxed) != rests) break;
             cpu_relax();
             if ((spins & 255u) == 255u) {
                 if (now_ns() > deadline) break;
@@ -111,6 +114,10 @@ static void *worker_main(void *argument) {
 
 void te_worker_pool_set_spin(long nanoseconds) {
     atomic_store_explicit(&pool.spin_ns, nanoseconds < 0 ? 0 : nanoseconds, memory_order_relaxed);
+}
+
+void te_worker_pool_rest(void) {
+    atomic_fetch_add_explicit(&pool.rests, 1, memory_order_relaxed);
 }
 
 int te_worker_pool_run(long chunks, int threads, te_chunk_function function, void *context) {

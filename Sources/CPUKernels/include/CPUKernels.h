@@ -122,6 +122,11 @@ int te_worker_pool_run(long chunks, int threads, te_chunk_function function, voi
 /// microseconds when set at the pool's first job; 0 sleeps at once).
 void te_worker_pool_set_spin(long nanoseconds);
 
+/// Parks the workers that are spinning now (they wake for the next job as usual): called
+/// before handing a product to another thread pool (OpenBLAS), whose threads would otherwise
+/// share the cores with spinning workers (a 256^3 product ran at half speed on 2 cores).
+void te_worker_pool_rest(void);
+
 #ifdef __cplusplus
 }
 #endif
