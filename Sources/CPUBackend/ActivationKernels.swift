@@ -32,11 +32,13 @@ enum ActivationKernels {
         return (backward ? gradient : forward) * scale
     }
 
-    /// Elements per thread below which the second thread does not pay: waking it costs 40-55 us,
-    /// so a chunk must carry at least that much work (cheap, memory-bound activations stay on one
-    /// thread up to about a million elements; GELU splits from about 300 thousand).
+    /// Elements per thread below which the second thread does not pay: a chunk must carry about
+    /// 20 us of work. The pool's workers spin between back-to-back ops, so starting one costs a
+    /// few microseconds; a parked one takes 40-55 us to wake (at 50 us, relu at 1024^2 stayed on
+    /// one thread at half of PyTorch's rate). Cheap activations split from about a million
+    /// elements (two chunks of 500 thousand), GELU from about 175 thousand.
     static func grain(_ activation: Activation, backward: Bool) -> Int {
-        max(16384, Int(50_000 / cost(activation, backward: backward)))
+        max(16384, Int(20_000 / cost(activation, backward: backward)))
     }
 
     static func forward(_ activation: Activation, _ x: UnsafePointer<Float>,
