@@ -217,7 +217,7 @@ KERNEL vf gelu_tail_ratio(vf t) {
 /// GELU'(x) = Phi(x) + x phi(x) = H(x) + sign(x) d, d = a phi(a) - Phi(-a) (a = |x|), with
 /// d = 2^(-a^2 log2(e) / 2) (a / sqrt(2 pi) - t h(t)): one exponential for both terms, no masks.
 /// |x| clamped to 14.9 as in gelu_f (d has rounded to 0); NaN propagates. Every float in
-/// [-2.5, -0.2] (stride 3) and a sweep of the rest measured at most 6.4 conditioned roundoffs.
+/// [-2.5, -0.2] (stride 3) and a sweep of the rest measured at most 6.3 conditioned roundoffs.
 KERNEL vf gelu_g(vf x, vf g, vf p) {
     (void)p;
     vf a = vmin(C(14.9f), vabs(x));
@@ -364,24 +364,15 @@ KERNEL vf identity_f(vf x, vf p) { (void)p; return x; }
 /// are written with non-temporal stores where aligned: no read of the destination's lines
 /// before writing them (a third less memory traffic for a forward pass), and no eviction of
 /// what the caches hold. Smaller outputs stay in the cache for the next op.
-KERNEL int streams(const float *y, long n) {
+static inline int streams(const float *y, long n) {
     return n >= (1L << 21) && ((unsigned long)y % (REG_LANES * 4)) == 0;
 }
-
-/// Stores a at y, non-temporally when `nt` (one copy of the kernel in the loop: a second,
-/// streaming loop cost AVX2's softplus derivative 6%).
-KERNEL void put(float *y, vf a, int nt) {
-    if (nt) stream(y, a); else store(y, a);
-}
-
 
 #define LOOPS(name, F, G)                                                                       \
     static TGT void name##_forward(const float *x, float *y, long n, float param) {            \
         vf p = splat(param);                                                                    \
         long i = 0;                                                                             \
-        const int nt = streams(y, n);                                                           \
-        for (; i + LANES <= n; i += LANES) put(y + i, F(load(x + i), p), nt);                   \
-        if (nt) fence();                                                                        \
+        for (; i + LANES <= n; i += LANES) store(y + i, F(load(x + i), p));                     \
         if (i < n) {                                                                            \
             float bx[LANES] = {0};                                                              \
             memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
@@ -393,9 +384,7 @@ KERNEL void put(float *y, vf a, int nt) {
                                     float param) {                                              \
         vf p = splat(param);                                                                    \
         long i = 0;                                                                             \
-        const int nt = streams(o, n);                                                           \
-        for (; i + LANES <= n; i += LANES) put(o + i, G(load(x + i), load(g + i), p), nt);      \
-        if (nt) fence();                                                                        \
+        for (; i + LANES <= n; i += LANES) store(o + i, G(load(x + i), load(g + i), p));        \
         if (i < n) {                                                                            \
             float bx[LANES] = {0}, bg[LANES] = {0};                                             \
             memcpy(bx, x + i, (size_t)(n - i) * 4);                                             \
@@ -403,6 +392,23 @@ KERNEL void put(float *y, vf a, int nt) {
             store(bx, G(load(bx), load(bg), p));                                                \
             memcpy(o + i, bx, (size_t)(n - i) * 4);                                             \
         }                                                                                       \
+    }                                                                                           \
+    /* Streaming copies in functions of their own, so the cached loops compile as before    \
+       (a second loop, or a branch on each store, slowed the softplus derivative 6-10%). */  \
+    static TGT void name##_forward_streamed(const float *x, float *y, long n, float param) {   \
+        vf p = splat(param);                                                                    \
+        long i = 0;                                                                             \
+        for (; i + LANES <= n; i += LANES) stream(y + i, F(load(x + i), p));                    \
+        fence();                                                                                \
+        name##_forward(x + i, y + i, n - i, param);                                             \
+    }                                                                                           \
+    static TGT void name##_backward_streamed(const float *x, const float *g, float *o, long n, \
+                                             float param) {                                     \
+        vf p = splat(param);                                                                    \
+        long i = 0;                                                                             \
+        for (; i + LANES <= n; i += LANES) stream(o + i, G(load(x + i), load(g + i), p));       \
+        fence();                                                                                \
+        name##_backward(x + i, g + i, o + i, n - i, param);                                     \
     }                                                                                           \
     static TGT void name##_epilogue(const float *bias, float *pre, float *row, long n,         \
                                     float param) {                                              \
@@ -474,6 +480,32 @@ static const backward_fn backwards[TE_ACT_COUNT] = {
     [TE_ACT_SOFTPLUS] = softplus_backward,
     [TE_ACT_ELU] = elu_backward,
 };
+static const forward_fn forwardsStreamed[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_forward_streamed,
+    [TE_ACT_RELU] = relu_forward_streamed,
+    [TE_ACT_LEAKY_RELU] = leaky_forward_streamed,
+    [TE_ACT_GELU] = gelu_forward_streamed,
+    [TE_ACT_GELU_TANH] = gelu_tanh_forward_streamed,
+    [TE_ACT_SILU] = silu_forward_streamed,
+    [TE_ACT_MISH] = mish_forward_streamed,
+    [TE_ACT_TANH] = tanh_forward_streamed,
+    [TE_ACT_SIGMOID] = sigmoid_forward_streamed,
+    [TE_ACT_SOFTPLUS] = softplus_forward_streamed,
+    [TE_ACT_ELU] = elu_forward_streamed,
+};
+static const backward_fn backwardsStreamed[TE_ACT_COUNT] = {
+    [TE_ACT_IDENTITY] = identity_backward_streamed,
+    [TE_ACT_RELU] = relu_backward_streamed,
+    [TE_ACT_LEAKY_RELU] = leaky_backward_streamed,
+    [TE_ACT_GELU] = gelu_backward_streamed,
+    [TE_ACT_GELU_TANH] = gelu_tanh_backward_streamed,
+    [TE_ACT_SILU] = silu_backward_streamed,
+    [TE_ACT_MISH] = mish_backward_streamed,
+    [TE_ACT_TANH] = tanh_backward_streamed,
+    [TE_ACT_SIGMOID] = sigmoid_backward_streamed,
+    [TE_ACT_SOFTPLUS] = softplus_backward_streamed,
+    [TE_ACT_ELU] = elu_backward_streamed,
+};
 static const epilogue_fn epilogues[TE_ACT_COUNT] = {
     [TE_ACT_IDENTITY] = identity_epilogue,
     [TE_ACT_RELU] = relu_epilogue,
@@ -489,13 +521,13 @@ static const epilogue_fn epilogues[TE_ACT_COUNT] = {
 };
 int TE_ENTRY(te_activation_forward)(int code, float p, const float *x, float *y, long n) {
     if (code < 0 || code >= TE_ACT_COUNT) return 0;
-    forwards[code](x, y, n, p);
+    (streams(y, n) ? forwardsStreamed : forwards)[code](x, y, n, p);
     return 1;
 }
 
 int TE_ENTRY(te_activation_backward)(int code, float p, const float *x, const float *g, float *out, long n) {
     if (code < 0 || code >= TE_ACT_COUNT) return 0;
-    backwards[code](x, g, out, n, p);
+    (streams(out, n) ? backwardsStreamed : backwards)[code](x, g, out, n, p);
     return 1;
 }
 
