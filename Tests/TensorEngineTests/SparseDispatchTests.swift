@@ -113,11 +113,13 @@ import TensorEngine
 
     /// A Linear layer with an input threshold (TEAL) equals the float64 product of its masked
     /// input, bias and activation, both where the dispatcher skips inputs (one row) and where
-    /// it runs the fused dense product on the masked input (many rows).
+    /// it runs the fused dense product on the masked input (many rows). Seeded: with the
+    /// threshold at 0.7 about 29 of 96 inputs survive a row, far from every model's break-even
+    /// (48 on the untuned GPU model, 73 on the CPU's); unseeded at 0.6 it crossed 1 run in ~40.
     @Test(arguments: TestDevices.all)
     func linearWithThresholdMatchesTheMaskedProduct(device: Device) throws {
-        let (inputs, outputs, threshold) = (96, 40, Float(0.6))
-        var rng = SystemRandomNumberGenerator()
+        let (inputs, outputs, threshold) = (96, 40, Float(0.7))
+        var rng = SeededRandom(seed: 96)
         let w = (0..<(inputs * outputs)).map { _ in Float.random(in: -0.3...0.3, using: &rng) }
         let b = (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
         let layer = Linear(weight: try Tensor(w, shape: [inputs, outputs], on: device),
