@@ -57,17 +57,31 @@ enum GELUTanhKernel: VectorActivation {
         return (x * r).replacing(with: ((x * em) * r) * es, where: u .< 0)
     }
 
-    /// sigmoid(2u) + 0.5 x sech^2(u) u' = sigmoid(2u) + 2 x e r^2 u', e = exp(-2|u|), r = 1/(1+e).
+    static let kLo: Float = -2.267_034_03e-8   // sqrt(2/pi) - k
+
+    /// With a = |x|, s = exp(-2|u|), W = 2 a u': s (1 + s - W) / (1 + s)^2 for x < 0, else
+    /// (1 + s + W s) / (1 + s)^2; |u| formed as hi + lo for the two-constant exp (the C kernels'
+    /// gelu_tanh_g explains why). |x| clamped to 30; NaN propagates.
     @inline(__always) static func gradient(_ x: V, _ g: V, _ p: Float) -> V {
-        let x2 = x * x
-        let u = k * x * (1 + c * x2)
-        let du = k * (1 + (3 * c) * x2)
-        let (em, es) = VectorMath.expSplit(-2 * VectorMath.abs(u))
-        let r = 1 / (1 + em * es)
-        let slope = ((2 * x * du) * em * r * r)
-        let positive = g * r + (g * slope) * es
-        let negative = (g * (em * r + slope)) * es
-        return positive.replacing(with: negative, where: u .< 0)
+        let magnitude = VectorMath.abs(x)
+        let a = magnitude.replacing(with: 30, where: magnitude .> 30)
+        let a2 = a * a
+        let a2lo = (-a2).addingProduct(a, a)
+        let q = one.addingProduct(c, a2)
+        let qlo = (one - q).addingProduct(c, a2).addingProduct(c, a2lo)
+        let ka = k * a
+        let kalo = (-ka).addingProduct(k, a).addingProduct(kLo, a)
+        let u = ka * q
+        let ulo = (-u).addingProduct(ka, q).addingProduct(kalo, q).addingProduct(ka, qlo)
+        let (em, es) = VectorMath.expSplit(-2 * u, -2 * ulo)
+        let r = one.addingProduct(3 * c, a2)
+        let w = 2 * (kalo * r).addingProduct(ka, r)
+        let s = em * es
+        let ps = 1 + s
+        let inverse = 1 / one.addingProduct(s, s + 2)
+        let negative = ((g * em) * ((ps - w) * inverse)) * es
+        let positive = g * (ps.addingProduct(w, s) * inverse)
+        return positive.replacing(with: negative, where: x .< 0)
     }
 }
 
@@ -100,16 +114,16 @@ enum MishKernel: VectorActivation {
         return (x * tm) * es
     }
 
-    /// t + x (1 - t^2) sigmoid(x), with 1 - t = 2 / (n + 2).
+    /// e ((e + 2) D + 4 x (1 + e)) / D^2, D = e^2 + 2e + 2, the numerator by Horner in e (the
+    /// C kernels' mish_g explains why). x clamped to [-150, 20]; NaN propagates.
     @inline(__always) static func gradient(_ x: V, _ g: V, _ p: Float) -> V {
-        let (em, es) = VectorMath.expSplit(x.replacing(with: 20, where: x .> 20))
+        let xc = x.replacing(with: 20, where: x .> 20).replacing(with: -150, where: x .< -150)
+        let (em, es) = VectorMath.expSplit(xc)
         let e = em * es
-        let n = e * (e + 2)
-        let inverse = 1 / (n + 2)
-        let tm = em * (e + 2) * inverse
-        let t = tm * es
-        let rest = x * (2 * inverse) * (1 + t) * (em / (1 + e))
-        return (g * (tm + rest)) * es
+        let d = V(repeating: 2).addingProduct(e, e + 2)
+        let x4 = 4 * xc
+        let n = (4 + x4).addingProduct((6 + x4).addingProduct(e + 4, e), e)
+        return ((g * em) * (n / (d * d))) * es
     }
 }
 

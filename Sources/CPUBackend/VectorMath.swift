@@ -25,20 +25,21 @@ enum VectorMath {
     /// exp(hi + lo) as `(mantissa, scale)`, with exp = mantissa * scale (scale last).
     ///
     /// `lo` is a small correction to `hi` (or hi + lo is near 0). Arguments must stay below
-    /// 88 (every caller's are: they are <= 20); below -104 the result is exactly 0; NaN
-    /// propagates.
+    /// 88 (every caller's are: they are <= 20); below -120 the result is exactly 0 (e^-120 =
+    /// 2^-173, 0 even times the factors, up to 6e3, that keep GELU_tanh' and Mish' above
+    /// float32's underflow past e^-104); NaN propagates.
     @inline(__always)
     static func expSplit(_ hi: V, _ lo: V = V()) -> (V, V) {
         let x = hi + lo
-        let shifted = x.replacing(with: -104, where: x .< -104) * log2e + shifter
+        let shifted = x.replacing(with: -120, where: x .< -120) * log2e + shifter
         let nf = shifted - shifter
         let n = bits(shifted) &- shifterBits
-        // r = hi + lo - n ln2, with the exact product n * ln2Hi first. Lanes below -104
+        // r = hi + lo - n ln2, with the exact product n * ln2Hi first. Lanes below -120
         // compute garbage here and are replaced by 0 at the end (a select, not a product).
         let r = ((hi - nf * ln2Hi) - nf * ln2Lo) + lo
         let p = expPolynomial(r)
         let n1 = n &>> 1
-        return ((p * pow2(n1)).replacing(with: 0, where: x .< -104), pow2(n &- n1))
+        return ((p * pow2(n1)).replacing(with: 0, where: x .< -120), pow2(n &- n1))
     }
 
     /// exp(x), rounded once even in the subnormal range.
