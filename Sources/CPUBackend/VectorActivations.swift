@@ -66,9 +66,8 @@ enum GELUTanhKernel: VectorActivation {
         let magnitude = VectorMath.abs(x)
         let a = magnitude.replacing(with: 30, where: magnitude .> 30)
         let a2 = a * a
-        let a2lo = (-a2).addingProduct(a, a)
         let q = one.addingProduct(c, a2)
-        let qlo = (one - q).addingProduct(c, a2).addingProduct(c, a2lo)
+        let qlo = (one - q).addingProduct(c, a2)
         let ka = k * a
         let kalo = (-ka).addingProduct(k, a).addingProduct(kLo, a)
         let u = ka * q
