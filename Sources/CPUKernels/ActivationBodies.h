@@ -30,7 +30,8 @@ KERNEL vf exp_poly(vf r) {
 /// exp(hi + lo) = scale(*m, *s) (the scale applied last, so tiny results round once).
 /// Arguments below 88; below -120 the result is exactly 0 (e^-120 = 2^-173: 0 even times the
 /// callers' factors, up to 6e3, that keep their results above float32's underflow past e^-104);
-/// NaN propagates. AVX2: *m = p 2^n1, *s = 2^(n - n1); AVX-512: *m = p, *s = n, applied by scalef (exact exponent arithmetic).
+/// NaN propagates. AVX2: *m = p 2^n1, *s = 2^(n - n1); AVX-512: *m = p, *s = n, applied by
+/// scalef (exact exponent arithmetic).
 KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
     vf x = add(hi, lo);
     vf clamped = vmax(C(-120), x);                     // NaN stays NaN (second operand)
@@ -249,7 +250,7 @@ static const float geluKLo = -2.26703403e-8f;   // sqrt(2/pi) - geluK
 /// float32's own rounding) s carries |u|'s rounding times 2|u|, and 1 + s - W cancels 1.6x,
 /// so |u| = sqrt(2/pi) a (1 + 0.044715 a^2) is formed as hi + lo (error-free products,
 /// sqrt(2/pi) as two floats) and passed to the two-constant exp whole: the worst measured error
-/// fell from 10.8 to under 5 conditioned roundoffs. |x| is clamped to 30 (the tail and W s
+/// fell from 10.8 to 4.5 conditioned roundoffs. |x| is clamped to 30 (the tail and W s
 /// have long rounded to 0 there; x = +-inf gives 1 and 0); NaN propagates.
 KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
     (void)p;
@@ -304,12 +305,12 @@ KERNEL vf mish_f(vf x, vf p) {
 }
 
 /// Mish'(x) = t + x (1 - t^2) sigmoid(x) with t = tanh(softplus(x)); with e = e^x and
-/// D = e^2 + 2e + 2 it is e ((e + 2) D + 4 x (1 + e)) / D^2: one fused multiply-add takes the
-/// cancellation near x = -2.24 (Mish''s minimum, where its conditioning allows only float32's
-/// rounding), and e comes from the two-constant exp (through 2^(x log2 e) its argument's
-/// rounding alone cost 2.2 roundoffs there). Worst measured error 9.2 -> under 5 conditioned
-/// roundoffs. x is clamped to [-150, 20] (beyond, the result has rounded to 0 and 1); NaN
-/// propagates.
+/// D = e^2 + 2e + 2 it is e N / D^2, N = (e + 2) D + 4 x (1 + e) = e^3 + 4e^2 + (6 + 4x) e + 4 + 4x
+/// by Horner in e: near x = -2.24 (Mish''s minimum, where its conditioning allows only float32's
+/// rounding) N cancels, and its leading 4 + 4x carries one rounding instead of two products'.
+/// e comes from the two-constant exp (through 2^(x log2 e) its argument's rounding alone cost
+/// 2.2 roundoffs there). Worst measured error 9.2 -> 5.6 conditioned roundoffs. x is clamped to
+/// [-150, 20] (beyond, the result has rounded to 0 and 1); NaN propagates.
 KERNEL vf mish_g(vf x, vf g, vf p) {
     (void)p;
     vf xc = vmax(C(-150), vmin(C(20), x));
