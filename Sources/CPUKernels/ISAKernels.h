@@ -8,12 +8,15 @@
 
 #if defined(__x86_64__)
 
-#define TE_DECLARE_ISA(suffix)                                                                               \
+#define TE_DECLARE_ACTIVATIONS(suffix)                                                                       \
     int te_activation_forward_##suffix(int code, float p, const float *x, float *y, long n);                \
     int te_activation_backward_##suffix(int code, float p, const float *x, const float *g, float *out,      \
                                         long n);                                                             \
     int te_activation_epilogue_##suffix(int code, float p, const float *bias, float *pre, float *row,       \
-                                        long n);                                                             \
+                                        long n);
+
+#define TE_DECLARE_ISA(suffix)                                                                               \
+    TE_DECLARE_ACTIVATIONS(suffix)                                                                           \
     void te_fewbit_encode_##suffix(const float *x, const float *bias, long columns, long column,            \
                                    const float *borders, int count, int bits, unsigned int *words,          \
                                    long start, long n);                                                      \
@@ -28,6 +31,8 @@
 
 TE_DECLARE_ISA(avx2)
 TE_DECLARE_ISA(avx512)
+/// The activations again over eight AVX-512 registers in lockstep (ActivationsAVX512Wide.c).
+TE_DECLARE_ACTIVATIONS(avx512wide)
 
 /// The attention forward block on 16 lanes (AttentionAVX512.c; the AVX2 one is AttentionAVX2.c's).
 void te_attention_forward_block_avx512(const te_attention_problem *p, long head, long first_query, float *out,
