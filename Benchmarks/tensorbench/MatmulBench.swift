@@ -9,7 +9,8 @@ enum MatmulBench {
           with numpy's and PyTorch's figures for the same sizes measured in the same run.
           --dtype float16|bfloat16: 16-bit operands and result (no CPU peers). Where the
           backend has no 16-bit matmul it is timed as cast to float32, matmul, cast back,
-          and the record says so (note "path").
+          and the record says so (note "path"). --rounds N: the peers and ours take N
+          turns at each size.
         """
 
     static func run(_ options: Options, report: inout Report) throws {
@@ -32,19 +33,28 @@ enum MatmulBench {
         for n in sizes {
             // The peers run size by size just before ours, not all sizes in one block first: a
             // slower minute on a shared host then falls on both sides of a ratio, not on one.
-            let peers = withPeers
-                ? Peers.run("matmul.py", ["--sizes", "\(n)", "--repeat", "\(repeats)", "--threads", "\(threads)"],
-                            threads: threads)
-                : [:]
-            Progress.say("matmul \(n) on \(device.identifier)")
+            // With --rounds, they take turns that many times.
             let a = try Tensor.randn([n, n], seed: 1, on: device).cast(to: dtype)
             let b = try Tensor.randn([n, n], seed: 2, on: device).cast(to: dtype)
             let (product, path) = try Self.product(dtype, on: device)
             report.notes["path"] = path
-            let timing = try Timing.measure(repeats: repeats, on: device) { _ = try product(a, b) }
+            let rounds = options.rounds ?? 1
+            var peerRounds: [[String: [String: PeerFigure]]] = []
+            var ourRounds: [Timing] = []
+            for round in 0..<rounds {
+                if withPeers {
+                    peerRounds.append(Peers.run("matmul.py", ["--sizes", "\(n)", "--repeat", "\(repeats)",
+                                                              "--threads", "\(threads)"], threads: threads))
+                }
+                Progress.say("matmul \(n) on \(device.identifier)" + (rounds > 1 ? " (round \(round + 1) of \(rounds))" : ""))
+                ourRounds.append(try Timing.measure(repeats: repeats, on: device) { _ = try product(a, b) })
+            }
+            let peers = Rounds.merge(peerRounds)
+            let timing = Rounds.merge(ourRounds)
             let label = dtype == .float32 ? "\(n)" : "\(n) \(dtype)"
             var record = Record(benchmark: "matmul", device: device.identifier, label: label, shape: [n, n, n],
                                 metric: "GFLOP/s", unit: "FLOP", ours: timing, work: 2 * Double(n) * Double(n) * Double(n))
+            if rounds > 1 { record.extra["rounds"] = Double(rounds) }
             var cells = ["\(n)", format(record.bestRate), format(record.medianRate)]
             if vulkan == nil, let peak = report.peak {
                 cells.append(format(100 * record.bestRate / peak.fmaGFLOPS) + "%")

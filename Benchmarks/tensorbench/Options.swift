@@ -6,6 +6,7 @@ struct Options {
     var device: String?
     var threads: Int?
     var repeats: Int?
+    var rounds: Int?
     var quick = false
     var help = false
     var jsonPath: String?
@@ -26,6 +27,8 @@ struct Options {
           --device cpu|vulkan|vulkan:N   device to run on (default: TENSOR_DEVICE or the best available)
           --threads N                    CPU backend threads (default: all cores)
           --repeat N                     timed repeats per figure (min and median are reported)
+          --rounds N                     matmul, activations: ours and the peers take N turns each
+                                         (the min over all, the median of the rounds' medians)
           --sizes A,B,C                  problem sizes instead of the defaults
           --shapes MxKxN,...             linear: the m x k x n products instead of the defaults
           --quick                        smaller sizes and fewer repeats
@@ -54,6 +57,9 @@ struct Options {
             case "--repeat":
                 guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--repeat needs a positive integer") }
                 repeats = n
+            case "--rounds":
+                guard let n = Int(try value(argument)), n > 0 else { throw UsageError("--rounds needs a positive integer") }
+                rounds = n
             case "--sizes":
                 let parts = try value(argument).split(separator: ",").map { Int($0) }
                 guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError("--sizes needs positive integers, e.g. 256,512") }
