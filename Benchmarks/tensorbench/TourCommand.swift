@@ -10,6 +10,7 @@ enum TourCommand {
           few-bit linear step, a short digits training run (exact vs few-bit), sparse
           inference and delta inference, each beside numpy's and PyTorch's figures for the
           same work (--no-peers skips them). Each section is also its own subcommand at full size.
+          Matmul and activations alternate with their peers twice (--rounds N to change).
         """
 
     /// The sections, each a subcommand run with --quick.
@@ -28,6 +29,9 @@ enum TourCommand {
     static func run(_ options: Options, report: inout Report) throws {
         var quick = options
         quick.quick = true
+        // Matmul and activations, the sections with peer ratios near 1, take two turns each
+        // with their peers (a shared host's slow minute then falls on both sides).
+        quick.rounds = options.rounds ?? 2
         try DevicesCommand.run(quick)
         for (name, section) in sections {
             print("\n== \(name) ==")
