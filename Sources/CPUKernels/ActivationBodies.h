@@ -282,10 +282,13 @@ KERNEL vf silu_f(vf x, vf p) {
     return sel(lt(x, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
 }
 
+/// SiLU'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) from e = e^-|x|. Near its minimum (x = -2.40,
+/// where the conditioning allows only float32's rounding) the exp's own error passes through
+/// whole, so it takes the two-constant exp: 7.2 -> 5.4 conditioned roundoffs, at no measured cost.
 KERNEL vf silu_g(vf x, vf g, vf p) {
     (void)p;
     vf em, es;
-    exp_split1(or_(x, C(-0.0f)), &em, &es);
+    exp_split(or_(x, C(-0.0f)), C(0), &em, &es);
     vf e = scale(em, es);
     vf r = recip(add(C(1), e));
     vf positive = mul(g, mul(r, fmadd(x, mul(e, r), C(1))));

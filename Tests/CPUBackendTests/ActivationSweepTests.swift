@@ -3,13 +3,14 @@ import TensorCore
 import Testing
 
 /// The activations whose kernels are fitted or rearranged against cancellation (GELU, GELU_tanh,
-/// Mish), swept far more densely than ActivationTests' grid, forward and derivative, on every
+/// SiLU, Mish), swept far more densely than ActivationTests' grid, forward and derivative, on every
 /// path this CPU runs: within 8 conditioned roundoffs of the float64 definitions. Each gets
 /// every 64th float of [-4, -0.25] and [0.25, 4], every 3rd float around its derivative's
 /// minimum (where f'' = 0, the conditioning allows only float32's own rounding, and the
 /// kernels' roundings add up most) and every 16th float where its derivative's tail underflows.
 /// Before this sweep the GELU derivative reached 8.4 roundoffs near x = -1.428, GELU_tanh's
-/// 10.8 near -1.42 and Mish's 8.2 near -2.23, all between the sparser grid's points; the tail
+/// 10.8 near -1.42, Mish's 8.2 near -2.23 and SiLU's 7.2 near -2.38 (its exp through
+/// 2^(x log2 e)), all between the sparser grid's points; the tail
 /// windows hold the exp's cut-off to its callers' factors (cut at e^-104, GELU_tanh' measured
 /// 18.8 near -10.68, where 278 e^-104 is still a float).
 @Suite("Activation dense sweep")
@@ -23,6 +24,7 @@ struct ActivationSweepTests {
         let (minimum, tail): ((Float, Float), (Float, Float)) = switch activation {
         case .geluTanh: ((-1.45, -1.38), (-11, -10.4))
         case .mish: ((-2.3, -2.2), (-106, -102))
+        case .silu: ((-2.45, -2.35), (-106, -102))
         default: ((-1.5, -1.35), (-6.5, -5))
         }
         return floats(-4, -0.25, every: 64) + floats(0.25, 4, every: 64)
@@ -30,7 +32,7 @@ struct ActivationSweepTests {
     }
 
     @Test("forward and derivative within 8 conditioned roundoffs",
-          arguments: [Activation.gelu, .geluTanh, .mish], CPUISA.allCases.filter(\.isSupported))
+          arguments: [Activation.gelu, .geluTanh, .silu, .mish], CPUISA.allCases.filter(\.isSupported))
     func sweep(_ activation: Activation, _ isa: CPUISA) {
         let xs = Self.inputs(activation), ones = [Float](repeating: 1, count: xs.count)
         var ys = [Float](repeating: .nan, count: xs.count), ds = ys
