@@ -57,30 +57,31 @@ enum GELUTanhKernel: VectorActivation {
         return (x * r).replacing(with: ((x * em) * r) * es, where: u .< 0)
     }
 
-    static let kLo: Float = -2.267_034_03e-8   // sqrt(2/pi) - k
+    static let k2: Float = 1.595_769_2            // 2 sqrt(2/pi)
+    static let k2Lo: Float = -4.534_068e-8        // 2 sqrt(2/pi) - k2
+    static let k2c: Float = 0.071_354_814         // 2 sqrt(2/pi) 0.044715
 
     /// With a = |x|, s = exp(-2|u|), W = 2 a u': s (1 + s - W) / (1 + s)^2 for x < 0, else
-    /// (1 + s + W s) / (1 + s)^2; |u| formed as hi + lo for the two-constant exp (the C kernels'
-    /// gelu_tanh_g explains why). |x| clamped to 30; NaN propagates.
+    /// (1 + s + W s) / (1 + s)^2; -2|u| = a q formed as hi + lo for the two-constant exp (the C
+    /// kernels' gelu_tanh_g explains why). |x| clamped to 11.2 (the result is 0 or 1 as a float
+    /// beyond); NaN propagates.
     @inline(__always) static func gradient(_ x: V, _ g: V, _ p: Float) -> V {
         let magnitude = VectorMath.abs(x)
-        let a = magnitude.replacing(with: 30, where: magnitude .> 30)
+        let a = magnitude.replacing(with: 11.2, where: magnitude .> 11.2)
         let a2 = a * a
-        let q = one.addingProduct(c, a2)
-        let qlo = (one - q).addingProduct(c, a2)
-        let ka = k * a
-        let kalo = (-ka).addingProduct(k, a).addingProduct(kLo, a)
-        let u = ka * q
-        let ulo = (-u).addingProduct(ka, q).addingProduct(kalo, q).addingProduct(ka, qlo)
-        let (em, es) = VectorMath.expSplit(-2 * u, -2 * ulo)
-        let r = one.addingProduct(3 * c, a2)
-        let w = 2 * (kalo * r).addingProduct(ka, r)
+        let q = V(repeating: -k2).addingProduct(-k2c, a2)
+        let qlo = (-k2 - q).addingProduct(-k2c, a2) - k2Lo
+        let t = a * q
+        let tlo = (-t).addingProduct(a, q).addingProduct(a, qlo)
+        let (em, es) = VectorMath.expSplit(t, tlo)
+        let w = (a * k2Lo).addingProduct(a, V(repeating: k2).addingProduct(3 * k2c, a2))
         let s = em * es
         let ps = 1 + s
         let inverse = 1 / one.addingProduct(s, s + 2)
-        let negative = ((g * em) * ((ps - w) * inverse)) * es
-        let positive = g * (ps.addingProduct(w, s) * inverse)
-        return positive.replacing(with: negative, where: x .< 0)
+        let negative = x .< 0
+        let numerator = ps.addingProduct(w, s).replacing(with: em * (ps - w), where: negative)
+        let r = (g * numerator) * inverse
+        return r.replacing(with: r * es, where: negative)
     }
 }
 

@@ -27,28 +27,36 @@ KERNEL vf exp_poly(vf r) {
     return add(fmadd(p, mul(r, r), r), C(1));
 }
 
-/// exp(hi + lo) = scale(*m, *s) (the scale applied last, so tiny results round once).
-/// Arguments below 88; below -120 the result is exactly 0 (e^-120 = 2^-173: 0 even times the
-/// callers' factors, up to 6e3, that keep their results above float32's underflow past e^-104);
-/// NaN propagates. AVX2: *m = p 2^n1, *s = 2^(n - n1); AVX-512: *m = p, *s = n, applied by
-/// scalef (exact exponent arithmetic).
-KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
-    vf x = add(hi, lo);
-    vf clamped = vmax(C(-120), x);                     // NaN stays NaN (second operand)
-    vf shifted = fmadd(clamped, C(log2e), C(shifter));
+/// The body of exp_split and exp_split_bounded: e^(hi + lo) with n = round(e log2 e) taken from
+/// `e` (hi + lo, clamped or not). AVX2: *m = p 2^n1, *s = 2^(n - n1); AVX-512: *m = p, *s = n,
+/// applied by scalef (exact exponent arithmetic).
+KERNEL void exp_split_from(vf e, vf hi, vf lo, vf *m, vf *s) {
+    vf shifted = fmadd(e, C(log2e), C(shifter));
     vf nf = sub(shifted, C(shifter));
-    vf r = add(fnma(nf, C(ln2Lo), fnma(nf, C(ln2Hi), hi)), lo);
-    vf p = exp_poly(r);
+    vf p = exp_poly(add(fnma(nf, C(ln2Lo), fnma(nf, C(ln2Hi), hi)), lo));
 #if TE_VECTOR_BITS == 512
-    *m = drop(lt(x, C(-120)), p);
+    *m = p;
     *s = nf;
 #else
     vi n = isub(bits(shifted), CI(shifterBits));
     vi n1 = half(n);
-    *m = drop(lt(x, C(-120)), mul(p, pow2i(n1)));
+    *m = mul(p, pow2i(n1));
     *s = pow2i(isub(n, n1));
 #endif
 }
+
+/// exp(hi + lo) = scale(*m, *s) (the scale applied last, so tiny results round once).
+/// Arguments below 88; below -120 the result is exactly 0 (e^-120 = 2^-173: 0 even times the
+/// callers' factors, up to 6e3, that keep their results above float32's underflow past e^-104);
+/// NaN propagates.
+KERNEL void exp_split(vf hi, vf lo, vf *m, vf *s) {
+    vf x = add(hi, lo);
+    exp_split_from(vmax(C(-120), x), hi, lo, m, s);    // NaN stays NaN (second operand)
+    *m = drop(lt(x, C(-120)), *m);
+}
+
+/// exp_split for hi + lo known to lie in [-120, 88]: no clamp or underflow mask.
+KERNEL void exp_split_bounded(vf hi, vf lo, vf *m, vf *s) { exp_split_from(add(hi, lo), hi, lo, m, s); }
 
 KERNEL void exp2_split(vf e, vf *m, vf *s);
 /// e^x = scale(*m, *s) through 2^(x log2 e): the product's rounding costs |x| eps / 2 relative,
@@ -242,36 +250,38 @@ KERNEL vf gelu_tanh_f(vf x, vf p) {
     return sel(lt(u, C(0)), scale(mul(mul(x, em), r), es), mul(x, r));
 }
 
-static const float geluKLo = -2.26703403e-8f;   // sqrt(2/pi) - geluK
+static const float geluK2 = 1.5957692f;         // 2 sqrt(2/pi)
+static const float geluK2Lo = -4.534068e-08f;   // 2 sqrt(2/pi) - geluK2
+static const float geluK2C = 0.071354814f;      // 2 sqrt(2/pi) 0.044715
 
 /// GELU_tanh'(x) = sigmoid(2u) + 2 x u' sigmoid(2u) (1 - sigmoid(2u)); with a = |x|, s = e^(-2|u|)
 /// and W = 2 a u' it is s (1 + s - W) / (1 + s)^2 for x < 0 and (1 + s + W s) / (1 + s)^2
 /// otherwise. Near x = -1.42 (the minimum of GELU_tanh', where its conditioning allows only
-/// float32's own rounding) s carries |u|'s rounding times 2|u|, and 1 + s - W cancels 1.6x,
-/// so |u| = sqrt(2/pi) a (1 + 0.044715 a^2) is formed as hi + lo (error-free products,
-/// sqrt(2/pi) as two floats) and passed to the two-constant exp whole: the worst measured error
-/// fell from 10.8 to 4.5 conditioned roundoffs. |x| is clamped to 30 (the tail and W s
-/// have long rounded to 0 there; x = +-inf gives 1 and 0); NaN propagates.
+/// float32's own rounding) s carries 2|u|'s rounding times 2|u|, and 1 + s - W cancels 1.6x,
+/// so -2|u| = a q, q = -(2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 a^2), is formed as hi + lo (the
+/// multiply-add's and the product's errors recovered exactly while a <= 4.7, where the
+/// conditioning is tightest; 2 sqrt(2/pi) as two floats) and passed to the two-constant exp
+/// whole: 10.8 conditioned roundoffs before any of this, 4.5 with it. |x| is clamped to 11.2,
+/// where -2|u| = -118.1 (no exp clamp needed) and GELU_tanh' is 1.6e-49 (0 as a float; from
+/// x = -10.9 on it rounds to 0); x = +-inf gives 1 and 0; NaN propagates.
 KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
     (void)p;
-    vf a = vmin(C(30), vabs(x));
+    vf a = vmin(C(11.2f), vabs(x));
     vf a2 = mul(a, a);                  // its rounding reaches u through 0.045 a^2 / q: < 0.05 ulp
-    vf q = fmadd(C(geluC), a2, C(1));
-    vf qlo = fmadd(C(geluC), a2, sub(C(1), q));                // 1 - q is exact
-    vf ka = mul(C(geluK), a);
-    vf kalo = fmadd(C(geluKLo), a, fmadd(C(geluK), a, sub(C(0), ka)));
-    vf u = mul(ka, q);
-    vf ulo = fmadd(ka, qlo, fmadd(kalo, q, fmadd(ka, q, sub(C(0), u))));
+    vf q = fmadd(C(-geluK2C), a2, C(-geluK2));
+    vf qlo = add(fmadd(C(-geluK2C), a2, sub(C(-geluK2), q)), C(-geluK2Lo));   // -K2 - q is exact
+    vf t = mul(a, q);                                          // -2|u| = t + tlo
+    vf tlo = fmadd(a, qlo, fmsub(a, q, t));
     vf em, es;
-    exp_split(mul(C(-2), u), mul(C(-2), ulo), &em, &es);
-    vf r = fmadd(C(3 * geluC), a2, C(1));                     // u' / sqrt(2/pi)
-    vf w = mul(C(2), fmadd(ka, r, mul(kalo, r)));
+    exp_split_bounded(t, tlo, &em, &es);
+    vf w = fmadd(a, fmadd(C(3 * geluK2C), a2, C(geluK2)), mul(a, C(geluK2Lo)));   // 2 a u'
     vf s = scale(em, es);
     vf ps = add(C(1), s);
     vf inverse = recip(fmadd(s, add(s, C(2)), C(1)));          // 1 / (1 + s)^2
-    vf negative = scale(mul(mul(g, em), mul(sub(ps, w), inverse)), es);
-    vf positive = mul(g, mul(fmadd(w, s, ps), inverse));
-    return sel(lt(x, C(0)), negative, positive);
+    vm negative = lt(x, C(0));
+    vf numerator = sel(negative, mul(em, sub(ps, w)), fmadd(w, s, ps));   // em: s before its scale
+    vf r = mul(mul(g, numerator), inverse);
+    return sel(negative, scale(r, es), r);
 }
 
 KERNEL vf silu_f(vf x, vf p) {

@@ -68,6 +68,8 @@ KERNEL vf mul(vf a, vf b) { EACH(vf, _mm512_mul_ps(a.v[k], b.v[k])); }
 KERNEL vf dvd(vf a, vf b) { EACH(vf, _mm512_div_ps(a.v[k], b.v[k])); }
 KERNEL vf fmadd(vf a, vf b, vf c) { EACH(vf, _mm512_fmadd_ps(a.v[k], b.v[k], c.v[k])); }
 KERNEL vf fnma(vf a, vf b, vf c) { EACH(vf, _mm512_fnmadd_ps(a.v[k], b.v[k], c.v[k])); }
+/// a b - c with one rounding.
+KERNEL vf fmsub(vf a, vf b, vf c) { EACH(vf, _mm512_fmsub_ps(a.v[k], b.v[k], c.v[k])); }
 KERNEL vf sel(vm mask, vf a, vf b) { EACH(vf, _mm512_mask_blend_ps(mask.v[k], b.v[k], a.v[k])); }
 KERNEL vf keep(vm mask, vf a) { EACH(vf, _mm512_maskz_mov_ps(mask.v[k], a.v[k])); }
 KERNEL vf drop(vm mask, vf a) { EACH(vf, _mm512_maskz_mov_ps((__mmask16)~mask.v[k], a.v[k])); }
@@ -112,6 +114,7 @@ KERNEL vf mul(vf a, vf b) { EACH(vf, _mm256_mul_ps(a.v[k], b.v[k])); }
 KERNEL vf dvd(vf a, vf b) { EACH(vf, _mm256_div_ps(a.v[k], b.v[k])); }
 KERNEL vf fmadd(vf a, vf b, vf c) { EACH(vf, _mm256_fmadd_ps(a.v[k], b.v[k], c.v[k])); }
 KERNEL vf fnma(vf a, vf b, vf c) { EACH(vf, _mm256_fnmadd_ps(a.v[k], b.v[k], c.v[k])); }
+KERNEL vf fmsub(vf a, vf b, vf c) { EACH(vf, _mm256_fmsub_ps(a.v[k], b.v[k], c.v[k])); }
 KERNEL vf sel(vm mask, vf a, vf b) { EACH(vf, _mm256_blendv_ps(b.v[k], a.v[k], mask.v[k])); }
 KERNEL vf keep(vm mask, vf a) { EACH(vf, _mm256_and_ps(mask.v[k], a.v[k])); }
 KERNEL vf drop(vm mask, vf a) { EACH(vf, _mm256_andnot_ps(mask.v[k], a.v[k])); }
