@@ -30,6 +30,7 @@ enum MatmulBench {
         if vulkan == nil, report.peak == nil { report.peak = Peak.load() }
         let firstRecord = report.records.count
         let withPeers = !options.noPeers && device.kind == .cpu && dtype == .float32
+        let rounds = options.rounds ?? 1
         for n in sizes {
             // The peers run size by size just before ours, not all sizes in one block first: a
             // slower minute on a shared host then falls on both sides of a ratio, not on one.
@@ -38,7 +39,6 @@ enum MatmulBench {
             let b = try Tensor.randn([n, n], seed: 2, on: device).cast(to: dtype)
             let (product, path) = try Self.product(dtype, on: device)
             report.notes["path"] = path
-            let rounds = options.rounds ?? 1
             var peerRounds: [[String: [String: PeerFigure]]] = []
             var ourRounds: [Timing] = []
             for round in 0..<rounds {

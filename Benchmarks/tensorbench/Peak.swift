@@ -44,12 +44,14 @@ struct Peak: Codable {
     /// "AMD EPYC (family 26, model 2)": /proc/cpuinfo's model name, family and model.
     static func cpuModel() -> String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
-        let lines = text.split(separator: "\n")
-        func field(_ key: String) -> String? {
-            guard let line = lines.first(where: { $0.hasPrefix(key) && $0.dropFirst(key.count).first.map { $0 == " " || $0 == "\t" || $0 == ":" } == true }),
-                  let colon = line.firstIndex(of: ":") else { return nil }
-            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        // "key<tabs>: value" lines; the first of each key (the first core's).
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            if fields[key] == nil { fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
         }
+        func field(_ key: String) -> String? { fields[key] }
         let name = field("model name") ?? "unknown CPU"
         guard let family = field("cpu family"), let model = field("model") else { return name }
         return "\(name) (family \(family), model \(model))"

@@ -261,13 +261,13 @@ static const float geluK2C = 0.071354814f;      // 2 sqrt(2/pi) 0.044715
 /// so -2|u| = a q, q = -(2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 a^2), is formed as hi + lo (the
 /// multiply-add's and the product's errors recovered exactly while a <= 4.7, where the
 /// conditioning is tightest; 2 sqrt(2/pi) as two floats) and passed to the two-constant exp
-/// whole: 10.8 conditioned roundoffs before any of this, 4.5 with it. |x| is clamped to 11.2,
+/// whole: 10.8 conditioned roundoffs before any of this, 5.1 with it. |x| is clamped to 11.2,
 /// where -2|u| = -118.1 (no exp clamp needed) and GELU_tanh' is 1.6e-49 (0 as a float; from
 /// x = -10.9 on it rounds to 0); x = +-inf gives 1 and 0; NaN propagates.
 KERNEL vf gelu_tanh_g(vf x, vf g, vf p) {
     (void)p;
     vf a = vmin(C(11.2f), vabs(x));
-    vf a2 = mul(a, a);                  // its rounding reaches u through 0.045 a^2 / q: < 0.05 ulp
+    vf a2 = mul(a, a);                  // its rounding reaches q through 0.045 a^2 / (1 + 0.045 a^2): < 0.05 ulp
     vf q = fmadd(C(-geluK2C), a2, C(-geluK2));
     vf qlo = add(fmadd(C(-geluK2C), a2, sub(C(-geluK2), q)), C(-geluK2Lo));   // -K2 - q is exact
     vf t = mul(a, q);                                          // -2|u| = t + tlo
