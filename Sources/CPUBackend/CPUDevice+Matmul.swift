@@ -68,7 +68,7 @@ extension CPUDevice {
             let pb = UnsafePointer(b + batch * g.batchStrideB)
             let pc = c + batch * g.m * g.n
             if let blas, !PackedGemm.preferredOverOpenBLAS(m: g.m, n: g.n, k: g.k) {
-                Self.blasProduct(blas, pa, pb, pc, g)
+                blas.withThreads(threads) { Self.blasProduct(blas, pa, pb, pc, g) }
             } else {
                 PackedGemm.multiply(m: g.m, n: g.n, k: g.k, a: pa, transposeA: g.transposeA,
                                     b: pb, transposeB: g.transposeB, c: pc, threads: threads, isa: CPUISA.active)

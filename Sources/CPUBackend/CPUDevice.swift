@@ -64,7 +64,10 @@ public final class CPUDevice: Backend {
     let blas: OpenBLASLibrary?
     private let threadCount: Atomic<Int>
 
-    /// Threads used by matrix products and large elementwise ops (at least 1).
+    /// Threads used by matrix products and large elementwise ops (at least 1). OpenBLAS has
+    /// one count per process; each device's products run it at this device's count (devices
+    /// with different counts take turns), so a product rounds the same whatever other
+    /// devices do.
     ///
     /// ```swift
     /// CPUDevice.shared.threads = 2
@@ -74,7 +77,6 @@ public final class CPUDevice: Backend {
         set {
             let value = max(1, newValue)
             threadCount.store(value, ordering: .relaxed)
-            blas?.setNumThreads(Int32(clamping: value))
         }
     }
 
@@ -113,7 +115,6 @@ public final class CPUDevice: Backend {
         }
         switch OpenBLASLibrary.load(path: path) {
         case let .success(library):
-            library.setNumThreads(Int32(clamping: threadCount))
             blas = library
             openBLASUnavailableReason = nil
             openBLASCore = library.coreName

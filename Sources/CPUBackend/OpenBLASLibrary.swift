@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPUKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,6 +46,22 @@ struct OpenBLASLibrary: @unchecked Sendable {
                                         setNumThreads: setThreads,
                                         config: config.trimmingTrailingSpaces(),
                                         coreName: core))
+    }
+
+    /// Runs `body` (one or more BLAS calls) with OpenBLAS at `threads` threads.
+    ///
+    /// OpenBLAS has one thread count per process and rounds sgemm differently for each, so
+    /// devices with different counts take turns through a gate (CPUKernels' BLASThreadGate.c):
+    /// calls with the same count run together, another count waits for them. Without it a
+    /// second device changed the first one's count, and its results with it.
+    ///
+    /// ```swift
+    /// blas.withThreads(2) { blas.sgemm(...) }
+    /// ```
+    func withThreads<Result>(_ threads: Int, _ body: () -> Result) -> Result {
+        te_blas_gate_enter(Int32(clamping: max(1, threads)), setNumThreads)
+        defer { te_blas_gate_leave() }
+        return body()
     }
 
     struct LoadError: Error {

@@ -55,6 +55,41 @@ struct DeviceTests {
         #expect(device.threads == 1)
     }
 
+    @Test("each device's products run OpenBLAS at its own thread count, whatever other devices use")
+    func blasThreadsPerDevice() throws {
+        // OpenBLAS rounds an 80 x 384 x 384 sgemm differently on one thread and on two; a
+        // device made with one thread used to switch the whole process to one.
+        let (m, k, n) = (80, 384, 384)
+        var rng = SplitMix(seed: 21)
+        let a = rng.floats(m * k, scale: 1), b = rng.floats(k * n, scale: 1)
+        func product(on device: CPUDevice) throws -> [Float] {
+            let c = try device.makeBuffer(elementCount: m * n)
+            try device.matmul(try upload(a, on: device), try upload(b, on: device), into: c,
+                              geometry: MatmulGeometry(m: m, n: n, k: k), epilogue: .none)
+            return try download(c, count: m * n, on: device)
+        }
+        let two = CPUDevice(threads: 2)
+        let first = try product(on: two)
+        let one = CPUDevice(threads: 1)
+        let single = try product(on: one)
+        #expect(try product(on: two) == first, "a one-thread device changed a two-thread device's products")
+        #expect(try product(on: one) == single)
+        two.threads = 1
+        #expect(try product(on: two) == single, "threads = 1 runs OpenBLAS on one thread")
+        var worst = 0.0
+        for row in 0..<m {
+            for column in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<k {
+                    exact += Double(a[row * k + i]) * Double(b[i * n + column])
+                    magnitude += abs(Double(a[row * k + i]) * Double(b[i * n + column]))
+                }
+                worst = max(worst, abs(Double(first[row * n + column]) - exact) / magnitude)
+            }
+        }
+        #expect(worst < 1e-5, "largest error relative to sum |a b|: \(worst)")
+    }
+
     @Test("core type choice follows the CPU flags")
     func coreChoice() {
         typealias F = OpenBLASCoreType.CPUFeatures

@@ -105,6 +105,17 @@ int te_attention_backward_head(const te_attention_problem *p, long head, const f
                                const float *delta, const float *inverse_norm, float *grad_q, float *grad_k,
                                float *grad_v, float *scratch);
 
+/// Sets OpenBLAS's process-wide thread count (openblas_set_num_threads).
+typedef void (*te_blas_set_threads_function)(int threads);
+
+/// Waits until OpenBLAS may run with `threads` threads (no call with another count running),
+/// sets that count through `set_threads` when it differs, and counts the caller in
+/// (BLASThreadGate.c). Every call is paired with ``te_blas_gate_leave`` after the BLAS call.
+void te_blas_gate_enter(int threads, te_blas_set_threads_function set_threads);
+
+/// Counts a caller of ``te_blas_gate_enter`` out again.
+void te_blas_gate_leave(void);
+
 /// Returns free heap pages to the system (glibc malloc_trim(0)); 1 when some were released.
 int te_release_free_heap(void);
 
