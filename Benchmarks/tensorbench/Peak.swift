@@ -51,9 +51,8 @@ struct Peak: Codable {
             let key = line[..<colon].trimmingCharacters(in: .whitespaces)
             if fields[key] == nil { fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
         }
-        func field(_ key: String) -> String? { fields[key] }
-        let name = field("model name") ?? "unknown CPU"
-        guard let family = field("cpu family"), let model = field("model") else { return name }
+        let name = fields["model name"] ?? "unknown CPU"
+        guard let family = fields["cpu family"], let model = fields["model"] else { return name }
         return "\(name) (family \(family), model \(model))"
     }
 
